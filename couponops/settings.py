@@ -1,0 +1,161 @@
+"""The one settings module: everything that differs between machines comes from the environment.
+
+`.env.example` documents every variable. A `.env` file beside manage.py is read when present; the
+process environment wins over it.
+"""
+
+from pathlib import Path
+
+import environ
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = env("SITE_URL", default="http://localhost:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_q",
+    "import_export",
+    "distribution",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "couponops.urls"
+WSGI_APPLICATION = "couponops.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'couponops.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server and the worker are two processes on one file: WAL lets readers go on
+    # while the worker writes, and the busy timeout makes a writer wait instead of failing.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = env("LANGUAGE_CODE", default="en")
+LANGUAGES = [("en", _("English")), ("ko", _("Korean"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env("TIME_ZONE", default="Asia/Seoul")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+}
+
+# --- Warehouse sources --------------------------------------------------------------------------
+# A source is where the user ids of an audience are read from. `warehouse` is the Trino cluster;
+# `demo` is an embedded DuckDB file so that the product runs on a machine with nothing installed.
+COUPONOPS_SOURCES = {}
+if env("TRINO_HOST", default=""):
+    COUPONOPS_SOURCES["warehouse"] = {
+        "kind": "trino",
+        "host": env("TRINO_HOST"),
+        "port": env.int("TRINO_PORT", default=8080),
+        "user": env("TRINO_USER", default="couponops"),
+        "password": env("TRINO_PASSWORD", default=""),
+        "http_scheme": env("TRINO_HTTP_SCHEME", default="http"),
+        # Basic auth over plain http sends the password in clear text: only on explicit request.
+        "allow_insecure_auth": env.bool("TRINO_ALLOW_INSECURE_AUTH", default=False),
+    }
+COUPONOPS_SOURCES["demo"] = {
+    "kind": "duckdb",
+    "path": env("DEMO_DUCKDB_PATH", default=str(VAR_DIR / "demo.duckdb")),
+}
+
+# --- The distribution pipeline -----------------------------------------------------------------
+# Ids per chunk: one transaction writes a chunk's coupons and its progress together, so a chunk is
+# also the unit a crash can lose and a resume repeats.
+DISTRIBUTION_CHUNK_SIZE = env.int("DISTRIBUTION_CHUNK_SIZE", default=50_000)
+# "auto" picks COPY on PostgreSQL and bulk_create elsewhere; "copy" or "bulk_create" force one.
+DISTRIBUTION_WRITER = env("DISTRIBUTION_WRITER", default="auto")
+# A running request whose worker has not reported for this long is taken to be orphaned (its
+# worker died) and is queued again from its checkpoint.
+DISTRIBUTION_STALE_AFTER = env.int("DISTRIBUTION_STALE_AFTER", default=600)
+
+# --- The worker (django-q2) ----------------------------------------------------------------------
+# One worker on the ORM broker. The broker hands a task out again when it is not acknowledged
+# within `retry` seconds, even while the first delivery still runs, so `retry` must exceed
+# `timeout`, and `timeout` must exceed the longest distribution we ever expect: 100M coupons at
+# the slowest writer (bulk_create, ~26,000 rows/s) take about 65 minutes, hence 4 hours.
+# Re-delivery is harmless anyway: the task claims work from the database, and a partial unique
+# index lets only one request be `running`. max_attempts bounds re-deliveries of a task whose
+# worker keeps dying; the request itself stays resumable.
+Q_TIMEOUT = env.int("Q_TIMEOUT", default=4 * 60 * 60)
+Q_CLUSTER = {
+    "name": "couponops",
+    "orm": "default",
+    "workers": 1,
+    "recycle": 50,
+    "timeout": Q_TIMEOUT,
+    "retry": Q_TIMEOUT + 15 * 60,
+    "max_attempts": env.int("Q_MAX_ATTEMPTS", default=3),
+    "catch_up": False,
+    "poll": env.float("Q_POLL", default=0.5),
+    "save_limit": 1000,
+    "ack_failures": True,
+    "label": "Django Q2",
+}
+
+# --- Security for deployments (`manage.py check --deploy`) --------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Off by default so that `make demo` works over plain http on localhost; production sets them.
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)

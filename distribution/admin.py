@@ -1,0 +1,159 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import services
+from .models import Coupon, DistributionRequest, IssuedCoupon
+from .sources import source_names
+
+
+@admin.register(Coupon)
+class CouponAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "discount_kind", "discount_amount", "valid_days", "is_active", "created_at")
+    list_filter = ("is_active", "discount_kind")
+    search_fields = ("name", "code")
+
+    def get_urls(self):
+        issued = self.admin_site.admin_view(self.issued_coupons_view)
+        return [path("issued/", issued, name="distribution_issuedcoupon_list")] + super().get_urls()
+
+    def issued_coupons_view(self, request):
+        # IssuedCoupon has a composite primary key, which ModelAdmin does not support (Django 5.2),
+        # so its read-only list is a view of its own, reached from the coupon admin.
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Issued coupons"),
+            "opts": IssuedCoupon._meta,
+            "page": IssuedCouponPage.from_query(request.GET),
+        }
+        return TemplateResponse(request, "admin/distribution/issuedcoupon/list.html", context)
+
+
+class IssuedCouponPage:
+    """A page of issued coupons, walked by primary key: the table is far too large to count."""
+
+    size = 100
+    filter_fields = {"coupon": "coupon_id", "request": "request_id", "user_id": "user_id"}
+
+    def __init__(self, filters, after=None):
+        self.filters = filters
+        rows = IssuedCoupon.objects.filter(**filters).order_by("coupon_id", "user_id")
+        if after:
+            rows = rows.filter(pk__gt=after)
+        fetched = list(rows[: self.size + 1])
+        self.rows, self.has_next = fetched[: self.size], len(fetched) > self.size
+
+    @classmethod
+    def from_query(cls, query):
+        filters = {
+            field: int(query[key]) for key, field in cls.filter_fields.items() if query.get(key, "").isdigit()
+        }
+        after = query.get("after", "").split(":")
+        after_key = tuple(map(int, after)) if len(after) == 2 and all(p.isdigit() for p in after) else None
+        return cls(filters, after_key)
+
+    @property
+    def form_values(self):
+        return {key: self.filters.get(field, "") for key, field in self.filter_fields.items()}
+
+    @property
+    def next_query(self):
+        last = self.rows[-1]
+        values = {key: value for key, value in self.form_values.items() if value != ""}
+        return urlencode({**values, "after": f"{last.coupon_id}:{last.user_id}"})
+
+
+class DistributionRequestForm(forms.ModelForm):
+    source = forms.ChoiceField(label=_("source"))
+
+    class Meta:
+        model = DistributionRequest
+        fields = ("coupon", "source", "table", "column", "memo")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = [(name, name) for name in source_names()]
+        self.fields["coupon"].queryset = Coupon.objects.filter(is_active=True)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                services.check_audience(cleaned["source"], cleaned["table"], cleaned["column"], count=False)
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return cleaned
+
+
+@admin.register(DistributionRequest)
+class DistributionRequestAdmin(admin.ModelAdmin):
+    form = DistributionRequestForm
+    list_display = (
+        "id", "status", "coupon", "table", "progress", "read_count", "issued_count", "skipped_count",
+        "elapsed", "throughput", "requested_by", "created_at", "finished_at",
+    )
+    list_filter = ("status", "source", "coupon")
+    search_fields = ("memo", "table", "coupon__code")
+    list_select_related = ("coupon", "requested_by")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = ["retry"]
+    readonly_fields = (
+        "status", "progress", "target_count", "read_count", "issued_count", "skipped_count", "elapsed",
+        "throughput", "checkpoint", "attempts", "requested_by", "created_at", "started_at", "finished_at",
+        "heartbeat_at", "error_message", "issued_coupons",
+    )
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("coupon", "source", "table", "column", "memo")
+        return ("coupon", "source", "table", "column", "memo", *self.readonly_fields)
+
+    def has_change_permission(self, request, obj=None):
+        # A submitted request is a record: it is looked at, retried or (later) cancelled, never edited.
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        services.distribution_request_submit(request=obj, requested_by=request.user)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self.message_user(request, _("The request was queued; the worker will start it in turn."), messages.SUCCESS)
+        return super().response_post_save_add(request, obj)
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj):
+        return format_html('<progress max="100" value="{0}"></progress> {0}%', obj.progress_percent)
+
+    @admin.display(description=_("elapsed"), ordering="elapsed_seconds")
+    def elapsed(self, obj):
+        return f"{obj.elapsed_seconds:,.1f} s" if obj.elapsed_seconds else "–"
+
+    @admin.display(description=_("rows/s"), ordering="rows_per_second")
+    def throughput(self, obj):
+        return f"{obj.rows_per_second:,.0f}" if obj.rows_per_second else "–"
+
+    @admin.display(description=_("issued coupons"))
+    def issued_coupons(self, obj):
+        url = reverse("admin:distribution_issuedcoupon_list") + "?" + urlencode({"request": obj.pk})
+        return format_html('<a href="{}">{}</a>', url, _("Show the coupons this request issued"))
+
+    @admin.action(description=_("Retry the selected failed requests from their checkpoint"), permissions=["change"])
+    def retry(self, request, queryset):
+        retried = sum(services.distribution_retry(request=item) for item in queryset)
+        self.message_user(
+            request,
+            ngettext("%(count)d request was queued again.", "%(count)d requests were queued again.", retried)
+            % {"count": retried},
+            messages.SUCCESS,
+        )

@@ -1,0 +1,149 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Coupon(models.Model):
+    class DiscountKind(models.TextChoices):
+        PERCENT = "percent", _("Percent off")
+        AMOUNT = "amount", _("Fixed amount off")
+
+    name = models.CharField(_("name"), max_length=200)
+    code = models.CharField(_("code"), max_length=64, unique=True)
+    discount_kind = models.CharField(_("discount kind"), max_length=16, choices=DiscountKind.choices)
+    discount_amount = models.DecimalField(_("discount amount"), max_digits=12, decimal_places=2)
+    valid_days = models.PositiveIntegerField(
+        _("valid for (days)"), help_text=_("How long an issued coupon can be used.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("coupon")
+        verbose_name_plural = _("coupons")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+    def expiry_for(self, issued_at):
+        return issued_at + timedelta(days=self.valid_days)
+
+
+class DistributionRequestQuerySet(models.QuerySet):
+    def next_in_line(self):
+        """The oldest queued request: the queue is first in, first out."""
+        return self.filter(status=DistributionRequest.Status.QUEUED).order_by("created_at", "pk").first()
+
+    def stale(self, now, stale_after):
+        """Running requests whose worker has stopped reporting: it died."""
+        cutoff = now - timedelta(seconds=stale_after)
+        return self.filter(status=DistributionRequest.Status.RUNNING, heartbeat_at__lt=cutoff)
+
+
+class DistributionRequest(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    coupon = models.ForeignKey(Coupon, models.PROTECT, verbose_name=_("coupon"), related_name="requests")
+    source = models.CharField(_("source"), max_length=64)
+    table = models.CharField(_("table"), max_length=500, help_text=_("catalog.schema.table"))
+    column = models.CharField(_("user id column"), max_length=200)
+    memo = models.TextField(_("memo"), help_text=_("Why: the campaign this audience is for."))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, verbose_name=_("requested by")
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    created_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last progress at"), null=True, blank=True)
+    target_count = models.BigIntegerField(_("targets"), null=True, blank=True)
+    read_count = models.BigIntegerField(_("read"), default=0)
+    issued_count = models.BigIntegerField(_("issued"), default=0)
+    skipped_count = models.BigIntegerField(_("skipped (already held)"), default=0)
+    elapsed_seconds = models.FloatField(_("elapsed (s)"), default=0)
+    rows_per_second = models.FloatField(_("rows/s"), null=True, blank=True)
+    error_message = models.TextField(_("error"), blank=True)
+    checkpoint = models.BigIntegerField(
+        _("checkpoint"), null=True, blank=True, help_text=_("The last user id committed; a resume starts after it.")
+    )
+    attempts = models.PositiveIntegerField(_("runs"), default=0)
+
+    objects = DistributionRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("distribution request")
+        verbose_name_plural = _("distribution requests")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # Exclusivity lives in the database, not in the broker: whatever delivers a task twice
+            # or starts a second cluster, a second `running` row cannot be written.
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="running"), name="one_running_distribution"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="distribution_queue_idx")]
+
+    def __str__(self):
+        return _("Request #%(pk)s: %(coupon)s → %(table)s") % {
+            "pk": self.pk,
+            "coupon": self.coupon.code,
+            "table": self.table,
+        }
+
+    @property
+    def is_finished(self):
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def progress_percent(self):
+        if not self.target_count:
+            return 100 if self.status == self.Status.SUCCEEDED else 0
+        return min(100, round(100 * self.read_count / self.target_count))
+
+    def record_chunk(self, *, read, issued, last_id, now):
+        """Adds a chunk to the counts inside the chunk's transaction; 0 if this run lost its claim."""
+        mine = DistributionRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING, attempts=self.attempts)
+        return mine.update(
+            read_count=F("read_count") + read,
+            issued_count=F("issued_count") + issued,
+            skipped_count=F("skipped_count") + read - issued,
+            checkpoint=last_id,
+            heartbeat_at=now,
+        )
+
+
+class IssuedCoupon(models.Model):
+    """The bulk table: one row per coupon handed to a member.
+
+    Its only index is the primary key. Every further index (the foreign keys' included) slows each
+    bulk insert, and the deleted flag must never be indexed (see CONTEXT: the seed's lesson).
+    Rows are never hard-deleted; revoking sets `deleted_at`.
+    """
+
+    pk = models.CompositePrimaryKey("coupon", "user_id")
+    # No database constraint: PostgreSQL checks a foreign key with a trigger per inserted row,
+    # which costs COPY more than the insert itself. The writers only ever write the request's
+    # own coupon and request ids, and both parents are PROTECTed and never deleted.
+    coupon = models.ForeignKey(Coupon, models.DO_NOTHING, db_index=False, db_constraint=False)
+    user_id = models.BigIntegerField(_("user id"))
+    request = models.ForeignKey(DistributionRequest, models.DO_NOTHING, db_index=False, db_constraint=False)
+    issued_at = models.DateTimeField(_("issued at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    deleted_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("issued coupon")
+        verbose_name_plural = _("issued coupons")
+
+    def __str__(self):
+        return f"{self.coupon_id}:{self.user_id}"

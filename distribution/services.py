@@ -1,0 +1,177 @@
+"""Every write of the distribution app: submitting, claiming, running and finishing requests."""
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_q.tasks import async_task
+
+from .models import DistributionRequest
+from .signals import distribution_failed, distribution_started, distribution_succeeded, send_on_commit
+from .sources import SourceError, get_source
+from .timing import rate, stopwatch
+from .writers import Chunk, get_writer
+
+logger = logging.getLogger(__name__)
+Status = DistributionRequest.Status
+
+
+class ClaimLost(Exception):
+    """The request is no longer this run's to write: it was taken over after a missed heartbeat."""
+
+
+# --- Submitting --------------------------------------------------------------------------------
+
+
+def distribution_request_submit(*, request: DistributionRequest, requested_by=None) -> DistributionRequest:
+    """Checks an unsaved request's audience against its source, saves it and queues it.
+
+    The table and column are stored as the source's metadata spells them, with the number of
+    distinct targets. Raises ValidationError keyed by form field; nothing is queued then.
+    """
+    if not request.coupon.is_active:
+        raise ValidationError({"coupon": _("Coupon “%(code)s” is not active.") % {"code": request.coupon.code}})
+    target, request.target_count = check_audience(request.source, request.table, request.column)
+    request.table, request.column = target.display_name, target.column
+    request.requested_by = requested_by
+    request.status = Status.QUEUED
+    request.full_clean()
+    with transaction.atomic():
+        request.save()
+        transaction.on_commit(distribution_queue_kick)
+    return request
+
+
+def check_audience(source_name, table, column, *, count=True):
+    """(target, number of distinct ids) for a source, table and column; ValidationError if wrong."""
+    try:
+        source = get_source(source_name)
+        target = source.resolve(table, column)
+        return target, (source.count(target) if count else None)
+    except SourceError as exc:
+        raise ValidationError({exc.field or "table": exc.message}) from exc
+
+
+def distribution_queue_kick():
+    """Wakes the worker; which request runs next is decided by the database, not by this task."""
+    async_task("distribution.tasks.run_queue", task_name="distribution-queue", group="distribution")
+
+
+def distribution_retry(*, request: DistributionRequest) -> bool:
+    """Queues a failed request again; it resumes after its checkpoint."""
+    with transaction.atomic():
+        updated = DistributionRequest.objects.filter(pk=request.pk, status=Status.FAILED).update(
+            status=Status.QUEUED, finished_at=None
+        )
+        if updated:
+            transaction.on_commit(distribution_queue_kick)
+    return bool(updated)
+
+
+# --- The worker ----------------------------------------------------------------------------------
+
+
+def distribution_run_queue():
+    """Runs queued requests one at a time, oldest first, until none is left or another runs."""
+    distribution_requeue_stale()
+    while (request := distribution_claim_next()) is not None:
+        distribution_run(request)
+
+
+def distribution_requeue_stale(now=None):
+    """Queues again the running requests whose worker stopped reporting (it died)."""
+    now = now or timezone.now()
+    stale = DistributionRequest.objects.stale(now, settings.DISTRIBUTION_STALE_AFTER)
+    for request_id in stale.values_list("pk", flat=True):
+        if stale.filter(pk=request_id).update(status=Status.QUEUED):
+            logger.warning("distribution request %s had no heartbeat; queued again", request_id)
+
+
+def distribution_claim_next():
+    """Claims the oldest queued request, or returns None when none is queued or one is running."""
+    while (candidate := DistributionRequest.objects.next_in_line()) is not None:
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                claimed = DistributionRequest.objects.filter(pk=candidate.pk, status=Status.QUEUED).update(
+                    status=Status.RUNNING,
+                    started_at=Coalesce(F("started_at"), now),
+                    heartbeat_at=now,
+                    attempts=F("attempts") + 1,
+                    error_message="",
+                )
+        except IntegrityError:
+            return None  # the partial unique index: another request is running
+        if claimed:
+            candidate.refresh_from_db()
+            send_on_commit(distribution_started, candidate)
+            return candidate
+    return None
+
+
+def distribution_run(request: DistributionRequest):
+    """Issues the request's coupons chunk by chunk, then records how it ended."""
+    with stopwatch() as watch:
+        try:
+            _issue_all(request)
+        except ClaimLost:
+            logger.warning("distribution request %s was taken over; this run stops", request.pk)
+            return
+        except Exception as exc:
+            logger.exception("distribution request %s failed", request.pk)
+            error = exc
+        else:
+            error = None
+    if error is None:
+        distribution_succeed(request=request, elapsed=watch.elapsed)
+    else:
+        distribution_fail(request=request, error=error, elapsed=watch.elapsed)
+
+
+def _issue_all(request):
+    source = get_source(request.source)
+    target = source.resolve(request.table, request.column)
+    writer = get_writer()
+    batches = source.read(target, after=request.checkpoint, batch_size=settings.DISTRIBUTION_CHUNK_SIZE)
+    for user_ids in batches:
+        _issue_chunk(request, writer, user_ids)
+
+
+def _issue_chunk(request, writer, user_ids):
+    """Writes one chunk and its progress in one transaction: both land or neither does."""
+    now = timezone.now()
+    chunk = Chunk(request.coupon_id, request.pk, user_ids, now, request.coupon.expiry_for(now))
+    with transaction.atomic():
+        issued = writer.write(chunk)
+        if not request.record_chunk(read=len(user_ids), issued=issued, last_id=user_ids[-1], now=now):
+            raise ClaimLost()
+
+
+def distribution_succeed(*, request: DistributionRequest, elapsed: float):
+    _finish(request, Status.SUCCEEDED, elapsed, error_message="")
+    send_on_commit(distribution_succeeded, request)
+
+
+def distribution_fail(*, request: DistributionRequest, error: Exception, elapsed: float):
+    message = error.message if isinstance(error, SourceError) else f"{type(error).__name__}: {error}"
+    _finish(request, Status.FAILED, elapsed, error_message=message)
+    send_on_commit(distribution_failed, request)
+
+
+@transaction.atomic
+def _finish(request, status, elapsed, *, error_message):
+    current = DistributionRequest.objects.select_for_update().get(pk=request.pk)
+    total = current.elapsed_seconds + elapsed
+    DistributionRequest.objects.filter(pk=request.pk, status=Status.RUNNING, attempts=request.attempts).update(
+        status=status,
+        finished_at=timezone.now(),
+        elapsed_seconds=total,
+        rows_per_second=rate(current.read_count, total),
+        error_message=error_message,
+    )
+    request.refresh_from_db()

@@ -1,0 +1,222 @@
+"""What every source shares: naming a table, checking it against metadata, streaming its ids.
+
+A source never puts text it was given into SQL. A name is first split into its parts, each part is
+looked up in the source's own metadata, and only the names the metadata returned are quoted into
+the query.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+# Integer types whose values fit a PostgreSQL bigint once cast (lower-case, as metadata reports them).
+INTEGER_TYPES = frozenset(
+    {"tinyint", "smallint", "integer", "int", "bigint", "utinyint", "usmallint", "uinteger"}
+)
+
+
+class SourceError(Exception):
+    """A problem the person who named the table can fix; `field` says which input is wrong."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked audience: names exactly as the source's metadata spells them."""
+
+    catalog: str
+    schema: str
+    table: str
+    column: str
+    data_type: str
+
+    @property
+    def display_name(self):
+        return ".".join(display_part(p) for p in (self.catalog, self.schema, self.table))
+
+    @property
+    def quoted_table(self):
+        return ".".join(quote_identifier(p) for p in (self.catalog, self.schema, self.table))
+
+    @property
+    def quoted_column(self):
+        return quote_identifier(self.column)
+
+
+def quote_identifier(name):
+    return '"' + name.replace('"', '""') + '"'
+
+
+def display_part(name):
+    plain = name.isidentifier() and name == name.lower()
+    return name if plain else quote_identifier(name)
+
+
+def split_table_name(text):
+    """Splits `catalog.schema.table`; a part may be double-quoted to hold dots or quotes."""
+    parts, current, quoted, i = [], [], False, 0
+    text = text.strip()
+    while i < len(text):
+        char = text[i]
+        if char == '"' and quoted and text[i + 1 : i + 2] == '"':
+            current.append('"')
+            i += 1
+        elif char == '"':
+            quoted = not quoted
+        elif char == "." and not quoted:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+        i += 1
+    parts.append("".join(current).strip())
+    if quoted or len(parts) != 3 or not all(parts):
+        raise SourceError(_("Name the table as catalog.schema.table, for example %(example)s.")
+                          % {"example": "memory.default.members"}, field="table")
+    return parts
+
+
+def pick(name, candidates):
+    """The metadata name matching `name`: exactly if possible, else ignoring case."""
+    if name in candidates:
+        return name
+    folded = [c for c in candidates if c.lower() == name.lower()]
+    return folded[0] if len(folded) == 1 else None
+
+
+def id_query(target, after):
+    """Distinct non-null ids in ascending order, so that a run can resume after its checkpoint."""
+    sql = (
+        f"SELECT DISTINCT CAST({target.quoted_column} AS BIGINT) AS user_id "
+        f"FROM {target.quoted_table} WHERE {target.quoted_column} IS NOT NULL"
+    )
+    params = []
+    if after is not None:
+        sql += f" AND {target.quoted_column} > ?"
+        params.append(after)
+    return sql + " ORDER BY user_id", params
+
+
+def count_query(target):
+    return (
+        f"SELECT COUNT(DISTINCT {target.quoted_column}) FROM {target.quoted_table} "
+        f"WHERE {target.quoted_column} IS NOT NULL"
+    )
+
+
+def fetch_column(cursor, sql, params=None):
+    cursor.execute(sql, params or [])
+    return [row[0] for row in cursor.fetchall()]
+
+
+def iter_batches(cursor, size) -> Iterator[list[int]]:
+    while rows := cursor.fetchmany(size):
+        yield [row[0] for row in rows]
+
+
+class Source:
+    """A named place to read audiences from. Subclasses know their client and their metadata."""
+
+    kind = ""
+
+    def __init__(self, name, options):
+        self.name = name
+        self.options = options
+
+    def connect(self):
+        raise NotImplementedError
+
+    def catalogs(self, cursor):
+        raise NotImplementedError
+
+    def schemas(self, cursor, catalog):
+        raise NotImplementedError
+
+    def tables(self, cursor, catalog, schema):
+        raise NotImplementedError
+
+    def columns(self, cursor, catalog, schema, table):
+        """{column name: lower-case type name}."""
+        raise NotImplementedError
+
+    def resolve(self, table_name, column_name) -> Target:
+        """Checks every part of the name against metadata; raises SourceError naming the first wrong one."""
+        catalog, schema, table = split_table_name(table_name)
+        with self.cursor() as cursor:
+            catalog = self._must_find(catalog, self.catalogs(cursor), _("Catalog “%(name)s” does not exist."))
+            schema = self._must_find(schema, self.schemas(cursor, catalog), _("Schema “%(name)s” does not exist."))
+            table = self._must_find(table, self.tables(cursor, catalog, schema), _("Table “%(name)s” does not exist."))
+            columns = self.columns(cursor, catalog, schema, table)
+        column = pick(column_name.strip(), columns)
+        if column is None:
+            raise SourceError(_("Column “%(name)s” does not exist in %(table)s.")
+                              % {"name": column_name, "table": table}, field="column")
+        return self._integer_target(Target(catalog, schema, table, column, columns[column]))
+
+    def _must_find(self, name, candidates, message):
+        found = pick(name, candidates)
+        if found is None:
+            raise SourceError(message % {"name": name}, field="table")
+        return found
+
+    def _integer_target(self, target):
+        if target.data_type.split("(")[0].strip() not in INTEGER_TYPES:
+            raise SourceError(_("Column “%(name)s” is of type %(type)s; user ids must be integers.")
+                              % {"name": target.column, "type": target.data_type}, field="column")
+        return target
+
+    def count(self, target):
+        with self.cursor() as cursor:
+            cursor.execute(count_query(target))
+            return cursor.fetchone()[0]
+
+    def read(self, target, *, after, batch_size) -> Iterator[list[int]]:
+        """Streams the audience in ascending batches; closing the generator cancels the query."""
+        with self.cursor() as cursor:
+            sql, params = id_query(target, after)
+            cursor.execute(sql, params)
+            yield from iter_batches(cursor, batch_size)
+
+    def cursor(self):
+        return _ClosingCursor(self)
+
+    def as_source_error(self, exc):
+        """Turns a client's exception into a message a marketer can act on."""
+        return SourceError(_("The source “%(source)s” failed: %(error)s") % {"source": self.name, "error": exc},
+                           field="source")
+
+
+class _ClosingCursor:
+    """A cursor whose connection closes with it; client errors leave it as SourceError."""
+
+    def __init__(self, source):
+        self.source = source
+        self.connection = self._cursor = None
+
+    def __enter__(self):
+        try:
+            self.connection = self.source.connect()
+            self._cursor = self.connection.cursor()
+        except Exception as exc:
+            self._close()
+            raise self.source.as_source_error(exc) from exc
+        return self._cursor
+
+    def __exit__(self, exc_type, exc, traceback):
+        self._close()
+        if isinstance(exc, Exception) and not isinstance(exc, SourceError):
+            raise self.source.as_source_error(exc) from exc
+
+    def _close(self):
+        # Closing the cursor cancels a running Trino query; closing the connection alone would not.
+        for thing in (self._cursor, self.connection):
+            try:
+                if thing is not None:
+                    thing.close()
+            except Exception:  # the source may be gone already; nothing left to release
+                pass

@@ -1,0 +1,59 @@
+"""The Trino warehouse, through the `trino` DB-API client."""
+
+import requests
+import trino
+from django.utils.translation import gettext as _
+
+from .base import Source, SourceError, fetch_column, quote_identifier
+
+
+class TrinoSource(Source):
+    kind = "trino"
+
+    def connect(self):
+        options = self.options
+        auth = None
+        if options.get("password"):
+            auth = trino.auth.BasicAuthentication(options["user"], options["password"])
+        return trino.dbapi.connect(
+            host=options["host"],
+            port=options["port"],
+            user=options["user"],
+            http_scheme=options.get("http_scheme", "http"),
+            auth=auth,
+            allow_insecure_auth=options.get("allow_insecure_auth", False),
+            source="couponops",
+            request_timeout=options.get("request_timeout", 60),
+        )
+
+    def catalogs(self, cursor):
+        return fetch_column(cursor, "SELECT catalog_name FROM system.metadata.catalogs")
+
+    def schemas(self, cursor, catalog):
+        return fetch_column(cursor, f"SELECT schema_name FROM {quote_identifier(catalog)}.information_schema.schemata")
+
+    def tables(self, cursor, catalog, schema):
+        sql = f"SELECT table_name FROM {quote_identifier(catalog)}.information_schema.tables WHERE table_schema = ?"
+        return fetch_column(cursor, sql, [schema])
+
+    def columns(self, cursor, catalog, schema, table):
+        sql = (
+            f"SELECT column_name, data_type FROM {quote_identifier(catalog)}.information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ?"
+        )
+        cursor.execute(sql, [schema, table])
+        return {name: data_type.lower() for name, data_type in cursor.fetchall()}
+
+    def as_source_error(self, exc):
+        where = {"source": self.name, "host": self.options["host"], "port": self.options["port"]}
+        if isinstance(exc, (requests.exceptions.RequestException, trino.exceptions.TrinoConnectionError)):
+            return SourceError(_("Could not reach the Trino server of “%(source)s” at %(host)s:%(port)s. "
+                                 "Check that it is running and that TRINO_HOST and TRINO_PORT are right.") % where,
+                               field="source")
+        if getattr(exc, "error_name", None) == "PERMISSION_DENIED":
+            return SourceError(_("Trino refused access: %(error)s") % {"error": exc.message}, field="table")
+        if isinstance(exc, trino.exceptions.TrinoQueryError):
+            return SourceError(_("Trino reported %(name)s: %(error)s") % {"name": exc.error_name, "error": exc.message},
+                               field="source")
+        return super().as_source_error(exc)
+

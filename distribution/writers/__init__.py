@@ -1,0 +1,20 @@
+"""Writers issue a chunk of coupons; both kinds produce identical rows and counts."""
+
+from django.conf import settings
+from django.db import connection
+
+from .base import Chunk
+from .bulk_create import BulkCreateWriter
+from .copy import CopyWriter
+
+WRITERS = {cls.name: cls for cls in (BulkCreateWriter, CopyWriter)}
+
+__all__ = ["Chunk", "get_writer"]
+
+
+def get_writer(name=None):
+    """The configured writer; "auto" takes COPY where the database is PostgreSQL."""
+    name = name or settings.DISTRIBUTION_WRITER
+    if name == "auto":
+        name = "copy" if connection.vendor == "postgresql" else "bulk_create"
+    return WRITERS[name]()

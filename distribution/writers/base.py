@@ -1,0 +1,33 @@
+"""What every writer shares: a chunk to write, and who in it already holds the coupon."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from distribution.models import IssuedCoupon
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Ascending, distinct user ids to receive one coupon, all stamped with one issue time."""
+
+    coupon_id: int
+    request_id: int
+    user_ids: list[int]
+    issued_at: datetime
+    expires_at: datetime
+
+
+def new_holders(chunk):
+    """The ids in the chunk that do not hold the coupon yet.
+
+    The chunk is sorted, so one range scan of the primary key (coupon, user_id) finds every
+    existing holder, whatever their number; rows revoked earlier still count as held.
+    """
+    held = set(
+        IssuedCoupon.objects.filter(
+            coupon_id=chunk.coupon_id, user_id__gte=chunk.user_ids[0], user_id__lte=chunk.user_ids[-1]
+        ).values_list("user_id", flat=True)
+    )
+    if not held:
+        return chunk.user_ids
+    return [user_id for user_id in chunk.user_ids if user_id not in held]

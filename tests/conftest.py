@@ -1,0 +1,87 @@
+import itertools
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+from django.db import connection
+
+from distribution.models import Coupon
+from tests.harness.trino import TrinoServer, TrinoUnavailable
+
+REQUIRE_INTEGRATION = os.environ.get("REQUIRE_INTEGRATION") == "1"
+_names = itertools.count(1)
+
+
+def unavailable(reason):
+    """Skips a test whose real dependency is missing, or fails it when CI requires integration."""
+    if REQUIRE_INTEGRATION:
+        pytest.fail(f"REQUIRE_INTEGRATION=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres(db):
+    if connection.vendor != "postgresql":
+        unavailable(os.environ.get("COUPONOPS_POSTGRES_MISSING", "the database is not PostgreSQL"))
+
+
+@pytest.fixture(scope="session")
+def trino_server():
+    try:
+        server = TrinoServer().start()
+    except TrinoUnavailable as exc:
+        unavailable(f"no Trino server: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def warehouse(trino_server, settings):
+    """The `warehouse` source pointed at the test Trino server."""
+    settings.COUPONOPS_SOURCES = {
+        **settings.COUPONOPS_SOURCES,
+        "warehouse": {"kind": "trino", "host": "127.0.0.1", "port": trino_server.port, "user": "test"},
+    }
+    return trino_server
+
+
+@pytest.fixture
+def memory_table(warehouse):
+    """Creates memory.default tables from SQL `SELECT`s; returns their catalog.schema.table names."""
+    created = []
+
+    def create(select_sql, prefix="audience"):
+        name = f"{prefix}_{next(_names)}_{os.getpid()}"
+        warehouse.execute(f"CREATE TABLE memory.default.{name} AS {select_sql}")
+        created.append(name)
+        return f"memory.default.{name}"
+
+    yield create
+    for name in created:
+        warehouse.execute(f"DROP TABLE IF EXISTS memory.default.{name}")
+
+
+@pytest.fixture
+def duckdb_source(tmp_path, settings):
+    """A `demo` DuckDB source in a temporary file; call it with SQL to run against the file."""
+    path = Path(tmp_path) / "warehouse.duckdb"
+    settings.COUPONOPS_SOURCES = {**settings.COUPONOPS_SOURCES, "demo": {"kind": "duckdb", "path": str(path)}}
+
+    def run(sql):
+        with duckdb.connect(str(path)) as con:
+            con.execute(sql)
+
+    run("SELECT 1")
+    return run
+
+
+@pytest.fixture
+def coupon(db):
+    return Coupon.objects.create(name="Spring 10%", code="SPRING10", discount_kind="percent",
+                                 discount_amount=10, valid_days=14)
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_superuser("marketer", "marketer@example.com", "pw-for-tests-only")

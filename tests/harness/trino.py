@@ -1,0 +1,207 @@
+"""A real Trino server for tests and benchmarks, without Docker.
+
+The release is fetched from Maven Central with `mvn dependency:copy` into a cache outside the
+repository (COUPONOPS_CACHE, default ~/.cache/couponops), unpacked once, and started on a JDK under
+/usr/lib/jvm with a fresh configuration: a `memory` catalog for hand-made tables and `tpch` for
+large ones.
+
+    python -m tests.harness.trino fetch     # download and unpack (what .ci/run does)
+    python -m tests.harness.trino serve     # start one and keep it running (benchmarks, by hand)
+"""
+
+import glob
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from .postgres import free_port
+
+PLUGINS = ("trino-tpch", "trino-memory")
+# The newest release that runs on each Java: 476 needs 24 (the last one on Maven Central as a
+# server-core tarball and plugin zips); older JDKs get an older Trino.
+RELEASES_BY_JAVA = ((24, "476"), (23, "468"), (22, "446"), (21, "435"), (17, "390"))
+
+
+class TrinoUnavailable(Exception):
+    pass
+
+
+def cache_dir():
+    return Path(os.environ.get("COUPONOPS_CACHE", Path.home() / ".cache" / "couponops"))
+
+
+def java_major(java_home):
+    result = subprocess.run([str(Path(java_home) / "bin" / "java"), "-version"], capture_output=True, text=True)
+    match = re.search(r'version "(\d+)', result.stderr)
+    return int(match.group(1)) if match else 0
+
+
+def pick_jdk():
+    """(java_home, release): the newest JDK under /usr/lib/jvm and the newest Trino it runs."""
+    homes = [Path(p).parent.parent for p in glob.glob("/usr/lib/jvm/*/bin/java")]
+    versions = sorted(((java_major(home), str(home)) for home in homes), reverse=True)
+    for major, home in versions:
+        for needed, release in RELEASES_BY_JAVA:
+            if major >= needed:
+                return home, release
+    raise TrinoUnavailable("no JDK 17 or newer under /usr/lib/jvm")
+
+
+def fetch(release):
+    """Downloads the server tarball and plugin zips into the cache, once."""
+    target = cache_dir() / f"trino-{release}"
+    target.mkdir(parents=True, exist_ok=True)
+    artifacts = [("trino-server-core", "tar.gz")] + [(name, "zip") for name in PLUGINS]
+    for artifact, packaging in artifacts:
+        if not (target / f"{artifact}-{release}.{packaging}").exists():
+            _mvn_copy(f"io.trino:{artifact}:{release}:{packaging}", target)
+    return target
+
+
+def _mvn_copy(coordinates, target):
+    if shutil.which("mvn") is None:
+        raise TrinoUnavailable("Maven (mvn) is not installed; it fetches Trino from Maven Central")
+    command = ["mvn", "-q", "-B", "dependency:copy", f"-Dartifact={coordinates}", f"-DoutputDirectory={target}"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=1200)
+    if result.returncode != 0:
+        raise TrinoUnavailable(f"could not fetch {coordinates}: {result.stdout[-2000:]}")
+
+
+def install(release):
+    """The unpacked server directory with its plugins, built from the cache once."""
+    downloads = fetch(release)
+    server = downloads / "server"
+    if (server / "bin" / "launcher").exists():
+        return server
+    staging = Path(tempfile.mkdtemp(dir=downloads))
+    with tarfile.open(downloads / f"trino-server-core-{release}.tar.gz") as archive:
+        archive.extractall(staging, filter="tar")
+    unpacked = next(staging.iterdir())
+    for name in PLUGINS:
+        with zipfile.ZipFile(downloads / f"{name}-{release}.zip") as archive:
+            archive.extractall(unpacked / "plugin")
+    _restore_modes(unpacked)
+    unpacked.rename(server)
+    shutil.rmtree(staging)
+    return server
+
+
+def _restore_modes(server):
+    for launcher in (server / "bin").rglob("*"):
+        if launcher.is_file():
+            launcher.chmod(0o755)
+
+
+CONFIG = {
+    "node.properties": "node.environment=test\nnode.id=couponops-test\nnode.data-dir={data}\n",
+    "jvm.config": "-server\n-Xmx{heap}\n-XX:+UseG1GC\n-XX:+ExitOnOutOfMemoryError\n-Djdk.attach.allowAttachSelf=true\n",
+    "config.properties": (
+        "coordinator=true\nnode-scheduler.include-coordinator=true\nhttp-server.http.port={port}\n"
+        "discovery.uri=http://127.0.0.1:{port}\nquery.max-memory=2GB\nquery.max-memory-per-node=2GB\n"
+    ),
+    "catalog/memory.properties": "connector.name=memory\nmemory.max-data-per-node=2GB\n",
+    "catalog/tpch.properties": "connector.name=tpch\n",
+}
+
+
+class TrinoServer:
+    def __init__(self, *, heap="3G"):
+        self.java_home, self.release = pick_jdk()
+        self.server = install(self.release)
+        self.root = Path(tempfile.mkdtemp(prefix="couponops-trino-"))
+        self.port = free_port()
+        self.heap = heap
+        self.process = None
+
+    @property
+    def log_path(self):
+        return self.root / "server.log"
+
+    def start(self, timeout=240):
+        self._write_config()
+        environment = {**os.environ, "JAVA_HOME": self.java_home, "PATH": f"{self.java_home}/bin:{os.environ['PATH']}"}
+        command = [str(self.server / "bin" / "launcher"), "run", f"--etc-dir={self.root / 'etc'}",
+                   f"--data-dir={self.root / 'data'}"]
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment,
+                                            start_new_session=True)
+        self._wait_ready(timeout)
+        return self
+
+    def _write_config(self):
+        values = {"port": self.port, "data": self.root / "data", "heap": self.heap}
+        for name, template in CONFIG.items():
+            path = self.root / "etc" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(template.format(**values))
+
+    def _wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise TrinoUnavailable(f"Trino exited early; see {self.log_path}:\n{self._log_tail()}")
+            try:
+                # SELECT 1 answers before the worker side has registered; a table scan does not.
+                self.execute("SELECT count(*) FROM tpch.tiny.nation")
+                return
+            except Exception:
+                time.sleep(1)
+        self.stop()
+        raise TrinoUnavailable(f"Trino did not answer a query within {timeout}s:\n{self._log_tail()}")
+
+    def _log_tail(self):
+        return self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
+
+    def connect(self):
+        import trino
+
+        return trino.dbapi.connect(host="127.0.0.1", port=self.port, user="test", request_timeout=120)
+
+    def execute(self, sql, params=None):
+        """Runs one statement and returns all its rows."""
+        connection = self.connect()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        finally:
+            connection.close()
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def main(argv):
+    if argv[:1] == ["fetch"]:
+        java_home, release = pick_jdk()
+        print(f"Trino {release} for {java_home}: {install(release)}")
+    elif argv[:1] == ["serve"]:
+        server = TrinoServer().start()
+        print(f"Trino {server.release} on 127.0.0.1:{server.port} (Ctrl-C stops it)", flush=True)
+        try:
+            server.process.wait()
+        except KeyboardInterrupt:
+            server.stop()
+    else:
+        print(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
