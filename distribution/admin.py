@@ -80,8 +80,9 @@ class DistributionRequestForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["source"].choices = [(name, name) for name in source_names()]
-        self.fields["coupon"].queryset = Coupon.objects.filter(is_active=True)
+        if "coupon" in self.fields:  # the read-only view of a submitted request has no fields
+            self.fields["source"].choices = [(name, name) for name in source_names()]
+            self.fields["coupon"].queryset = Coupon.objects.filter(is_active=True)
 
     def clean(self):
         cleaned = super().clean()

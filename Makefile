@@ -1,0 +1,47 @@
+# couponops — `make demo` and `make test` do all set-up on a fresh machine (Python 3.11 + venv).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+ROWS ?= 10000000
+
+.PHONY: demo demo-data test bench messages clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+var:
+	mkdir -p var
+
+demo-data: venv var
+	$(PY) manage.py build_demo_warehouse --rows 1000000
+
+# Migrates the SQLite default, builds the DuckDB demo warehouse, queues a 1,000,000-coupon
+# distribution, then runs the web server and the worker until Ctrl-C.
+demo: venv var
+	$(PY) manage.py migrate --noinput -v0
+	@test -f var/demo.duckdb || $(PY) manage.py build_demo_warehouse --rows 1000000
+	$(PY) manage.py setup_demo
+	@echo "  Open http://127.0.0.1:8000/admin/distribution/distributionrequest/ — Ctrl-C stops everything."
+	@trap 'kill 0' INT TERM; \
+	  $(PY) manage.py qcluster & \
+	  DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000 --noreload & \
+	  wait
+
+test: venv
+	$(PY) -m pytest
+
+bench: venv
+	$(PY) -m bench.run --rows $(ROWS)
+
+# Developers only: refresh the Korean catalogue after changing strings (needs GNU gettext).
+messages: venv
+	$(PY) manage.py makemessages -l ko --ignore=.venv --ignore=tests --ignore=bench
+	$(PY) manage.py compilemessages -l ko --ignore=.venv
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,110 @@
+"""The admin as a marketer and a manager use it, through Django's test client."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django_q.models import OrmQ
+
+from distribution import services
+from distribution.admin import IssuedCouponPage
+from distribution.models import DistributionRequest
+
+ADD_URL = "admin:distribution_distributionrequest_add"
+
+
+@pytest.fixture
+def members(duckdb_source):
+    duckdb_source("CREATE TABLE members AS SELECT i AS user_id, 'x' AS name FROM range(1, 51) t(i)")
+    return "warehouse.main.members"
+
+
+@pytest.fixture
+def marketer(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+def post_request(client, coupon, table, column, **extra):
+    data = {"coupon": coupon.pk, "source": "demo", "table": table, "column": column, "memo": "spring campaign"}
+    return client.post(reverse(ADD_URL), {**data, **extra}, **extra.pop("headers", {}))
+
+
+def test_a_wrong_column_is_a_form_error_and_nothing_is_queued(marketer, coupon, members):
+    response = post_request(marketer, coupon, members, "member_no")
+    assert response.status_code == 200
+    assert "Column “member_no” does not exist in members." in response.content.decode()
+    assert not DistributionRequest.objects.exists() and not OrmQ.objects.exists()
+
+
+def test_a_wrong_table_is_a_form_error(marketer, coupon, members):
+    response = post_request(marketer, coupon, "warehouse.main.membres", "user_id")
+    assert "Table “membres” does not exist." in response.content.decode()
+
+
+def test_a_text_column_is_refused_in_korean_for_a_korean_browser(marketer, coupon, members):
+    response = marketer.post(reverse(ADD_URL), {"coupon": coupon.pk, "source": "demo", "table": members,
+                                                "column": "name", "memo": "m"}, HTTP_ACCEPT_LANGUAGE="ko")
+    assert "사용자 ID는 정수여야 합니다" in response.content.decode()
+
+
+def test_submitting_queues_the_request_and_returns_at_once(marketer, coupon, members, staff_user,
+                                                            django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_request(marketer, coupon, members, "user_id")
+    assert response.status_code == 302
+    request = DistributionRequest.objects.get()
+    assert (request.status, request.target_count, request.requested_by) == ("queued", 50, staff_user)
+    assert OrmQ.objects.count() == 1  # the worker's wake-up task; the request itself waits in the table
+
+
+def test_a_submitted_request_is_read_only(marketer, coupon, members, django_capture_on_commit_callbacks):
+    post_request(marketer, coupon, members, "user_id")
+    request = DistributionRequest.objects.get()
+    page = marketer.get(reverse("admin:distribution_distributionrequest_change", args=[request.pk]))
+    assert page.status_code == 200
+    assert 'name="table"' not in page.content.decode()
+    response = marketer.post(reverse("admin:distribution_distributionrequest_change", args=[request.pk]),
+                             {"table": "other.a.b"})
+    assert response.status_code == 403
+
+
+def test_the_request_list_shows_progress_and_counts(marketer, coupon, members):
+    post_request(marketer, coupon, members, "user_id")
+    page = marketer.get(reverse("admin:distribution_distributionrequest_changelist"))
+    assert page.status_code == 200
+    assert "<progress" in page.content.decode()
+
+
+def test_issued_coupons_are_listed_by_key_without_counting(marketer, coupon, members):
+    post_request(marketer, coupon, members, "user_id")
+    request = DistributionRequest.objects.get()
+    services.distribution_run_queue()
+    url = reverse("admin:distribution_issuedcoupon_list")
+    with CaptureQueriesContext(connection) as queries:
+        page = marketer.get(url, {"request": request.pk})
+    body = page.content.decode()
+    assert page.status_code == 200 and "Next page" not in body and body.count('class="issued-row"') == 50
+    assert not [q["sql"] for q in queries if "COUNT(" in q["sql"].upper() and "issuedcoupon" in q["sql"]]
+    filtered = marketer.get(url, {"user_id": 7}).content.decode()
+    assert filtered.count('class="issued-row"') == 1
+
+
+def test_issued_coupons_page_forward_by_key(marketer, coupon, members):
+    post_request(marketer, coupon, members, "user_id")
+    services.distribution_run_queue()
+    first = IssuedCouponPage({"coupon_id": coupon.pk})
+    IssuedCouponPage.size = 20
+    try:
+        page1 = IssuedCouponPage({"coupon_id": coupon.pk})
+        page2 = IssuedCouponPage({"coupon_id": coupon.pk}, after=(coupon.pk, page1.rows[-1].user_id))
+    finally:
+        IssuedCouponPage.size = 100
+    assert len(first.rows) == 50
+    assert [r.user_id for r in page1.rows] == list(range(1, 21)) and page1.has_next
+    assert [r.user_id for r in page2.rows] == list(range(21, 41))
+
+
+def test_anonymous_users_are_sent_to_login(client):
+    response = client.get(reverse(ADD_URL))
+    assert response.status_code == 302 and "/login/" in response["Location"]

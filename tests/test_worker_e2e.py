@@ -1,0 +1,48 @@
+"""The whole path as a user runs it: a real qcluster process, Trino, PostgreSQL."""
+
+import time
+
+import pytest
+from django.db.models import Count
+
+from distribution import services
+from distribution.models import DistributionRequest, IssuedCoupon
+from tests.harness.cluster import manage, process_env, qcluster
+
+Status = DistributionRequest.Status
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def wait_until_finished(requests, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for request in requests:
+            request.refresh_from_db()
+        if all(request.is_finished for request in requests):
+            return
+        time.sleep(0.3)
+    pytest.fail(f"requests did not finish within {timeout}s: {[r.status for r in requests]}")
+
+
+def test_a_real_cluster_runs_requests_in_order_one_at_a_time(postgres, warehouse, memory_table, coupon, tmp_path):
+    first_table = memory_table("SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey <= 60000")
+    second_table = memory_table("SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey BETWEEN 30001 AND 90000")
+    env = process_env(TRINO_HOST="127.0.0.1", TRINO_PORT=warehouse.port, DISTRIBUTION_CHUNK_SIZE=7000)
+    first = services.distribution_request_submit(request=DistributionRequest(
+        coupon=coupon, source="warehouse", table=first_table, column="user_id", memo="first"))
+    with qcluster(env, tmp_path / "qcluster.log"):
+        cli = manage("distribute", "--coupon", coupon.code, "--source", "warehouse", "--table", second_table,
+                     "--column", "user_id", "--memo", "second", "--wait", env=env, timeout=180)
+        assert cli.returncode == 0, cli.stderr + (tmp_path / "qcluster.log").read_text()
+        second = DistributionRequest.objects.get(memo="second")
+        wait_until_finished([first, second])
+
+    assert "succeeded: 30,000 issued, 30,000 skipped" in cli.stdout
+    assert (first.status, first.read_count, first.issued_count, first.skipped_count) == (
+        Status.SUCCEEDED, 60000, 60000, 0)
+    assert (second.status, second.read_count, second.issued_count, second.skipped_count) == (
+        Status.SUCCEEDED, 60000, 30000, 30000)
+    assert first.finished_at <= second.started_at
+    assert IssuedCoupon.objects.filter(coupon=coupon).count() == 90000
+    assert not IssuedCoupon.objects.values("coupon", "user_id").annotate(n=Count("*")).filter(n__gt=1).exists()
+    assert set(IssuedCoupon.objects.filter(user_id__gt=60000).values_list("request_id", flat=True)) == {second.pk}
