@@ -27,10 +27,7 @@ demo: venv var
 	@test -f var/demo.duckdb || $(PY) manage.py build_demo_warehouse --rows 1000000
 	$(PY) manage.py setup_demo
 	@echo "  Open http://127.0.0.1:8000/admin/distribution/distributionrequest/ — Ctrl-C stops everything."
-	@trap 'kill 0' INT TERM; \
-	  $(PY) manage.py qcluster & \
-	  DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000 --noreload & \
-	  wait
+	$(PY) manage.py rundemo
 
 test: venv
 	$(PY) -m pytest
