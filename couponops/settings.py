@@ -150,7 +150,24 @@ Q_CLUSTER = {
     "save_limit": 1000,
     "ack_failures": True,
     "label": "Django Q2",
+    # Notifications run in a cluster of their own (`Q_CLUSTER_NAME=notifications manage.py qcluster`)
+    # so that a "started" message never waits behind the distribution it announces.
+    "ALT_CLUSTERS": {
+        "notifications": {"workers": 1, "timeout": 300, "retry": 360, "max_attempts": 2, "recycle": 500},
+    },
 }
+
+# --- Notifications (Slack) -------------------------------------------------------------------------
+# An incoming webhook, or a bot token and a channel for chat.postMessage; neither: messages are
+# recorded and marked skipped. SLACK_API_URL is only changed to point at a test server.
+SLACK_WEBHOOK_URL = env("SLACK_WEBHOOK_URL", default="")
+SLACK_BOT_TOKEN = env("SLACK_BOT_TOKEN", default="")
+SLACK_CHANNEL = env("SLACK_CHANNEL", default="")
+SLACK_API_URL = env("SLACK_API_URL", default="https://slack.com/api/")
+SLACK_TIMEOUT = env.int("SLACK_TIMEOUT", default=10)
+# Attempts per message before it is marked failed; the wait doubles from NOTIFICATION_RETRY_BASE seconds.
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
+NOTIFICATION_RETRY_BASE = env.int("NOTIFICATION_RETRY_BASE", default=30)
 
 # --- Security for deployments (`manage.py check --deploy`) --------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

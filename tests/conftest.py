@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 
 from distribution.models import Coupon
+from tests.harness.slack import FakeSlack
 from tests.harness.trino import TrinoServer, TrinoUnavailable
 
 REQUIRE_INTEGRATION = os.environ.get("REQUIRE_INTEGRATION") == "1"
@@ -85,3 +86,23 @@ def coupon(db):
 @pytest.fixture
 def staff_user(django_user_model):
     return django_user_model.objects.create_superuser("marketer", "marketer@example.com", "pw-for-tests-only")
+
+
+@pytest.fixture
+def fake_slack():
+    server = FakeSlack().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def slack_webhook(fake_slack, settings):
+    settings.SLACK_WEBHOOK_URL, settings.SLACK_TIMEOUT = fake_slack.webhook_url, 2
+    return fake_slack
+
+
+@pytest.fixture
+def slack_bot(fake_slack, settings):
+    settings.SLACK_WEBHOOK_URL, settings.SLACK_TIMEOUT = "", 2
+    settings.SLACK_BOT_TOKEN, settings.SLACK_CHANNEL, settings.SLACK_API_URL = "xoxb-test", "#coupons", fake_slack.api_url
+    return fake_slack

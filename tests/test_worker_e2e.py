@@ -46,3 +46,23 @@ def test_a_real_cluster_runs_requests_in_order_one_at_a_time(postgres, warehouse
     assert IssuedCoupon.objects.filter(coupon=coupon).count() == 90000
     assert not IssuedCoupon.objects.values("coupon", "user_id").annotate(n=Count("*")).filter(n__gt=1).exists()
     assert set(IssuedCoupon.objects.filter(user_id__gt=60000).values_list("request_id", flat=True)) == {second.pk}
+
+
+def test_the_started_message_reaches_slack_while_the_distribution_runs(postgres, warehouse, coupon, tmp_path,
+                                                                        fake_slack):
+    env = process_env(TRINO_HOST="127.0.0.1", TRINO_PORT=warehouse.port, DISTRIBUTION_CHUNK_SIZE=5000,
+                      DISTRIBUTION_WRITER="bulk_create", SLACK_WEBHOOK_URL=fake_slack.webhook_url)
+    with qcluster(env, tmp_path / "distribution.log"), \
+            qcluster({**env, "Q_CLUSTER_NAME": "notifications"}, tmp_path / "notifications.log"):
+        request = services.distribution_request_submit(request=DistributionRequest(
+            coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="slack e2e"))
+        wait_until_finished([request])
+        deadline = time.monotonic() + 60
+        while len(fake_slack.received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    started, succeeded = fake_slack.received
+    assert "started" in started["body"]["text"] and "succeeded" in succeeded["body"]["text"]
+    assert started["at"] < request.finished_at.timestamp()
+    assert request.status == Status.SUCCEEDED and request.issued_count == 150_000
+    assert list(request.notifications.values_list("status", flat=True)) == ["sent", "sent"]

@@ -38,7 +38,9 @@ def qcluster(env, log_path):
     try:
         yield process
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        # SIGTERM to the cluster's main process only: it stops its own workers. Signalling the
+        # whole group makes the workers die under it and the main process wait forever.
+        process.terminate()
         try:
             process.wait(30)
         except subprocess.TimeoutExpired:

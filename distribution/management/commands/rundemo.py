@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Runs the web server and the worker side by side until Ctrl-C (for `make demo`)."
+    help = "Runs the web server and both workers (distribution, notifications) until Ctrl-C (for `make demo`)."
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default="127.0.0.1:8000")
@@ -20,6 +20,7 @@ class Command(BaseCommand):
         web_env = {**os.environ, "DEBUG": "true"}
         processes = [
             subprocess.Popen([*manage, "qcluster"]),
+            subprocess.Popen([*manage, "qcluster"], env={**os.environ, "Q_CLUSTER_NAME": "notifications"}),
             subprocess.Popen([*manage, "runserver", addr, "--noreload"], env=web_env),
         ]
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
