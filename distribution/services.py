@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
 from .models import DistributionRequest
+from .prefetch import Prefetched
 from .signals import distribution_failed, distribution_started, distribution_succeeded, send_on_commit
 from .sources import SourceError, get_source
 from .timing import rate, stopwatch
@@ -138,8 +139,9 @@ def _issue_all(request):
     target = source.resolve(request.table, request.column)
     writer = get_writer()
     batches = source.read(target, after=request.checkpoint, batch_size=settings.DISTRIBUTION_CHUNK_SIZE)
-    for user_ids in batches:
-        _issue_chunk(request, writer, user_ids)
+    with Prefetched(batches) as prefetched:
+        for user_ids in prefetched:
+            _issue_chunk(request, writer, user_ids)
 
 
 def _issue_chunk(request, writer, user_ids):

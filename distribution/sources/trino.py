@@ -23,6 +23,9 @@ class TrinoSource(Source):
             auth=auth,
             allow_insecure_auth=options.get("allow_insecure_auth", False),
             source="couponops",
+            # Plain JSON values: ids arrive as Python ints without the client's per-value mapping,
+            # which roughly doubles the rows read per second.
+            legacy_primitive_types=True,
             request_timeout=options.get("request_timeout", 60),
         )
 

@@ -28,7 +28,8 @@ class CopyWriter:
     def _copy(self, chunk, user_ids):
         prefix = f"{chunk.coupon_id}\t"
         suffix = f"\t{chunk.request_id}\t{chunk.issued_at.isoformat()}\t{chunk.expires_at.isoformat()}\n"
-        buffer = io.StringIO("".join(f"{prefix}{user_id}{suffix}" for user_id in user_ids))
+        # One C-level join over str(user_id) instead of a Python f-string per row.
+        buffer = io.StringIO(prefix + (suffix + prefix).join(map(str, user_ids)) + suffix)
         table = connection.ops.quote_name(IssuedCoupon._meta.db_table)
         sql = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN"
         with connection.cursor() as cursor:

@@ -1,0 +1,299 @@
+"""The measurements behind bench/run.py. Needs Django set up against the benchmark's databases."""
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from distribution import services
+from distribution.models import Coupon, DistributionRequest, IssuedCoupon
+from distribution.sources import get_source
+from distribution.writers import Chunk, get_writer
+
+ROOT = Path(__file__).resolve().parents[1]
+FIRST_ID, STEP = 1_000_000, 3  # member ids are spread, as in a real members table
+
+
+@dataclass
+class Row:
+    method: str
+    rows: int
+    seconds: float
+    peak_rss_mb: float | None = None
+    note: str = ""
+
+    @property
+    def rate(self):
+        return self.rows / self.seconds
+
+
+def audience_table(rows):
+    return f"memory.default.bench_audience_{rows}"
+
+
+def prepare(rows):
+    call_command("migrate", verbosity=0)
+    for size in {rows, min(rows, 1_000_000)}:
+        blocks = -(-size // 10_000)
+        trino(f"DROP TABLE IF EXISTS {audience_table(size)}")
+        trino(f"CREATE TABLE {audience_table(size)} AS SELECT CAST({FIRST_ID} + (a.x * 10000 + b.y) * {STEP} AS BIGINT)"
+              f" AS user_id FROM UNNEST(sequence(0, {blocks - 1})) a(x) CROSS JOIN UNNEST(sequence(0, 9999)) b(y)"
+              f" WHERE a.x * 10000 + b.y < {size}")
+
+
+def trino(sql):
+    with get_source("warehouse").cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
+def ids(rows):
+    return range(FIRST_ID, FIRST_ID + rows * STEP, STEP)
+
+
+def truncate():
+    # Benchmark housekeeping between methods, not product code: each method starts from an empty table.
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {IssuedCoupon._meta.db_table}")
+        cursor.execute("CHECKPOINT")
+
+
+def new_coupon():
+    return Coupon.objects.create(name="bench", code=f"BENCH-{uuid.uuid4().hex[:10]}", discount_kind="amount",
+                                 discount_amount=1000, valid_days=30)
+
+
+def done_request(coupon):
+    """A request row for coupons written outside the queue; finished, so the worker never picks it."""
+    return DistributionRequest.objects.create(coupon=coupon, source="warehouse", table="-", column="-", memo="bench",
+                                              status=DistributionRequest.Status.SUCCEEDED)
+
+
+def new_request(coupon, rows):
+    return DistributionRequest(coupon=coupon, source="warehouse", table=audience_table(rows), column="user_id",
+                               memo="benchmark")
+
+
+# --- (1) the seed's "before": one INSERT per coupon -----------------------------------------------
+
+
+def row_by_row(rows, sample):
+    truncate()
+    coupon = new_coupon()
+    request = done_request(coupon)
+    now = timezone.now()
+    started = time.perf_counter()
+    for user_id in ids(sample):
+        IssuedCoupon.objects.create(coupon=coupon, user_id=user_id, request=request, issued_at=now,
+                                    expires_at=now + timedelta(days=30))
+    rate = sample / (time.perf_counter() - started)
+    return Row("1. Django create() per row", rows, rows / rate, note=f"measured on {sample:,}, extrapolated")
+
+
+# --- (2), (3) the full path through a real worker -------------------------------------------------
+
+
+def full_path(rows, method, writer="copy", preheld_every=None, note=""):
+    truncate()
+    coupon = new_coupon()
+    if preheld_every:
+        raw_copy(coupon, rows, every=preheld_every)
+    env = {"DISTRIBUTION_WRITER": writer, "Q_POLL": "0.05", "LOG_LEVEL": "WARNING"}
+    with worker(env) as process:
+        started = time.perf_counter()
+        request = services.distribution_request_submit(request=new_request(coupon, rows))
+        peak = wait_and_watch(request, process)
+        seconds = time.perf_counter() - started
+    check_exact(request, rows, preheld=rows // preheld_every if preheld_every else 0)
+    return Row(method, rows, seconds, peak, note or f"request's own elapsed {request.elapsed_seconds:.1f} s")
+
+
+class worker:
+    def __init__(self, env):
+        import os
+
+        self.env = {**os.environ, **env}
+
+    def __enter__(self):
+        self.process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=self.env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(2)  # the cluster's start-up is not part of a distribution
+        return self.process
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(60)
+
+
+def wait_and_watch(request, process):
+    """Waits for the request to finish; returns the worker processes' peak RSS in MB."""
+    peak = 0
+    while True:
+        peak = max(peak, *(high_water_mark(pid) for pid in descendants(process.pid)), 0)
+        request.refresh_from_db()
+        if request.is_finished:
+            return peak / 1024
+        time.sleep(0.1)
+
+
+def descendants(pid):
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return children + [d for child in children for d in descendants(child)]
+
+
+def high_water_mark(pid):
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def check_exact(request, rows, preheld):
+    request.refresh_from_db()
+    expected = (DistributionRequest.Status.SUCCEEDED, rows, rows - preheld, preheld)
+    actual = (request.status, request.read_count, request.issued_count, request.skipped_count)
+    in_table = IssuedCoupon.objects.filter(coupon=request.coupon).count()
+    if actual != expected or in_table != rows:
+        raise SystemExit(f"bench: counts are wrong: {actual} != {expected}, {in_table} rows in the table")
+
+
+# --- (4) the limit: COPY from a local file --------------------------------------------------------
+
+
+def raw_copy(coupon, rows, every=1):
+    request = done_request(coupon)
+    now = timezone.now()
+    suffix = f"\t{request.pk}\t{now.isoformat()}\t{(now + timedelta(days=30)).isoformat()}\n"
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv") as data:
+        for start in range(0, rows, 1_000_000):
+            batch = ids(rows)[start:start + 1_000_000][::every]
+            data.write("".join(f"{coupon.pk}\t{user_id}{suffix}" for user_id in batch))
+        data.flush()
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor, open(data.name) as source:
+            cursor.copy_expert(f"COPY {IssuedCoupon._meta.db_table} (coupon_id, user_id, request_id, issued_at, "
+                               f"expires_at) FROM STDIN", source, size=1 << 20)
+        return time.perf_counter() - started
+
+
+def copy_limit(rows):
+    truncate()
+    return Row("4. raw COPY from a local file (the limit)", rows, raw_copy(new_coupon(), rows))
+
+
+# --- where the time goes ----------------------------------------------------------------------------
+
+
+def trino_read_only(rows):
+    source = get_source("warehouse")
+    target = source.resolve(audience_table(rows), "user_id")
+    started = time.perf_counter()
+    count = sum(len(batch) for batch in source.read(target, after=None, batch_size=50_000))
+    return Row("reading from Trino alone", count, time.perf_counter() - started)
+
+
+def bare_loop(rows):
+    """Reader and writer without progress records, timing or signals: what instrumentation costs."""
+    truncate()
+    coupon = new_coupon()
+    request = done_request(coupon)
+    source, writer = get_source("warehouse"), get_writer()
+    target = source.resolve(audience_table(rows), "user_id")
+    started = time.perf_counter()
+    for batch in source.read(target, after=None, batch_size=50_000):
+        now = timezone.now()
+        with transaction.atomic():
+            writer.write(Chunk(coupon.pk, request.pk, batch, now, now))
+    return Row("reader + writer alone, in-process (no progress, timing, signals)", rows,
+               time.perf_counter() - started)
+
+
+def instrumented_loop(rows):
+    truncate()
+    coupon = new_coupon()
+    request = services.distribution_request_submit(request=new_request(coupon, rows))
+    started = time.perf_counter()
+    services.distribution_run_queue()
+    seconds = time.perf_counter() - started
+    check_exact(request, rows, 0)
+    return Row("the same through services.distribution_run, in-process", rows, seconds)
+
+
+def admin_pages(request):
+    user = get_user_model().objects.filter(is_superuser=True).first() or get_user_model().objects.create_superuser(
+        "bench", "bench@example.com", "bench-only")
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    urls = {"request list": reverse("admin:distribution_distributionrequest_changelist"),
+            "request detail": reverse("admin:distribution_distributionrequest_change", args=[request.pk]),
+            "issued coupons (first page)": reverse("admin:distribution_issuedcoupon_list")}
+    timings = {}
+    for name, url in urls.items():
+        samples = []
+        for _ in range(5):
+            started = time.perf_counter()
+            assert client.get(url).status_code == 200
+            samples.append((time.perf_counter() - started) * 1000)
+        timings[name] = statistics.median(samples)
+    return timings
+
+
+# --- all of it ------------------------------------------------------------------------------------
+
+
+def run_all(rows, *, sample_create, bulk_create_cap):
+    small = min(rows, bulk_create_cap)
+    results = [row_by_row(rows, min(sample_create, rows))]
+    bulk = full_path(small, "2. bulk_create writer, full path", writer="bulk_create")
+    if small < rows:
+        bulk = Row(bulk.method, rows, bulk.seconds * rows / small, bulk.peak_rss_mb,
+                   f"measured on {small:,}, extrapolated")
+    results.append(bulk)
+    results.append(full_path(rows, "3. couponops: queued → worker → Trino → COPY"))
+    last = DistributionRequest.objects.order_by("-pk").first()
+    pages = admin_pages(last)
+    if small < rows:
+        results.append(full_path(small, "3. couponops, 1,000,000 for comparison"))
+    results.append(full_path(rows, "3. couponops, 10% already hold the coupon", preheld_every=10,
+                             note="exact: 90% issued, 10% skipped"))
+    results.append(copy_limit(rows))
+    extra = [trino_read_only(rows), bare_loop(rows), instrumented_loop(rows)]
+    return results, extra, pages
+
+
+def markdown(rows, measured):
+    results, extra, pages = measured
+    limit = next(r for r in results if r.method.startswith("4."))
+    lines = [f"Rows: {rows:,}", "", "| method | rows | seconds | rows/s | worker peak RSS | × raw COPY | note |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    for r in results:
+        rss = f"{r.peak_rss_mb:,.0f} MB" if r.peak_rss_mb else "–"
+        lines.append(f"| {r.method} | {r.rows:,} | {r.seconds:,.1f} | {r.rate:,.0f} | {rss} | "
+                     f"{r.seconds / r.rows * limit.rows / limit.seconds:,.2f} | {r.note} |")
+    lines += ["", "Where the time goes:", "", "| part | rows | seconds | rows/s |", "|---|---:|---:|---:|"]
+    lines += [f"| {r.method} | {r.rows:,} | {r.seconds:,.1f} | {r.rate:,.0f} |" for r in extra]
+    bare, instrumented = extra[1], extra[2]
+    lines.append(f"\nProgress records, timing and signals cost {100 * (instrumented.seconds / bare.seconds - 1):+.1f}%.")
+    lines += ["", f"Admin pages with {IssuedCoupon.objects.count():,} issued coupons in the table (median of 5):", ""]
+    lines += [f"- {name}: {ms:,.0f} ms" for name, ms in pages.items()]
+    return "\n".join(lines)

@@ -1,0 +1,70 @@
+"""Benchmark: N coupons from a real Trino into a real PostgreSQL, four ways, measured in one run.
+
+    make bench                 # 10,000,000 rows
+    make bench ROWS=200000     # the CI smoke run
+
+Prints a Markdown table (paste it into docs/benchmarks.md). Starts its own PostgreSQL (durable settings,
+sized like a small production server) and Trino unless DATABASE_URL / TRINO_HOST+TRINO_PORT are given.
+Nothing here asserts a time: the numbers are for people to read.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# Production-like: durable commits, but enough memory and WAL room for a bulk load.
+PG_OPTIONS = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on", "shared_buffers": "1GB",
+              "max_wal_size": "8GB", "checkpoint_timeout": "30min"}
+SAMPLE_CREATE = 20_000
+BULK_CREATE_CAP = 1_000_000
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    args = parser.parse_args()
+    with services_running() as (pg_url, trino_port):
+        os.environ.update(DATABASE_URL=pg_url, TRINO_HOST="127.0.0.1", TRINO_PORT=str(trino_port),
+                          DJANGO_SETTINGS_MODULE="couponops.settings", LOG_LEVEL="WARNING")
+        import django
+
+        django.setup()
+        from bench import measure
+
+        measure.prepare(args.rows)
+        rows = measure.run_all(args.rows, sample_create=SAMPLE_CREATE, bulk_create_cap=BULK_CREATE_CAP)
+        print(measure.markdown(args.rows, rows))
+
+
+class services_running:
+    """PostgreSQL and Trino: the given ones, or throwaway ones started here."""
+
+    def __enter__(self):
+        from tests.harness import postgres, trino
+
+        self.cluster = self.trino = None
+        pg_url = os.environ.get("DATABASE_URL")
+        if not pg_url:
+            self.cluster, reason = postgres.start_throwaway(options=PG_OPTIONS)
+            if self.cluster is None:
+                sys.exit(f"bench: {reason}")
+            pg_url = self.cluster.url
+        port = os.environ.get("TRINO_PORT") if os.environ.get("TRINO_HOST") else None
+        if port is None:
+            self.trino = trino.TrinoServer().start()
+            port = self.trino.port
+        return pg_url, int(port)
+
+    def __exit__(self, *exc):
+        if self.trino:
+            self.trino.stop()
+        if self.cluster:
+            self.cluster.stop()
+
+
+if __name__ == "__main__":
+    main()
