@@ -4,6 +4,10 @@ from distribution.sources import SourceError, get_source
 from distribution.sources.base import split_table_name
 
 
+def flatten(batches):
+    return [user_id for batch in batches for user_id in batch]
+
+
 def test_it_splits_table_names_with_quoted_parts():
     assert split_table_name('memory."my.schema"."ta""ble"') == ["memory", "my.schema", 'ta"ble']
     assert split_table_name(" a.b.c ") == ["a", "b", "c"]
@@ -73,8 +77,8 @@ class TestTrino:
         target = source.resolve(table.upper(), "USER_ID")
         assert target.data_type == "bigint"
         assert source.count(target) == 3
-        assert list(source.read(target, after=None, batch_size=2)) == [[10, 20], [30]]
-        assert list(source.read(target, after=10, batch_size=2)) == [[20, 30]]
+        assert flatten(source.read(target, after=None, batch_size=2)) == [10, 20, 30]
+        assert flatten(source.read(target, after=10, batch_size=2)) == [20, 30]
 
     @pytest.mark.parametrize(
         "table, column, words",
@@ -101,3 +105,12 @@ class TestTrino:
         with pytest.raises(SourceError) as error:
             get_source("warehouse").resolve("memory.default.t", "id")
         assert "Could not reach the Trino server" in error.value.message
+
+
+def test_duplicates_are_dropped_also_across_batch_boundaries(duckdb_source):
+    duckdb_source("CREATE TABLE dup AS SELECT * FROM (VALUES (5), (1), (2), (2), (2), (3), (3), (4), (5)) t(user_id)")
+    source = get_source("demo")
+    target = source.resolve("warehouse.main.dup", "user_id")
+    batches = list(source.read(target, after=None, batch_size=2))
+    assert [i for batch in batches for i in batch] == [1, 2, 3, 4, 5]
+    assert all(batches)

@@ -90,9 +90,13 @@ def pick(name, candidates):
 
 
 def id_query(target, after):
-    """Distinct non-null ids in ascending order, so that a run can resume after its checkpoint."""
+    """Non-null ids in ascending order, so that a run can resume after its checkpoint.
+
+    No DISTINCT: on Trino the hash aggregation costs more CPU than the sort itself, and a
+    sorted stream is deduplicated on the way for almost nothing (see `distinct_batches`).
+    """
     sql = (
-        f"SELECT DISTINCT CAST({target.quoted_column} AS BIGINT) AS user_id "
+        f"SELECT CAST({target.quoted_column} AS BIGINT) AS user_id "
         f"FROM {target.quoted_table} WHERE {target.quoted_column} IS NOT NULL"
     )
     params = []
@@ -114,9 +118,17 @@ def fetch_column(cursor, sql, params=None):
     return [row[0] for row in cursor.fetchall()]
 
 
-def iter_batches(cursor, size) -> Iterator[list[int]]:
+def distinct_batches(cursor, size) -> Iterator[list[int]]:
+    """Batches of strictly ascending ids from a cursor over sorted ids, duplicates dropped."""
+    last = None
     while rows := cursor.fetchmany(size):
-        yield [row[0] for row in rows]
+        # dict.fromkeys keeps the first of each run of equal ids, in order, at C speed.
+        batch = list(dict.fromkeys(row[0] for row in rows))
+        if batch[0] == last:
+            batch = batch[1:]
+        if batch:
+            last = batch[-1]
+            yield batch
 
 
 class Source:
@@ -176,11 +188,11 @@ class Source:
             return cursor.fetchone()[0]
 
     def read(self, target, *, after, batch_size) -> Iterator[list[int]]:
-        """Streams the audience in ascending batches; closing the generator cancels the query."""
+        """Streams the distinct audience in ascending batches; closing the generator cancels the query."""
         with self.cursor() as cursor:
             sql, params = id_query(target, after)
             cursor.execute(sql, params)
-            yield from iter_batches(cursor, batch_size)
+            yield from distinct_batches(cursor, batch_size)
 
     def cursor(self):
         return _ClosingCursor(self)
