@@ -18,7 +18,9 @@ sys.path.insert(0, str(ROOT))
 
 # Production-like: durable commits, but enough memory and WAL room for a bulk load.
 PG_OPTIONS = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on", "shared_buffers": "1GB",
-              "max_wal_size": "8GB", "checkpoint_timeout": "30min"}
+              "max_wal_size": "8GB", "checkpoint_timeout": "30min",
+              # Each method must start alone: no autovacuum of the previous method's rows mid-measurement.
+              "autovacuum": "off"}
 SAMPLE_CREATE = 20_000
 BULK_CREATE_CAP = 1_000_000
 

@@ -1,4 +1,6 @@
 import io
+import struct
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 
@@ -7,10 +9,15 @@ from distribution.models import IssuedCoupon
 from .base import new_holders
 
 COLUMNS = ("coupon_id", "user_id", "request_id", "issued_at", "expires_at")
+# PostgreSQL's binary COPY format: a header, then per row a field count and (length, value) pairs.
+HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+TRAILER = struct.pack(">h", -1)
+POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_int8 = struct.Struct(">q").pack
 
 
 class CopyWriter:
-    """PostgreSQL COPY FROM STDIN through psycopg2: the fastest way in, but it has no ON CONFLICT.
+    """PostgreSQL COPY FROM STDIN (binary) through psycopg2: the fastest way in, but it has no ON CONFLICT.
 
     Exactness comes from `new_holders`: only ids that hold no coupon yet are copied. Should a row
     collide anyway, COPY fails whole and the chunk's transaction rolls back with the request's
@@ -22,15 +29,24 @@ class CopyWriter:
     def write(self, chunk):
         user_ids = new_holders(chunk)
         if user_ids:
-            self._copy(chunk, user_ids)
+            self._copy(copy_payload(chunk, user_ids))
         return len(user_ids)
 
-    def _copy(self, chunk, user_ids):
-        prefix = f"{chunk.coupon_id}\t"
-        suffix = f"\t{chunk.request_id}\t{chunk.issued_at.isoformat()}\t{chunk.expires_at.isoformat()}\n"
-        # One C-level join over str(user_id) instead of a Python f-string per row.
-        buffer = io.StringIO(prefix + (suffix + prefix).join(map(str, user_ids)) + suffix)
+    def _copy(self, payload):
         table = connection.ops.quote_name(IssuedCoupon._meta.db_table)
-        sql = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN"
+        sql = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT binary)"
         with connection.cursor() as cursor:
-            cursor.copy_expert(sql, buffer, size=1 << 20)
+            cursor.copy_expert(sql, io.BytesIO(payload), size=1 << 20)
+
+
+def copy_payload(chunk, user_ids):
+    """The binary COPY stream for a chunk. Binary spares PostgreSQL parsing two timestamps and three
+    integers per row (about a third of its COPY time); only the user id differs between rows, so
+    the rest is packed once and one C-level join does the rest."""
+    before = struct.pack(">hiq", len(COLUMNS), 8, chunk.coupon_id) + struct.pack(">i", 8)
+    after = struct.pack(">iqiqiq", 8, chunk.request_id, 8, _micros(chunk.issued_at), 8, _micros(chunk.expires_at))
+    return HEADER + before + (after + before).join(map(_int8, user_ids)) + after + TRAILER
+
+
+def _micros(moment):
+    return (moment - POSTGRES_EPOCH) // timedelta(microseconds=1)
