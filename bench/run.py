@@ -28,6 +28,7 @@ BULK_CREATE_CAP = 1_000_000
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of the full path at --rows; the median counts")
     args = parser.parse_args()
     with services_running() as (pg_url, trino_port):
         os.environ.update(DATABASE_URL=pg_url, TRINO_HOST="127.0.0.1", TRINO_PORT=str(trino_port),
@@ -38,7 +39,8 @@ def main():
         from bench import measure
 
         measure.prepare(args.rows)
-        rows = measure.run_all(args.rows, sample_create=SAMPLE_CREATE, bulk_create_cap=BULK_CREATE_CAP)
+        rows = measure.run_all(args.rows, sample_create=SAMPLE_CREATE, bulk_create_cap=BULK_CREATE_CAP,
+                               repeats=args.repeats)
         print(measure.markdown(args.rows, rows))
 
 

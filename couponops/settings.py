@@ -121,7 +121,7 @@ COUPONOPS_SOURCES["demo"] = {
 # --- The distribution pipeline -----------------------------------------------------------------
 # Ids per chunk: one transaction writes a chunk's coupons and its progress together, so a chunk is
 # also the unit a crash can lose and a resume repeats.
-DISTRIBUTION_CHUNK_SIZE = env.int("DISTRIBUTION_CHUNK_SIZE", default=50_000)
+DISTRIBUTION_CHUNK_SIZE = env.int("DISTRIBUTION_CHUNK_SIZE", default=100_000)
 # "auto" picks COPY on PostgreSQL and bulk_create elsewhere; "copy" or "bulk_create" force one.
 DISTRIBUTION_WRITER = env("DISTRIBUTION_WRITER", default="auto")
 # A running request whose worker has not reported for this long is taken to be orphaned (its

@@ -1,0 +1,38 @@
+"""Profiles the worker's loop (in this process) with pyinstrument: where the Python time goes.
+
+    .venv/bin/python -m bench.profile --rows 1000000
+
+Python is one of three busy processes (Trino's JVM and the PostgreSQL backend are the others), so
+this shows the Python share only; bench.run's "where the time goes" table shows the whole.
+"""
+
+import argparse
+import os
+
+from pyinstrument import Profiler
+
+from bench.run import services_running
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with services_running() as (pg_url, trino_port):
+        os.environ.update(DATABASE_URL=pg_url, TRINO_HOST="127.0.0.1", TRINO_PORT=str(trino_port),
+                          DJANGO_SETTINGS_MODULE="couponops.settings", LOG_LEVEL="WARNING")
+        import django
+
+        django.setup()
+        from bench import measure
+
+        measure.prepare(args.rows)
+        measure.instrumented_loop(args.rows)  # warm Trino's JIT first
+        profiler = Profiler(interval=0.001)
+        with profiler:
+            measure.instrumented_loop(args.rows)
+        print(profiler.output_text(unicode=True, color=False, show_all=False))
+
+
+if __name__ == "__main__":
+    main()
