@@ -1,5 +1,7 @@
 """The whole path as a user runs it: a real qcluster process, Trino, PostgreSQL."""
 
+import os
+import signal
 import time
 
 import pytest
@@ -66,3 +68,26 @@ def test_the_started_message_reaches_slack_while_the_distribution_runs(postgres,
     assert started["at"] < request.finished_at.timestamp()
     assert request.status == Status.SUCCEEDED and request.issued_count == 150_000
     assert list(request.notifications.values_list("status", flat=True)) == ["sent", "sent"]
+
+
+def test_it_resumes_exactly_after_the_worker_is_killed(postgres, warehouse, coupon, tmp_path):
+    env = process_env(TRINO_HOST="127.0.0.1", TRINO_PORT=warehouse.port, DISTRIBUTION_CHUNK_SIZE=2000,
+                      DISTRIBUTION_WRITER="bulk_create", DISTRIBUTION_STALE_AFTER=3)
+    request = services.distribution_request_submit(request=DistributionRequest(
+        coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="crash"))
+    with qcluster(env, tmp_path / "killed.log") as first:
+        while request.read_count < 30_000:
+            time.sleep(0.05)
+            request.refresh_from_db()
+        os.killpg(first.pid, signal.SIGKILL)  # the whole cluster dies mid-run, as on a power cut
+        first.wait()
+    request.refresh_from_db()
+    assert request.status == Status.RUNNING and request.read_count < 150_000
+
+    time.sleep(3.5)  # the heartbeat goes stale
+    with qcluster(env, tmp_path / "restarted.log"):
+        services.distribution_queue_kick()  # what the every-minute watchdog does
+        wait_until_finished([request])
+    assert (request.status, request.read_count, request.issued_count, request.skipped_count, request.attempts) == (
+        Status.SUCCEEDED, 150_000, 150_000, 0, 2)
+    assert IssuedCoupon.objects.filter(coupon=coupon).count() == 150_000
