@@ -106,10 +106,10 @@ class DistributionRequestAdmin(admin.ModelAdmin):
     list_select_related = ("coupon", "requested_by")
     date_hierarchy = "created_at"
     show_full_result_count = False
-    actions = ["retry"]
+    actions = ["retry", "cancel"]
     readonly_fields = (
         "status", "progress", "target_count", "read_count", "issued_count", "skipped_count", "elapsed",
-        "throughput", "checkpoint", "attempts", "requested_by", "created_at", "started_at", "finished_at",
+        "throughput", "checkpoint", "attempts", "requested_by", "cancelled_by", "cancelled_at", "created_at", "started_at", "finished_at",
         "heartbeat_at", "error_message", "issued_coupons",
     )
 
@@ -156,5 +156,15 @@ class DistributionRequestAdmin(admin.ModelAdmin):
             request,
             ngettext("%(count)d request was queued again.", "%(count)d requests were queued again.", retried)
             % {"count": retried},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Cancel the selected queued or running requests"), permissions=["change"])
+    def cancel(self, request, queryset):
+        cancelled = sum(services.distribution_cancel(request=item, cancelled_by=request.user) for item in queryset)
+        self.message_user(
+            request,
+            ngettext("%(count)d request was cancelled.", "%(count)d requests were cancelled.", cancelled)
+            % {"count": cancelled},
             messages.SUCCESS,
         )

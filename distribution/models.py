@@ -51,6 +51,7 @@ class DistributionRequest(models.Model):
         RUNNING = "running", _("Running")
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     coupon = models.ForeignKey(Coupon, models.PROTECT, verbose_name=_("coupon"), related_name="requests")
     source = models.CharField(_("source"), max_length=64)
@@ -76,6 +77,11 @@ class DistributionRequest(models.Model):
         _("checkpoint"), null=True, blank=True, help_text=_("The last user id committed; a resume starts after it.")
     )
     attempts = models.PositiveIntegerField(_("runs"), default=0)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("cancelled by"),
+    )
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
     objects = DistributionRequestQuerySet.as_manager()
 
@@ -101,7 +107,7 @@ class DistributionRequest(models.Model):
 
     @property
     def is_finished(self):
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED)
 
     @property
     def progress_percent(self):

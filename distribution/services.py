@@ -13,7 +13,13 @@ from django_q.tasks import async_task
 
 from .models import DistributionRequest
 from .prefetch import Prefetched
-from .signals import distribution_failed, distribution_started, distribution_succeeded, send_on_commit
+from .signals import (
+    distribution_cancelled,
+    distribution_failed,
+    distribution_started,
+    distribution_succeeded,
+    send_on_commit,
+)
 from .sources import SourceError, get_source
 from .timing import rate, stopwatch
 from .writers import Chunk, get_writer
@@ -74,6 +80,21 @@ def distribution_retry(*, request: DistributionRequest) -> bool:
     return bool(updated)
 
 
+def distribution_cancel(*, request: DistributionRequest, cancelled_by=None) -> bool:
+    """Cancels a queued or running request. A running one stops within one chunk: its worker's next
+    progress record finds the request no longer running and rolls that chunk back, so the counts
+    stay exact and what was issued before stays issued."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = DistributionRequest.objects.filter(
+            pk=request.pk, status__in=[Status.QUEUED, Status.RUNNING]
+        ).update(status=Status.CANCELLED, cancelled_by=cancelled_by, cancelled_at=now, finished_at=now)
+        if updated:
+            request.refresh_from_db()
+            send_on_commit(distribution_cancelled, request)
+    return bool(updated)
+
+
 # --- The worker ----------------------------------------------------------------------------------
 
 
@@ -121,7 +142,7 @@ def distribution_run(request: DistributionRequest):
         try:
             _issue_all(request)
         except ClaimLost:
-            logger.warning("distribution request %s was taken over; this run stops", request.pk)
+            logger.warning("distribution request %s was cancelled or taken over; this run stops", request.pk)
             return
         except Exception as exc:
             logger.exception("distribution request %s failed", request.pk)

@@ -14,6 +14,7 @@ logger = logging.getLogger(__name__)
 distribution_started = Signal()
 distribution_succeeded = Signal()
 distribution_failed = Signal()
+distribution_cancelled = Signal()
 
 
 def send_on_commit(signal, request):

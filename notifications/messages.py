@@ -11,6 +11,7 @@ TITLES = {
     "started": ("🚀", gettext_noop("Coupon distribution #%(pk)s started")),
     "succeeded": ("✅", gettext_noop("Coupon distribution #%(pk)s succeeded")),
     "failed": ("❌", gettext_noop("Coupon distribution #%(pk)s failed")),
+    "cancelled": ("🛑", gettext_noop("Coupon distribution #%(pk)s cancelled")),
 }
 
 
@@ -46,6 +47,8 @@ def _facts(event, request):
         (_("Source table"), f"{request.source}: {request.table}.{request.column}"),
         (_("Targets"), _number(request.target_count)),
     ]
+    if event == "cancelled" and request.cancelled_by:
+        facts.append((_("Cancelled by"), request.cancelled_by.get_username()))
     if event != "started":
         facts += [
             (_("Read / issued / skipped"), " / ".join(_number(n) for n in (

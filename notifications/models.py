@@ -11,6 +11,7 @@ class Notification(models.Model):
         STARTED = "started", _("Started")
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Destination(models.TextChoices):
         WEBHOOK = "webhook", _("Slack incoming webhook")

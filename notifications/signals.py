@@ -2,7 +2,12 @@
 
 from django.dispatch import receiver
 
-from distribution.signals import distribution_failed, distribution_started, distribution_succeeded
+from distribution.signals import (
+    distribution_cancelled,
+    distribution_failed,
+    distribution_started,
+    distribution_succeeded,
+)
 
 from .services import notification_record
 
@@ -20,3 +25,8 @@ def on_succeeded(sender, request, **kwargs):
 @receiver(distribution_failed, dispatch_uid="notifications.distribution_failed")
 def on_failed(sender, request, **kwargs):
     notification_record(event="failed", request=request)
+
+
+@receiver(distribution_cancelled, dispatch_uid="notifications.distribution_cancelled")
+def on_cancelled(sender, request, **kwargs):
+    notification_record(event="cancelled", request=request)

@@ -108,3 +108,13 @@ def test_issued_coupons_page_forward_by_key(marketer, coupon, members):
 def test_anonymous_users_are_sent_to_login(client):
     response = client.get(reverse(ADD_URL))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_the_cancel_action_cancels_a_queued_request(marketer, coupon, members, staff_user):
+    post_request(marketer, coupon, members, "user_id")
+    request = DistributionRequest.objects.get()
+    response = marketer.post(reverse("admin:distribution_distributionrequest_changelist"),
+                             {"action": "cancel", "_selected_action": [request.pk]})
+    assert response.status_code == 302
+    request.refresh_from_db()
+    assert (request.status, request.cancelled_by) == ("cancelled", staff_user)

@@ -148,3 +148,37 @@ class TestQueue:
         with pytest.raises(ValidationError) as error:
             submit(coupon, "demo", members)
         assert "coupon" in error.value.message_dict
+
+
+class TestCancel:
+    @pytest.fixture
+    def members(self, duckdb_source):
+        duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 1001) t(i)")
+        return "warehouse.main.members"
+
+    def test_a_cancelled_queued_request_never_runs(self, run_queue_and_reload, db, coupon, members, staff_user, events):
+        request = submit(coupon, "demo", members)
+        assert services.distribution_cancel(request=request, cancelled_by=staff_user)
+        run_queue_and_reload(request)
+        assert (request.status, request.cancelled_by, request.issued_count) == (Status.CANCELLED, staff_user, 0)
+        assert not IssuedCoupon.objects.exists()
+
+    def test_a_running_request_stops_within_one_chunk_and_keeps_exact_counts(self, db, coupon, members, settings):
+        request = submit(coupon, "demo", members)
+        claimed = services.distribution_claim_next()
+        source = services.get_source("demo")
+        batches = source.read(source.resolve(members, "user_id"), after=None, batch_size=400)
+        writer = services.get_writer()
+        services._issue_chunk(claimed, writer, next(batches))
+        assert services.distribution_cancel(request=request)
+        with pytest.raises(services.ClaimLost):
+            services._issue_chunk(claimed, writer, next(batches))  # the chunk in flight rolls back
+        batches.close()
+        request.refresh_from_db()
+        assert (request.status, request.read_count, request.issued_count) == (Status.CANCELLED, 400, 400)
+        assert IssuedCoupon.objects.filter(request=request).count() == 400
+
+    def test_a_finished_request_cannot_be_cancelled(self, run_queue_and_reload, db, coupon, members):
+        request = submit(coupon, "demo", members)
+        run_queue_and_reload(request)
+        assert not services.distribution_cancel(request=request)

@@ -147,3 +147,16 @@ def test_the_notification_admin_lists_and_filters(distribute, slack_webhook, cli
     client.force_login(staff_user)
     page = client.get(reverse("admin:notifications_notification_changelist"), {"status__exact": "pending"})
     assert page.status_code == 200 and "started" in page.content.decode().lower()
+
+
+def test_a_cancellation_is_announced_with_who_cancelled(db, coupon, duckdb_source, slack_webhook, staff_user,
+                                                        django_capture_on_commit_callbacks):
+    duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 51) t(i)")
+    with django_capture_on_commit_callbacks(execute=True):
+        request = distribution_services.distribution_request_submit(request=DistributionRequest(
+            coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="m"))
+    with django_capture_on_commit_callbacks(execute=True):
+        distribution_services.distribution_cancel(request=request, cancelled_by=staff_user)
+    services.notification_deliver_due()
+    text = slack_webhook.received[-1]["body"]["text"]
+    assert "cancelled" in text and "marketer" in text
