@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -109,7 +110,8 @@ class DistributionRequestAdmin(admin.ModelAdmin):
     actions = ["retry", "cancel"]
     readonly_fields = (
         "status", "progress", "target_count", "read_count", "issued_count", "skipped_count", "elapsed",
-        "throughput", "checkpoint", "attempts", "requested_by", "cancelled_by", "cancelled_at", "created_at", "started_at", "finished_at",
+        "throughput", "checkpoint", "attempts", "requested_by", "cancelled_by", "cancelled_at", "revoked_by", "revoked_at",
+        "revoked_count", "created_at", "started_at", "finished_at",
         "heartbeat_at", "error_message", "issued_coupons",
     )
 
@@ -159,7 +161,46 @@ class DistributionRequestAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description=_("Cancel the selected queued or running requests"), permissions=["change"])
+    def has_cancel_permission(self, request):
+        return request.user.has_perm("distribution.cancel_distributionrequest")
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("distribution.revoke_distributionrequest")
+
+    def get_urls(self):
+        revoke = self.admin_site.admin_view(self.revoke_view)
+        return [path("<path:object_id>/revoke/", revoke, name="distribution_distributionrequest_revoke"),
+                *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_revoke": self.has_revoke_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def revoke_view(self, request, object_id):
+        """Revoking takes a confirmation page: how many coupons go, how many are already used."""
+        if not self.has_revoke_permission(request):
+            raise PermissionDenied
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        change_url = reverse("admin:distribution_distributionrequest_change", args=[obj.pk])
+        if request.method == "POST":
+            revoked = services.distribution_revoke(request=obj, revoked_by=request.user)
+            if revoked is None:
+                self.message_user(request, _("Only a succeeded or cancelled request can be revoked."), messages.ERROR)
+            else:
+                self.message_user(request, _("%(count)s coupons were revoked.") % {"count": f"{revoked:,}"},
+                                  messages.SUCCESS)
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Revoke the coupons of request #%(pk)s") % {"pk": obj.pk},
+            "opts": self.opts, "original": obj, "change_url": change_url,
+            "preview": services.distribution_revoke_preview(request=obj) if obj.is_revocable else None,
+        }
+        return TemplateResponse(request, "admin/distribution/distributionrequest/revoke.html", context)
+
+    @admin.action(description=_("Cancel the selected queued or running requests"), permissions=["cancel"])
     def cancel(self, request, queryset):
         cancelled = sum(services.distribution_cancel(request=item, cancelled_by=request.user) for item in queryset)
         self.message_user(

@@ -52,6 +52,7 @@ class DistributionRequest(models.Model):
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
+        REVOKED = "revoked", _("Revoked")
 
     coupon = models.ForeignKey(Coupon, models.PROTECT, verbose_name=_("coupon"), related_name="requests")
     source = models.CharField(_("source"), max_length=64)
@@ -82,6 +83,12 @@ class DistributionRequest(models.Model):
         verbose_name=_("cancelled by"),
     )
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("revoked by"),
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_count = models.BigIntegerField(_("revoked"), default=0)
 
     objects = DistributionRequestQuerySet.as_manager()
 
@@ -97,6 +104,10 @@ class DistributionRequest(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["status", "created_at"], name="distribution_queue_idx")]
+        permissions = [
+            ("cancel_distributionrequest", _("Can cancel a distribution request")),
+            ("revoke_distributionrequest", _("Can revoke the coupons of a distribution request")),
+        ]
 
     def __str__(self):
         return _("Request #%(pk)s: %(coupon)s → %(table)s") % {
@@ -107,7 +118,16 @@ class DistributionRequest(models.Model):
 
     @property
     def is_finished(self):
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED)
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED, self.Status.REVOKED)
+
+    @property
+    def is_revocable(self):
+        return self.status in (self.Status.SUCCEEDED, self.Status.CANCELLED)
+
+    def coupons_issued(self):
+        # Filtering on the coupon first lets the primary key (coupon, user_id) narrow the scan:
+        # the bulk table has no index on request_id, on purpose.
+        return IssuedCoupon.objects.filter(coupon_id=self.coupon_id, request_id=self.pk)
 
     @property
     def progress_percent(self):

@@ -16,6 +16,7 @@ from .prefetch import Prefetched
 from .signals import (
     distribution_cancelled,
     distribution_failed,
+    distribution_revoked,
     distribution_started,
     distribution_succeeded,
     send_on_commit,
@@ -93,6 +94,32 @@ def distribution_cancel(*, request: DistributionRequest, cancelled_by=None) -> b
             request.refresh_from_db()
             send_on_commit(distribution_cancelled, request)
     return bool(updated)
+
+
+def distribution_revoke_preview(*, request: DistributionRequest) -> dict:
+    """What revoking would do: coupons still unused (revoked) and already used (kept)."""
+    coupons = request.coupons_issued().filter(deleted_at__isnull=True)
+    used = coupons.filter(used_at__isnull=False).count()
+    return {"to_revoke": coupons.count() - used, "used": used}
+
+
+def distribution_revoke(*, request: DistributionRequest, revoked_by=None) -> int | None:
+    """Soft-deletes every coupon of a succeeded or cancelled request not used yet; None if not revocable.
+
+    Idempotent: a request is revoked once; a second call changes nothing. Nothing is hard-deleted.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = DistributionRequest.objects.filter(
+            pk=request.pk, status__in=[Status.SUCCEEDED, Status.CANCELLED]
+        ).update(status=Status.REVOKED, revoked_by=revoked_by, revoked_at=now)
+        if not claimed:
+            return None
+        revoked = request.coupons_issued().filter(used_at__isnull=True, deleted_at__isnull=True).update(deleted_at=now)
+        DistributionRequest.objects.filter(pk=request.pk).update(revoked_count=revoked)
+        request.refresh_from_db()
+        send_on_commit(distribution_revoked, request)
+    return revoked
 
 
 # --- The worker ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ distribution_started = Signal()
 distribution_succeeded = Signal()
 distribution_failed = Signal()
 distribution_cancelled = Signal()
+distribution_revoked = Signal()
 
 
 def send_on_commit(signal, request):

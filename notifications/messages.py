@@ -12,6 +12,7 @@ TITLES = {
     "succeeded": ("✅", gettext_noop("Coupon distribution #%(pk)s succeeded")),
     "failed": ("❌", gettext_noop("Coupon distribution #%(pk)s failed")),
     "cancelled": ("🛑", gettext_noop("Coupon distribution #%(pk)s cancelled")),
+    "revoked": ("↩️", gettext_noop("Coupons of distribution #%(pk)s revoked")),
 }
 
 
@@ -49,6 +50,8 @@ def _facts(event, request):
     ]
     if event == "cancelled" and request.cancelled_by:
         facts.append((_("Cancelled by"), request.cancelled_by.get_username()))
+    if event == "revoked":
+        facts.append((_("Revoked"), _number(request.revoked_count)))
     if event != "started":
         facts += [
             (_("Read / issued / skipped"), " / ".join(_number(n) for n in (

@@ -12,6 +12,7 @@ class Notification(models.Model):
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
+        REVOKED = "revoked", _("Revoked")
 
     class Destination(models.TextChoices):
         WEBHOOK = "webhook", _("Slack incoming webhook")

@@ -5,6 +5,7 @@ from django.dispatch import receiver
 from distribution.signals import (
     distribution_cancelled,
     distribution_failed,
+    distribution_revoked,
     distribution_started,
     distribution_succeeded,
 )
@@ -30,3 +31,8 @@ def on_failed(sender, request, **kwargs):
 @receiver(distribution_cancelled, dispatch_uid="notifications.distribution_cancelled")
 def on_cancelled(sender, request, **kwargs):
     notification_record(event="cancelled", request=request)
+
+
+@receiver(distribution_revoked, dispatch_uid="notifications.distribution_revoked")
+def on_revoked(sender, request, **kwargs):
+    notification_record(event="revoked", request=request)

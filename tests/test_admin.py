@@ -1,6 +1,7 @@
 """The admin as a marketer and a manager use it, through Django's test client."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -118,3 +119,17 @@ def test_the_cancel_action_cancels_a_queued_request(marketer, coupon, members, s
     assert response.status_code == 302
     request.refresh_from_db()
     assert (request.status, request.cancelled_by) == ("cancelled", staff_user)
+
+
+def test_without_the_cancel_permission_the_action_does_nothing(client, coupon, members, django_user_model):
+    clerk = django_user_model.objects.create_user("clerk", password="pw-for-tests-only", is_staff=True)
+    for codename in ("view_distributionrequest", "change_distributionrequest", "add_distributionrequest"):
+        clerk.user_permissions.add(Permission.objects.get(codename=codename))
+    client.force_login(clerk)
+    post_request(client, coupon, members, "user_id")
+    request = DistributionRequest.objects.get()
+    changelist = reverse("admin:distribution_distributionrequest_changelist")
+    assert 'value="cancel"' not in client.get(changelist).content.decode()
+    client.post(changelist, {"action": "cancel", "_selected_action": [request.pk]})
+    request.refresh_from_db()
+    assert request.status == "queued"

@@ -160,3 +160,12 @@ def test_a_cancellation_is_announced_with_who_cancelled(db, coupon, duckdb_sourc
     services.notification_deliver_due()
     text = slack_webhook.received[-1]["body"]["text"]
     assert "cancelled" in text and "marketer" in text
+
+
+def test_a_revocation_is_announced_with_the_number_revoked(distribute, slack_webhook, django_capture_on_commit_callbacks):
+    request = distribute()
+    with django_capture_on_commit_callbacks(execute=True):
+        distribution_services.distribution_revoke(request=request)
+    services.notification_deliver_due()
+    text = slack_webhook.received[-1]["body"]["text"]
+    assert "revoked" in text and "Revoked: 50" in text

@@ -1,0 +1,70 @@
+"""Revoking a request's coupons: soft delete of the unused ones, after a confirmation page; idempotent."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from django.utils import timezone
+
+from distribution import services
+from distribution.models import DistributionRequest, IssuedCoupon
+
+
+@pytest.fixture
+def succeeded(db, coupon, duckdb_source):
+    duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 51) t(i)")
+    request = services.distribution_request_submit(request=DistributionRequest(
+        coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="m"))
+    services.distribution_run_queue()
+    IssuedCoupon.objects.filter(coupon=coupon, user_id__lte=5).update(used_at=timezone.now())
+    request.refresh_from_db()
+    return request
+
+
+def test_it_revokes_only_unused_coupons_and_never_deletes(succeeded, staff_user):
+    assert services.distribution_revoke_preview(request=succeeded) == {"to_revoke": 45, "used": 5}
+    assert services.distribution_revoke(request=succeeded, revoked_by=staff_user) == 45
+    succeeded.refresh_from_db()
+    assert (succeeded.status, succeeded.revoked_count, succeeded.revoked_by) == ("revoked", 45, staff_user)
+    assert IssuedCoupon.objects.count() == 50
+    assert IssuedCoupon.objects.filter(deleted_at__isnull=False).count() == 45
+    assert not IssuedCoupon.objects.filter(used_at__isnull=False, deleted_at__isnull=False).exists()
+
+
+def test_revoking_twice_changes_nothing(succeeded):
+    services.distribution_revoke(request=succeeded)
+    first = list(IssuedCoupon.objects.values_list("deleted_at", flat=True))
+    assert services.distribution_revoke(request=succeeded) is None
+    assert list(IssuedCoupon.objects.values_list("deleted_at", flat=True)) == first
+
+
+def test_a_queued_request_cannot_be_revoked(db, coupon, duckdb_source):
+    duckdb_source("CREATE TABLE members AS SELECT 1 AS user_id")
+    request = services.distribution_request_submit(request=DistributionRequest(
+        coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="m"))
+    assert services.distribution_revoke(request=request) is None
+
+
+def test_the_admin_confirms_then_revokes(succeeded, client, staff_user):
+    client.force_login(staff_user)
+    url = reverse("admin:distribution_distributionrequest_revoke", args=[succeeded.pk])
+    change = client.get(reverse("admin:distribution_distributionrequest_change", args=[succeeded.pk])).content.decode()
+    assert url in change
+    page = client.get(url).content.decode()
+    assert "45 unused coupons will be revoked" in page and "5 coupons are already used" in page
+    assert not IssuedCoupon.objects.filter(deleted_at__isnull=False).exists()  # a GET changes nothing
+    assert client.post(url).status_code == 302
+    succeeded.refresh_from_db()
+    assert succeeded.status == "revoked"
+
+
+def test_without_the_revoke_permission_the_button_is_hidden_and_the_url_is_403(succeeded, client,
+                                                                                django_user_model):
+    viewer = django_user_model.objects.create_user("viewer", password="pw-for-tests-only", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_distributionrequest"))
+    client.force_login(viewer)
+    url = reverse("admin:distribution_distributionrequest_revoke", args=[succeeded.pk])
+    change = client.get(reverse("admin:distribution_distributionrequest_change", args=[succeeded.pk]))
+    assert change.status_code == 200 and url not in change.content.decode()
+    assert client.get(url).status_code == 403 and client.post(url).status_code == 403
+    succeeded.refresh_from_db()
+    assert succeeded.status == "succeeded"
