@@ -9,13 +9,20 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from import_export.admin import ExportMixin, ImportExportMixin
+from import_export.formats.base_formats import CSV, XLSX
+
 from . import services
 from .models import Coupon, DistributionRequest, IssuedCoupon
+from .resources import CouponResource, DistributionRequestResource
 from .sources import source_names
 
 
 @admin.register(Coupon)
-class CouponAdmin(admin.ModelAdmin):
+class CouponAdmin(ImportExportMixin, admin.ModelAdmin):
+    resource_classes = [CouponResource]
+    formats = [CSV, XLSX]
+    change_list_template = "admin/distribution/coupon/change_list.html"
     list_display = ("name", "code", "discount_kind", "discount_amount", "valid_days", "is_active", "created_at")
     list_filter = ("is_active", "discount_kind")
     search_fields = ("name", "code")
@@ -87,22 +94,25 @@ class DistributionRequestForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        self.audience = None
         if not self.errors:
             try:
-                services.check_audience(cleaned["source"], cleaned["table"], cleaned["column"], count=False)
+                self.audience = services.check_audience(cleaned["source"], cleaned["table"], cleaned["column"])
             except ValidationError as exc:
                 self.add_error(None, exc)
         return cleaned
 
 
 @admin.register(DistributionRequest)
-class DistributionRequestAdmin(admin.ModelAdmin):
+class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
     form = DistributionRequestForm
+    resource_classes = [DistributionRequestResource]
+    formats = [CSV, XLSX]
     list_display = (
         "id", "status", "coupon", "table", "progress", "read_count", "issued_count", "skipped_count",
         "elapsed", "throughput", "requested_by", "created_at", "finished_at",
     )
-    list_filter = ("status", "source", "coupon")
+    list_filter = ("status", "source", "coupon", "requested_by", "created_at")
     search_fields = ("memo", "table", "coupon__code")
     list_select_related = ("coupon", "requested_by")
     date_hierarchy = "created_at"
@@ -128,7 +138,7 @@ class DistributionRequestAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        services.distribution_request_submit(request=obj, requested_by=request.user)
+        services.distribution_request_submit(request=obj, requested_by=request.user, audience=form.audience)
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(request, _("The request was queued; the worker will start it in turn."), messages.SUCCESS)

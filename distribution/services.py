@@ -36,15 +36,16 @@ class ClaimLost(Exception):
 # --- Submitting --------------------------------------------------------------------------------
 
 
-def distribution_request_submit(*, request: DistributionRequest, requested_by=None) -> DistributionRequest:
+def distribution_request_submit(*, request: DistributionRequest, requested_by=None, audience=None) -> DistributionRequest:
     """Checks an unsaved request's audience against its source, saves it and queues it.
 
     The table and column are stored as the source's metadata spells them, with the number of
-    distinct targets. Raises ValidationError keyed by form field; nothing is queued then.
+    distinct targets. `audience` is check_audience's answer when the caller (the admin form) has
+    just asked it. Raises ValidationError keyed by form field; nothing is queued then.
     """
     if not request.coupon.is_active:
         raise ValidationError({"coupon": _("Coupon “%(code)s” is not active.") % {"code": request.coupon.code}})
-    target, request.target_count = check_audience(request.source, request.table, request.column)
+    target, request.target_count = audience or check_audience(request.source, request.table, request.column)
     request.table, request.column = target.display_name, target.column
     request.requested_by = requested_by
     request.status = Status.QUEUED
@@ -55,14 +56,18 @@ def distribution_request_submit(*, request: DistributionRequest, requested_by=No
     return request
 
 
-def check_audience(source_name, table, column, *, count=True):
-    """(target, number of distinct ids) for a source, table and column; ValidationError if wrong."""
+def check_audience(source_name, table, column):
+    """(target, number of distinct ids) for a source, table and column; ValidationError if wrong or empty."""
     try:
         source = get_source(source_name)
         target = source.resolve(table, column)
-        return target, (source.count(target) if count else None)
+        count = source.count(target)
     except SourceError as exc:
         raise ValidationError({exc.field or "table": exc.message}) from exc
+    if not count:
+        raise ValidationError({"table": _("%(table)s has no user ids: every value of %(column)s is empty.")
+                               % {"table": target.display_name, "column": target.column}})
+    return target, count
 
 
 def distribution_queue_kick():

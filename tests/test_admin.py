@@ -133,3 +133,10 @@ def test_without_the_cancel_permission_the_action_does_nothing(client, coupon, m
     client.post(changelist, {"action": "cancel", "_selected_action": [request.pk]})
     request.refresh_from_db()
     assert request.status == "queued"
+
+
+def test_an_empty_table_is_a_form_error(marketer, coupon, duckdb_source):
+    duckdb_source("CREATE TABLE nobody AS SELECT CAST(NULL AS BIGINT) AS user_id")
+    response = post_request(marketer, coupon, "warehouse.main.nobody", "user_id")
+    assert "has no user ids" in response.content.decode()
+    assert not DistributionRequest.objects.exists()

@@ -1,0 +1,42 @@
+"""Managers export the request history (CSV, XLSX) and move coupons in and out."""
+
+import io
+
+import openpyxl
+import tablib
+from django.urls import reverse
+
+from distribution import services
+from distribution.models import Coupon, DistributionRequest
+from distribution.resources import CouponResource, DistributionRequestResource
+
+
+def test_request_history_exports_with_counts_and_names(db, coupon, duckdb_source, staff_user):
+    duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
+    services.distribution_request_submit(request=DistributionRequest(
+        coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="spring"),
+        requested_by=staff_user)
+    services.distribution_run_queue()
+    dataset = DistributionRequestResource().export()
+    row = dict(zip(dataset.headers, dataset[0]))
+    assert (row["coupon"], row["requested_by"], row["status"], row["issued_count"]) == (
+        "SPRING10", "marketer", "succeeded", "10")
+    workbook = openpyxl.load_workbook(io.BytesIO(dataset.export("xlsx")))
+    assert workbook.active["A1"].value == "id"
+
+
+def test_coupons_import_by_code_and_export(db):
+    data = tablib.Dataset(headers=["code", "name", "discount_kind", "discount_amount", "valid_days", "is_active"])
+    data.append(["FALL5", "Fall 5,000 won", "amount", "5000", "7", "1"])
+    result = CouponResource().import_data(data, dry_run=False)
+    assert not result.has_errors()
+    assert Coupon.objects.get(code="FALL5").valid_days == 7
+    assert "FALL5" in CouponResource().export().csv
+
+
+def test_export_and_import_pages_open(client, staff_user):
+    client.force_login(staff_user)
+    assert client.get(reverse("admin:distribution_distributionrequest_export")).status_code == 200
+    assert client.get(reverse("admin:distribution_coupon_import")).status_code == 200
+    coupons = client.get(reverse("admin:distribution_coupon_changelist")).content.decode()
+    assert reverse("admin:distribution_issuedcoupon_list") in coupons
