@@ -7,4 +7,6 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self):
-        from . import signals  # noqa: F401  connects the receivers
+        from . import signals
+
+        signals.connect()

@@ -1,6 +1,6 @@
 """Receivers of the distribution events: each event becomes one outbox row, sent asynchronously."""
 
-from django.dispatch import receiver
+from functools import partial
 
 from distribution.signals import (
     distribution_cancelled,
@@ -12,27 +12,20 @@ from distribution.signals import (
 
 from .services import notification_record
 
-
-@receiver(distribution_started, dispatch_uid="notifications.distribution_started")
-def on_started(sender, request, **kwargs):
-    notification_record(event="started", request=request)
-
-
-@receiver(distribution_succeeded, dispatch_uid="notifications.distribution_succeeded")
-def on_succeeded(sender, request, **kwargs):
-    notification_record(event="succeeded", request=request)
+EVENTS = {
+    "started": distribution_started,
+    "succeeded": distribution_succeeded,
+    "failed": distribution_failed,
+    "cancelled": distribution_cancelled,
+    "revoked": distribution_revoked,
+}
 
 
-@receiver(distribution_failed, dispatch_uid="notifications.distribution_failed")
-def on_failed(sender, request, **kwargs):
-    notification_record(event="failed", request=request)
+def record(sender, request, *, event, **kwargs):
+    notification_record(event=event, request=request)
 
 
-@receiver(distribution_cancelled, dispatch_uid="notifications.distribution_cancelled")
-def on_cancelled(sender, request, **kwargs):
-    notification_record(event="cancelled", request=request)
-
-
-@receiver(distribution_revoked, dispatch_uid="notifications.distribution_revoked")
-def on_revoked(sender, request, **kwargs):
-    notification_record(event="revoked", request=request)
+def connect():
+    """Called from NotificationsConfig.ready(); dispatch_uid keeps a second call harmless."""
+    for event, signal in EVENTS.items():
+        signal.connect(partial(record, event=event), weak=False, dispatch_uid=f"notifications.{event}")
