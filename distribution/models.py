@@ -135,6 +135,13 @@ class DistributionRequest(models.Model):
             return 100 if self.status == self.Status.SUCCEEDED else 0
         return min(100, round(100 * self.read_count / self.target_count))
 
+    def live_rate(self, now=None):
+        """Rows read per second in the current run so far (an estimate while running)."""
+        if not self.started_at or not self.read_count:
+            return None
+        seconds = ((now or timezone.now()) - self.started_at).total_seconds() + 0.001
+        return self.read_count / seconds
+
     def record_chunk(self, *, read, issued, last_id, now):
         """Adds a chunk to the counts inside the chunk's transaction; 0 if this run lost its claim."""
         mine = DistributionRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING, attempts=self.attempts)

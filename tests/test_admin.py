@@ -140,3 +140,22 @@ def test_an_empty_table_is_a_form_error(marketer, coupon, duckdb_source):
     response = post_request(marketer, coupon, "warehouse.main.nobody", "user_id")
     assert "has no user ids" in response.content.decode()
     assert not DistributionRequest.objects.exists()
+
+
+def test_the_progress_endpoint_reports_each_request(marketer, coupon, members):
+    post_request(marketer, coupon, members, "user_id")
+    request = DistributionRequest.objects.get()
+    services.distribution_claim_next()
+    DistributionRequest.objects.filter(pk=request.pk).update(read_count=25)
+    url = reverse("admin:distribution_distributionrequest_progress")
+    states = marketer.get(url, {"ids": f"{request.pk},abc"}).json()
+    assert states[str(request.pk)]["status"] == "running" and states[str(request.pk)]["percent"] == 50
+    assert "25 / 50" in states[str(request.pk)]["detail"] and "rows/s" in states[str(request.pk)]["detail"]
+    page = marketer.get(reverse("admin:distribution_distributionrequest_changelist")).content.decode()
+    assert "distribution/progress.js" in page and f'data-request="{request.pk}"' in page
+
+
+def test_the_progress_endpoint_needs_view_permission(client, django_user_model):
+    clerk = django_user_model.objects.create_user("clerk", password="pw-for-tests-only", is_staff=True)
+    client.force_login(clerk)
+    assert client.get(reverse("admin:distribution_distributionrequest_progress")).status_code == 403
