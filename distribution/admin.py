@@ -23,7 +23,8 @@ class CouponAdmin(ImportExportMixin, admin.ModelAdmin):
     resource_classes = [CouponResource]
     formats = [CSV, XLSX]
     change_list_template = "admin/distribution/coupon/change_list.html"
-    list_display = ("name", "code", "discount_kind", "discount_amount", "valid_days", "is_active", "created_at")
+    list_display = ("name", "code", "discount_kind", "discount_amount", "valid_days", "budget", "is_active",
+                    "created_at")
     list_filter = ("is_active", "discount_kind")
     search_fields = ("name", "code")
 

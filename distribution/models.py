@@ -20,6 +20,9 @@ class Coupon(models.Model):
         _("valid for (days)"), help_text=_("How long an issued coupon can be used.")
     )
     is_active = models.BooleanField(_("active"), default=True)
+    budget = models.PositiveBigIntegerField(
+        _("budget"), null=True, blank=True, help_text=_("The most coupons ever to be issued; empty for no limit.")
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -32,6 +35,13 @@ class Coupon(models.Model):
 
     def expiry_for(self, issued_at):
         return issued_at + timedelta(days=self.valid_days)
+
+    def issued_so_far(self):
+        """Coupons issued by all its requests, revoked ones included: a budget counts what was ever given."""
+        return self.requests.aggregate(total=models.Sum("issued_count"))["total"] or 0
+
+    def budget_left(self):
+        return None if self.budget is None else max(0, self.budget - self.issued_so_far())
 
 
 class DistributionRequestQuerySet(models.QuerySet):

@@ -9,7 +9,7 @@ class CouponResource(resources.ModelResource):
     class Meta:
         model = Coupon
         import_id_fields = ("code",)
-        fields = ("code", "name", "discount_kind", "discount_amount", "valid_days", "is_active")
+        fields = ("code", "name", "discount_kind", "discount_amount", "valid_days", "budget", "is_active")
         skip_unchanged = True
 
 

@@ -23,14 +23,22 @@ from .signals import (
 )
 from .sources import SourceError, get_source
 from .timing import rate, stopwatch
-from .writers import Chunk, get_writer
+from .writers import BudgetExceeded, Chunk, get_writer
 
 logger = logging.getLogger(__name__)
 Status = DistributionRequest.Status
 
 
 class ClaimLost(Exception):
-    """The request is no longer this run's to write: it was taken over after a missed heartbeat."""
+    """The request is no longer this run's to write: it was cancelled, or taken over after a missed heartbeat."""
+
+
+class DistributionError(Exception):
+    """A reason to stop a run that the request's error field should state as it is."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
 
 
 # --- Submitting --------------------------------------------------------------------------------
@@ -46,6 +54,7 @@ def distribution_request_submit(*, request: DistributionRequest, requested_by=No
     if not request.coupon.is_active:
         raise ValidationError({"coupon": _("Coupon “%(code)s” is not active.") % {"code": request.coupon.code}})
     target, request.target_count = audience or check_audience(request.source, request.table, request.column)
+    _check_budget(request.coupon, request.target_count)
     request.table, request.column = target.display_name, target.column
     request.requested_by = requested_by
     request.status = Status.QUEUED
@@ -68,6 +77,14 @@ def check_audience(source_name, table, column):
         raise ValidationError({"table": _("%(table)s has no user ids: every value of %(column)s is empty.")
                                % {"table": target.display_name, "column": target.column}})
     return target, count
+
+
+def _check_budget(coupon, targets):
+    left = coupon.budget_left()
+    if left is not None and targets > left:
+        raise ValidationError({"coupon": _(
+            "Coupon “%(code)s” has %(left)s coupons left in its budget, and this audience has up to %(targets)s "
+            "members.") % {"code": coupon.code, "left": f"{left:,}", "targets": f"{targets:,}"}})
 
 
 def distribution_queue_kick():
@@ -202,7 +219,11 @@ def _issue_chunk(request, writer, user_ids):
     now = timezone.now()
     chunk = Chunk(request.coupon_id, request.pk, user_ids, now, request.coupon.expiry_for(now))
     with transaction.atomic():
-        issued = writer.write(chunk)
+        try:
+            issued = writer.write(chunk, limit=request.coupon.budget_left())
+        except BudgetExceeded as exc:
+            raise DistributionError(_("The coupon's budget is reached: %(new)s more coupons would exceed the "
+                                      "%(left)s left.") % {"new": f"{exc.args[0]:,}", "left": f"{exc.args[1]:,}"})
         if not request.record_chunk(read=len(user_ids), issued=issued, last_id=user_ids[-1], now=now):
             raise ClaimLost()
 
@@ -213,7 +234,7 @@ def distribution_succeed(*, request: DistributionRequest, elapsed: float):
 
 
 def distribution_fail(*, request: DistributionRequest, error: Exception, elapsed: float):
-    message = error.message if isinstance(error, SourceError) else f"{type(error).__name__}: {error}"
+    message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
     _finish(request, Status.FAILED, elapsed, error_message=message)
     send_on_commit(distribution_failed, request)
 

@@ -182,3 +182,31 @@ class TestCancel:
         request = submit(coupon, "demo", members)
         run_queue_and_reload(request)
         assert not services.distribution_cancel(request=request)
+
+
+class TestBudget:
+    @pytest.fixture
+    def members(self, duckdb_source):
+        duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 101) t(i)")
+        duckdb_source("CREATE TABLE more AS SELECT i AS user_id FROM range(101, 201) t(i)")
+        return "warehouse.main.members"
+
+    def test_an_audience_larger_than_the_budget_is_refused(self, db, coupon, members):
+        coupon.budget = 99
+        coupon.save()
+        with pytest.raises(ValidationError) as error:
+            submit(coupon, "demo", members)
+        assert "99 coupons left in its budget" in error.value.message_dict["coupon"][0]
+
+    def test_the_worker_stops_before_the_budget_is_exceeded(self, run_queue_and_reload, db, coupon, members,
+                                                              settings):
+        settings.DISTRIBUTION_CHUNK_SIZE = 30
+        coupon.budget = 150
+        coupon.save()
+        first = submit(coupon, "demo", members)
+        second = submit(coupon, "demo", "warehouse.main.more")  # each fits alone, not both
+        run_queue_and_reload(first, second)
+        assert (first.status, first.issued_count) == (Status.SUCCEEDED, 100)
+        assert second.status == Status.FAILED and "budget is reached" in second.error_message
+        assert second.issued_count == 30  # whole chunks only: 30 more would make 160
+        assert IssuedCoupon.objects.filter(coupon=coupon).count() == 130 <= coupon.budget

@@ -17,12 +17,24 @@ class Chunk:
     expires_at: datetime
 
 
-def new_holders(chunk):
+class BudgetExceeded(Exception):
+    pass
+
+
+def new_holders(chunk, limit=None):
     """The ids in the chunk that do not hold the coupon yet.
 
     The chunk is sorted, so one range scan of the primary key (coupon, user_id) finds every
-    existing holder, whatever their number; rows revoked earlier still count as held.
+    existing holder, whatever their number; rows revoked earlier still count as held. Raises
+    BudgetExceeded, writing nothing, when more than `limit` would be issued.
     """
+    fresh = _without_holders(chunk)
+    if limit is not None and len(fresh) > limit:
+        raise BudgetExceeded(len(fresh), limit)
+    return fresh
+
+
+def _without_holders(chunk):
     held = set(
         IssuedCoupon.objects.filter(
             coupon_id=chunk.coupon_id, user_id__gte=chunk.user_ids[0], user_id__lte=chunk.user_ids[-1]

@@ -9,8 +9,8 @@ class BulkCreateWriter:
     name = "bulk_create"
     batch_size = 5_000
 
-    def write(self, chunk):
-        user_ids = new_holders(chunk)
+    def write(self, chunk, limit=None):
+        user_ids = new_holders(chunk, limit)
         IssuedCoupon.objects.bulk_create(
             (
                 IssuedCoupon(

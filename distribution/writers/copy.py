@@ -26,8 +26,8 @@ class CopyWriter:
 
     name = "copy"
 
-    def write(self, chunk):
-        user_ids = new_holders(chunk)
+    def write(self, chunk, limit=None):
+        user_ids = new_holders(chunk, limit)
         if user_ids:
             self._copy(copy_payload(chunk, user_ids))
         return len(user_ids)
