@@ -65,7 +65,8 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'couponops.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if SQLITE:
     # The web server and the worker are two processes on one file: WAL lets readers go on
     # while the worker writes, and the busy timeout makes a writer wait instead of failing.
     DATABASES["default"]["OPTIONS"] = {
@@ -85,6 +86,7 @@ LANGUAGES = [("en", _("English")), ("ko", _("Korean"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", default="Asia/Seoul")
 USE_I18N = True
+USE_THOUSAND_SEPARATOR = True
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -121,7 +123,10 @@ COUPONOPS_SOURCES["demo"] = {
 # --- The distribution pipeline -----------------------------------------------------------------
 # Ids per chunk: one transaction writes a chunk's coupons and its progress together, so a chunk is
 # also the unit a crash can lose and a resume repeats.
-DISTRIBUTION_CHUNK_SIZE = env.int("DISTRIBUTION_CHUNK_SIZE", default=100_000)
+DISTRIBUTION_CHUNK_SIZE = env.int("DISTRIBUTION_CHUNK_SIZE", default=20_000 if SQLITE else 100_000)
+# SQLite lets one process write at a time and a busy writer can starve the others: on SQLite the
+# worker pauses between chunks so that the web server's writes (a login, a new request) get a turn.
+DISTRIBUTION_CHUNK_PAUSE = env.float("DISTRIBUTION_CHUNK_PAUSE", default=0.15 if SQLITE else 0)
 # "auto" picks COPY on PostgreSQL and bulk_create elsewhere; "copy" or "bulk_create" force one.
 DISTRIBUTION_WRITER = env("DISTRIBUTION_WRITER", default="auto")
 # A running request whose worker has not reported for this long is taken to be orphaned (its

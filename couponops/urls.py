@@ -1,6 +1,11 @@
 from django.contrib import admin
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
+
+admin.site.site_header = _("couponops")
+admin.site.site_title = _("couponops")
+admin.site.index_title = _("Coupon distribution")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -1,6 +1,7 @@
 """Every write of the distribution app: submitting, claiming, running and finishing requests."""
 
 import logging
+import time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -212,6 +213,8 @@ def _issue_all(request):
     with Prefetched(batches) as prefetched:
         for user_ids in prefetched:
             _issue_chunk(request, writer, user_ids)
+            if settings.DISTRIBUTION_CHUNK_PAUSE:
+                time.sleep(settings.DISTRIBUTION_CHUNK_PAUSE)
 
 
 def _issue_chunk(request, writer, user_ids):
