@@ -98,7 +98,7 @@ class DistributionRequestForm(forms.ModelForm):
 
     class Meta:
         model = DistributionRequest
-        fields = ("coupon", "source", "table", "column", "memo")
+        fields = ("coupon", "source", "table", "column", "memo", "not_before")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -141,8 +141,8 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ("coupon", "source", "table", "column", "memo")
-        return ("coupon", "source", "table", "column", "memo", *self.readonly_fields)
+            return ("coupon", "source", "table", "column", "memo", "not_before")
+        return ("coupon", "source", "table", "column", "memo", "not_before", *self.readonly_fields)
 
     def has_change_permission(self, request, obj=None):
         # A submitted request is a record: it is looked at, retried or (later) cancelled, never edited.
@@ -197,7 +197,7 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Retry the selected failed requests from their checkpoint"), permissions=["change"])
     def retry(self, request, queryset):
-        retried = sum(services.distribution_retry(request=item) for item in queryset)
+        retried = sum(services.distribution_retry(request=item, retried_by=request.user) for item in queryset)
         self.message_user(
             request,
             ngettext("%(count)d request was queued again.", "%(count)d requests were queued again.", retried)

@@ -45,9 +45,10 @@ class Coupon(models.Model):
 
 
 class DistributionRequestQuerySet(models.QuerySet):
-    def next_in_line(self):
-        """The oldest queued request: the queue is first in, first out."""
-        return self.filter(status=DistributionRequest.Status.QUEUED).order_by("created_at", "pk").first()
+    def next_in_line(self, now=None):
+        """The oldest queued request whose scheduled start has come: first in, first out."""
+        due = Q(not_before__isnull=True) | Q(not_before__lte=now or timezone.now())
+        return self.filter(due, status=DistributionRequest.Status.QUEUED).order_by("created_at", "pk").first()
 
     def stale(self, now, stale_after):
         """Running requests whose worker has stopped reporting: it died."""
@@ -69,6 +70,10 @@ class DistributionRequest(models.Model):
     table = models.CharField(_("table"), max_length=500, help_text=_("catalog.schema.table"))
     column = models.CharField(_("user id column"), max_length=200)
     memo = models.TextField(_("memo"), help_text=_("Why: the campaign this audience is for."))
+    not_before = models.DateTimeField(
+        _("start at"), null=True, blank=True,
+        help_text=_("Optional: the request waits in the queue until then (checked every minute)."),
+    )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, verbose_name=_("requested by")
     )

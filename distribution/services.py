@@ -4,6 +4,7 @@ import logging
 import time
 
 from django.conf import settings
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -93,15 +94,22 @@ def distribution_queue_kick():
     async_task("distribution.tasks.run_queue", task_name="distribution-queue", group="distribution")
 
 
-def distribution_retry(*, request: DistributionRequest) -> bool:
+def distribution_retry(*, request: DistributionRequest, retried_by=None) -> bool:
     """Queues a failed request again; it resumes after its checkpoint."""
     with transaction.atomic():
         updated = DistributionRequest.objects.filter(pk=request.pk, status=Status.FAILED).update(
             status=Status.QUEUED, finished_at=None
         )
         if updated:
+            _audit(request, retried_by, _("Retried from the checkpoint."))
             transaction.on_commit(distribution_queue_kick)
     return bool(updated)
+
+
+def _audit(request, user, message):
+    """Writes the transition into the admin's history of the request (who, when, what)."""
+    if user is not None:
+        LogEntry.objects.log_actions(user.pk, [request], CHANGE, change_message=message, single_object=True)
 
 
 def distribution_cancel(*, request: DistributionRequest, cancelled_by=None) -> bool:
@@ -115,6 +123,7 @@ def distribution_cancel(*, request: DistributionRequest, cancelled_by=None) -> b
         ).update(status=Status.CANCELLED, cancelled_by=cancelled_by, cancelled_at=now, finished_at=now)
         if updated:
             request.refresh_from_db()
+            _audit(request, cancelled_by, _("Cancelled."))
             send_on_commit(distribution_cancelled, request)
     return bool(updated)
 
@@ -141,6 +150,7 @@ def distribution_revoke(*, request: DistributionRequest, revoked_by=None) -> int
         revoked = request.coupons_issued().filter(used_at__isnull=True, deleted_at__isnull=True).update(deleted_at=now)
         DistributionRequest.objects.filter(pk=request.pk).update(revoked_count=revoked)
         request.refresh_from_db()
+        _audit(request, revoked_by, _("Revoked %(count)s unused coupons.") % {"count": f"{revoked:,}"})
         send_on_commit(distribution_revoked, request)
     return revoked
 

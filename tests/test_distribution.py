@@ -210,3 +210,20 @@ class TestBudget:
         assert second.status == Status.FAILED and "budget is reached" in second.error_message
         assert second.issued_count == 30  # whole chunks only: 30 more would make 160
         assert IssuedCoupon.objects.filter(coupon=coupon).count() == 130 <= coupon.budget
+
+
+def test_a_scheduled_request_waits_for_its_time_while_others_run(db, coupon, duckdb_source):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
+    later = DistributionRequest(coupon=coupon, source="demo", table="warehouse.main.members", column="user_id",
+                                memo="later", not_before=timezone.now() + timedelta(hours=1))
+    services.distribution_request_submit(request=later)
+    now_one = submit(coupon, "demo", "warehouse.main.members")
+    services.distribution_run_queue()
+    later.refresh_from_db()
+    now_one.refresh_from_db()
+    assert (later.status, now_one.status) == (Status.QUEUED, Status.SUCCEEDED)
+    assert DistributionRequest.objects.next_in_line(now=timezone.now() + timedelta(hours=2)) == later

@@ -68,3 +68,11 @@ def test_without_the_revoke_permission_the_button_is_hidden_and_the_url_is_403(s
     assert client.get(url).status_code == 403 and client.post(url).status_code == 403
     succeeded.refresh_from_db()
     assert succeeded.status == "succeeded"
+
+
+def test_cancel_and_revoke_appear_in_the_admin_history(succeeded, client, staff_user):
+    services.distribution_revoke(request=succeeded, revoked_by=staff_user)
+    client.force_login(staff_user)
+    history = client.get(reverse("admin:distribution_distributionrequest_history", args=[succeeded.pk]))
+    assert "Revoked 45 unused coupons." in history.content.decode()
+    assert "marketer" in history.content.decode()
