@@ -91,3 +91,19 @@ def test_it_resumes_exactly_after_the_worker_is_killed(postgres, warehouse, coup
     assert (request.status, request.read_count, request.issued_count, request.skipped_count, request.attempts) == (
         Status.SUCCEEDED, 150_000, 150_000, 0, 2)
     assert IssuedCoupon.objects.filter(coupon=coupon).count() == 150_000
+
+
+def test_two_clusters_on_two_nodes_still_run_one_at_a_time_in_order(postgres, warehouse, memory_table, coupon,
+                                                                     tmp_path):
+    tables = [memory_table(f"SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey % 3 = {i}")
+              for i in range(3)]
+    env = process_env(TRINO_HOST="127.0.0.1", TRINO_PORT=warehouse.port, DISTRIBUTION_CHUNK_SIZE=5000)
+    with qcluster(env, tmp_path / "node-a.log"), qcluster(env, tmp_path / "node-b.log"):
+        requests = [services.distribution_request_submit(request=DistributionRequest(
+            coupon=coupon, source="warehouse", table=table, column="user_id", memo=f"node test {i}"))
+            for i, table in enumerate(tables)]
+        wait_until_finished(requests)
+    assert [r.status for r in requests] == [Status.SUCCEEDED] * 3
+    assert sum(r.issued_count for r in requests) == 150_000 == IssuedCoupon.objects.count()
+    for earlier, later in zip(requests, requests[1:]):
+        assert earlier.finished_at <= later.started_at  # never two at once, and first in, first out
