@@ -216,6 +216,10 @@ def distribution_run(request: DistributionRequest):
 
 
 def _issue_all(request):
+    request.coupon.refresh_from_db()
+    if not request.coupon.is_active:
+        raise DistributionError(_("Coupon “%(code)s” was deactivated after the request was queued; nothing more "
+                                  "was issued.") % {"code": request.coupon.code})
     source = get_source(request.source)
     target = source.resolve(request.table, request.column)
     writer = get_writer()

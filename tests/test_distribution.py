@@ -227,3 +227,14 @@ def test_a_scheduled_request_waits_for_its_time_while_others_run(db, coupon, duc
     now_one.refresh_from_db()
     assert (later.status, now_one.status) == (Status.QUEUED, Status.SUCCEEDED)
     assert DistributionRequest.objects.next_in_line(now=timezone.now() + timedelta(hours=2)) == later
+
+
+def test_a_coupon_deactivated_after_queueing_fails_the_request_cleanly(run_queue_and_reload, db, coupon,
+                                                                        duckdb_source):
+    duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
+    request = submit(coupon, "demo", "warehouse.main.members")
+    coupon.is_active = False
+    coupon.save()
+    run_queue_and_reload(request)
+    assert request.status == Status.FAILED and "deactivated" in request.error_message
+    assert not IssuedCoupon.objects.exists()

@@ -106,3 +106,11 @@ def test_forms_require_csrf(db, staff_user, coupon):
     response = strict.post(reverse("admin:distribution_distributionrequest_add"),
                            {"coupon": coupon.pk, "source": "demo", "table": "a.b.c", "column": "id", "memo": "m"})
     assert response.status_code == 403
+
+
+def test_a_trino_password_is_never_sent_over_plain_http(settings):
+    settings.COUPONOPS_SOURCES = {"warehouse": {"kind": "trino", "host": "127.0.0.1", "port": 1, "user": "u",
+                                                "password": "s3cret", "http_scheme": "http"}}
+    with pytest.raises(SourceError) as error:
+        get_source("warehouse").resolve("memory.default.t", "id")
+    assert "TRINO_HTTP_SCHEME=https" in error.value.message and "s3cret" not in error.value.message

@@ -53,6 +53,9 @@ class TrinoSource(Source):
             return SourceError(_("Could not reach the Trino server of “%(source)s” at %(host)s:%(port)s. "
                                  "Check that it is running and that TRINO_HOST and TRINO_PORT are right.") % where,
                                field="source")
+        if isinstance(exc, trino.exceptions.TrinoAuthError) and "TLS" in str(exc):
+            return SourceError(_("A Trino password is only sent over https: set TRINO_HTTP_SCHEME=https, or "
+                                 "TRINO_ALLOW_INSECURE_AUTH=true if a proxy encrypts the connection."), field="source")
         if getattr(exc, "error_name", None) == "PERMISSION_DENIED":
             return SourceError(_("Trino refused access: %(error)s") % {"error": exc.message}, field="table")
         if isinstance(exc, trino.exceptions.TrinoQueryError):
