@@ -10,6 +10,8 @@ from django.db.models import Count
 from distribution import services
 from distribution.models import DistributionRequest, IssuedCoupon
 from tests.harness.cluster import manage, process_env, qcluster
+from tests.conftest import unavailable
+from tests.harness.trino import TrinoServer, TrinoUnavailable
 
 Status = DistributionRequest.Status
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -107,3 +109,39 @@ def test_two_clusters_on_two_nodes_still_run_one_at_a_time_in_order(postgres, wa
     assert sum(r.issued_count for r in requests) == 150_000 == IssuedCoupon.objects.count()
     for earlier, later in zip(requests, requests[1:]):
         assert earlier.finished_at <= later.started_at  # never two at once, and first in, first out
+
+
+def test_trino_dying_mid_stream_fails_clearly_and_a_retry_resumes_exactly(postgres, coupon, tmp_path, settings):
+    def warehouse_env(server):
+        settings.COUPONOPS_SOURCES = {**settings.COUPONOPS_SOURCES, "warehouse": {
+            "kind": "trino", "host": "127.0.0.1", "port": server.port, "user": "test", "request_timeout": 5}}
+        return process_env(TRINO_HOST="127.0.0.1", TRINO_PORT=server.port, DISTRIBUTION_CHUNK_SIZE=2000,
+                           DISTRIBUTION_WRITER="bulk_create")
+
+    try:
+        doomed = TrinoServer().start()
+    except TrinoUnavailable as exc:
+        unavailable(f"no Trino server: {exc}")
+    env = warehouse_env(doomed)
+    request = services.distribution_request_submit(request=DistributionRequest(
+        coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="trino dies"))
+    with qcluster(env, tmp_path / "first.log"):
+        while request.read_count < 20_000:
+            time.sleep(0.05)
+            request.refresh_from_db()
+        doomed.stop()
+        wait_until_finished([request], timeout=120)
+    assert request.status == Status.FAILED and "Trino" in request.error_message, request.error_message
+    issued_before = request.issued_count
+    assert issued_before == IssuedCoupon.objects.filter(coupon=coupon).count() < 150_000
+
+    revived = TrinoServer().start()
+    try:
+        with qcluster(warehouse_env(revived), tmp_path / "second.log"):
+            assert services.distribution_retry(request=request)
+            wait_until_finished([request])
+    finally:
+        revived.stop()
+    assert (request.status, request.read_count, request.issued_count, request.skipped_count) == (
+        Status.SUCCEEDED, 150_000, 150_000, 0)
+    assert IssuedCoupon.objects.filter(coupon=coupon).count() == 150_000
