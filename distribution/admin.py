@@ -198,12 +198,11 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
     @admin.action(description=_("Retry the selected failed requests from their checkpoint"), permissions=["change"])
     def retry(self, request, queryset):
         retried = sum(services.distribution_retry(request=item, retried_by=request.user) for item in queryset)
-        self.message_user(
-            request,
-            ngettext("%(count)d request was queued again.", "%(count)d requests were queued again.", retried)
-            % {"count": retried},
-            messages.SUCCESS,
-        )
+        self._report(request, ngettext("%(count)d request was queued again.",
+                                       "%(count)d requests were queued again.", retried), retried)
+
+    def _report(self, request, message, count):
+        self.message_user(request, message % {"count": count}, messages.SUCCESS)
 
     def has_cancel_permission(self, request):
         return request.user.has_perm("distribution.cancel_distributionrequest")
@@ -249,9 +248,5 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
     @admin.action(description=_("Cancel the selected queued or running requests"), permissions=["cancel"])
     def cancel(self, request, queryset):
         cancelled = sum(services.distribution_cancel(request=item, cancelled_by=request.user) for item in queryset)
-        self.message_user(
-            request,
-            ngettext("%(count)d request was cancelled.", "%(count)d requests were cancelled.", cancelled)
-            % {"count": cancelled},
-            messages.SUCCESS,
-        )
+        self._report(request, ngettext("%(count)d request was cancelled.",
+                                       "%(count)d requests were cancelled.", cancelled), cancelled)
