@@ -133,6 +133,15 @@ DISTRIBUTION_WRITER = env("DISTRIBUTION_WRITER", default="auto")
 # worker died) and is queued again from its checkpoint.
 DISTRIBUTION_STALE_AFTER = env.int("DISTRIBUTION_STALE_AFTER", default=600)
 
+# Four-eyes approval: a confirmed request waits for a second staff user holding the `approve`
+# permission when it would issue more coupons than this, or (fixed-amount coupons only, whose
+# cost is known) coupons × discount amount above the value limit. 0 switches a limit off.
+DISTRIBUTION_APPROVAL_COUPONS = env.int("DISTRIBUTION_APPROVAL_COUPONS", default=1_000_000)
+DISTRIBUTION_APPROVAL_VALUE = env.int("DISTRIBUTION_APPROVAL_VALUE", default=10_000_000)
+# The preview counts members already holding the coupon by looking each id up; above this many
+# targets that would keep the page waiting too long, and the worker's final count reports them.
+DISTRIBUTION_PREVIEW_HOLDERS_LIMIT = env.int("DISTRIBUTION_PREVIEW_HOLDERS_LIMIT", default=1_000_000)
+
 # --- The worker (django-q2) ----------------------------------------------------------------------
 # One worker on the ORM broker. The broker hands a task out again when it is not acknowledged
 # within `retry` seconds, even while the first delivery still runs, so `retry` must exceed

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +17,8 @@ from . import services
 from .models import Coupon, DistributionRequest, IssuedCoupon
 from .resources import CouponResource, DistributionRequestResource
 from .sources import source_names
+
+Status = DistributionRequest.Status
 
 
 @admin.register(Coupon)
@@ -93,6 +96,30 @@ def progress_detail(obj):
         "counts": counts, "rate": f"{rate:,.0f}", "left": f"{left:,.0f}"}
 
 
+def human_duration(seconds):
+    if seconds is None:
+        return _("unknown until a first run has been measured")
+    if seconds < 90:
+        return _("about %(n)s seconds") % {"n": number_format(max(1, round(seconds)), force_grouping=True)}
+    return _("about %(n)s minutes") % {"n": number_format(round(seconds / 60), force_grouping=True)}
+
+
+def preview_rows(obj):
+    """The draft's preview as (label, value) lines, numbers formatted for the reader's language."""
+    def count(value):
+        return _("not counted in advance (audience too large); the run reports it") if value is None \
+            else number_format(value, force_grouping=True)
+    return [
+        ("targets", _("Distinct members in the table"), count(obj.target_count)),
+        ("invalid", _("Empty, zero or negative ids (never issued)"), count(obj.invalid_count)),
+        ("duplicates", _("Duplicate rows (issued once)"), count(obj.duplicate_count)),
+        ("held", _("Members who already hold this coupon (skipped)"), count(obj.held_count)),
+        ("would-issue", _("Coupons that would be issued"), count(obj.would_issue)),
+        ("samples", _("Sample ids"), ", ".join(str(i) for i in obj.sample_ids) or "–"),
+        ("estimate", _("Estimated duration"), human_duration(obj.estimated_seconds)),
+    ]
+
+
 class DistributionRequestForm(forms.ModelForm):
     source = forms.ChoiceField(label=_("source"))
 
@@ -131,11 +158,12 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
     list_select_related = ("coupon", "requested_by")
     date_hierarchy = "created_at"
     show_full_result_count = False
-    actions = ["retry", "cancel"]
+    actions = ["approve", "retry", "cancel"]
     readonly_fields = (
         "status", "progress", "target_count", "read_count", "issued_count", "skipped_count", "elapsed",
-        "throughput", "checkpoint", "attempts", "requested_by", "cancelled_by", "cancelled_at", "revoked_by", "revoked_at",
-        "revoked_count", "created_at", "started_at", "finished_at",
+        "throughput", "checkpoint", "attempts", "invalid_count", "duplicate_count", "held_count",
+        "requested_by", "created_at", "confirmed_by", "confirmed_at", "approved_by", "approved_at", "queued_at",
+        "started_at", "finished_at", "cancelled_by", "cancelled_at", "revoked_by", "revoked_at", "revoked_count",
         "heartbeat_at", "error_message", "issued_coupons",
     )
 
@@ -152,11 +180,12 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        services.distribution_request_submit(request=obj, requested_by=request.user, audience=form.audience)
+        services.distribution_request_draft(request=obj, requested_by=request.user, audience=form.audience)
 
     def response_add(self, request, obj, post_url_continue=None):
-        self.message_user(request, _("The request was queued; the worker will start it in turn."), messages.SUCCESS)
-        return super().response_post_save_add(request, obj)
+        self.message_user(request, _("Saved as a draft. Check the preview, then confirm to queue it."),
+                          messages.WARNING)
+        return HttpResponseRedirect(reverse("admin:distribution_distributionrequest_change", args=[obj.pk]))
 
     class Media:
         js = ["distribution/progress.js"]
@@ -204,6 +233,9 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
     def _report(self, request, message, count):
         self.message_user(request, message % {"count": count}, messages.SUCCESS)
 
+    def has_approve_permission(self, request):
+        return request.user.has_perm("distribution.approve_distributionrequest")
+
     def has_cancel_permission(self, request):
         return request.user.has_perm("distribution.cancel_distributionrequest")
 
@@ -211,15 +243,92 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
         return request.user.has_perm("distribution.revoke_distributionrequest")
 
     def get_urls(self):
-        revoke = self.admin_site.admin_view(self.revoke_view)
-        progress = self.admin_site.admin_view(self.progress_view)
-        return [path("progress/", progress, name="distribution_distributionrequest_progress"),
-                path("<path:object_id>/revoke/", revoke, name="distribution_distributionrequest_revoke"),
+        view = self.admin_site.admin_view
+        return [path("progress/", view(self.progress_view), name="distribution_distributionrequest_progress"),
+                path("<path:object_id>/revoke/", view(self.revoke_view), name="distribution_distributionrequest_revoke"),
+                path("<path:object_id>/confirm/", view(self.confirm_view),
+                     name="distribution_distributionrequest_confirm"),
+                path("<path:object_id>/approve/", view(self.approve_view),
+                     name="distribution_distributionrequest_approve"),
+                path("<path:object_id>/discard/", view(self.discard_view),
+                     name="distribution_distributionrequest_discard"),
                 *super().get_urls()]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "can_revoke": self.has_revoke_permission(request)}
+        obj = self.get_object(request, object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "can_revoke": self.has_revoke_permission(request),
+            "can_confirm": obj is not None and obj.status == Status.DRAFT and self._may_confirm(request, obj),
+            "can_approve": (obj is not None and obj.status == Status.AWAITING_APPROVAL
+                            and self._may_approve(request, obj)),
+            "preview": preview_rows(obj) if obj is not None else [],
+            "needs_approval": obj is not None and services.needs_approval(obj),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def _may_confirm(self, request, obj):
+        """Only the requester confirms or discards a draft: they are the one who read its preview."""
+        return obj.requested_by_id == request.user.pk
+
+    def _may_approve(self, request, obj):
+        # Four eyes: whoever asked for it can never be the one who lets it through.
+        return self.has_approve_permission(request) and obj.requested_by_id != request.user.pk
+
+    def _transition_view(self, request, object_id, allowed, transition):
+        """POST-only endpoint for a button on the change page; the permission is checked here, not by the button."""
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:distribution_distributionrequest_change", args=[obj.pk]))
+        if not allowed(request, obj):
+            raise PermissionDenied
+        try:
+            transition(request, obj)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:distribution_distributionrequest_change", args=[obj.pk]))
+
+    def confirm_view(self, request, object_id):
+        return self._transition_view(request, object_id, self._may_confirm, self._confirm)
+
+    def _confirm(self, request, obj):
+        status = services.distribution_request_confirm(request=obj, confirmed_by=request.user)
+        self.message_user(request, *{
+            None: (_("This request was already confirmed; nothing changed."), messages.INFO),
+            Status.QUEUED: (_("Confirmed and queued; the worker will start it in turn."),
+                                                messages.SUCCESS),
+            Status.AWAITING_APPROVAL: (
+                _("Confirmed. It is large, so it waits for another user's approval."), messages.WARNING),
+        }[status])
+
+    def approve_view(self, request, object_id):
+        return self._transition_view(request, object_id, self._may_approve, self._approve_one)
+
+    def _approve_one(self, request, obj):
+        if services.distribution_request_approve(request=obj, approved_by=request.user):
+            self.message_user(request, _("Approved and queued."), messages.SUCCESS)
+        else:
+            self.message_user(request, _("This request is not awaiting approval; nothing changed."), messages.INFO)
+
+    def discard_view(self, request, object_id):
+        return self._transition_view(request, object_id, self._may_confirm, self._discard)
+
+    def _discard(self, request, obj):
+        if services.distribution_cancel(request=obj, cancelled_by=request.user):
+            self.message_user(request, _("The draft was discarded."), messages.SUCCESS)
+
+    @admin.action(description=_("Approve the selected requests awaiting approval"), permissions=["approve"])
+    def approve(self, request, queryset):
+        approved = 0
+        for item in queryset.filter(status=Status.AWAITING_APPROVAL):
+            try:
+                approved += services.distribution_request_approve(request=item, approved_by=request.user)
+            except ValidationError as exc:
+                self.message_user(request, f"#{item.pk}: {' '.join(exc.messages)}", messages.ERROR)
+        self._report(request, ngettext("%(count)d request was approved and queued.",
+                                       "%(count)d requests were approved and queued.", approved), approved)
 
     def revoke_view(self, request, object_id):
         """Revoking takes a confirmation page: how many coupons go, how many are already used."""

@@ -20,6 +20,10 @@ class Coupon(models.Model):
         _("valid for (days)"), help_text=_("How long an issued coupon can be used.")
     )
     is_active = models.BooleanField(_("active"), default=True)
+    issue_until = models.DateTimeField(
+        _("issuable until"), null=True, blank=True,
+        help_text=_("Optional: after this moment the coupon is expired and no request may issue it."),
+    )
     budget = models.PositiveBigIntegerField(
         _("budget"), null=True, blank=True, help_text=_("The most coupons ever to be issued; empty for no limit.")
     )
@@ -32,6 +36,9 @@ class Coupon(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.code})"
+
+    def is_expired(self, now=None):
+        return self.issue_until is not None and (now or timezone.now()) >= self.issue_until
 
     def expiry_for(self, issued_at):
         return issued_at + timedelta(days=self.valid_days)
@@ -46,9 +53,12 @@ class Coupon(models.Model):
 
 class DistributionRequestQuerySet(models.QuerySet):
     def next_in_line(self, now=None):
-        """The oldest queued request whose scheduled start has come: first in, first out."""
+        """The request queued first whose scheduled start has come: first in, first out.
+
+    In line means confirmed (and approved, where needed): a draft holds no place in the queue."""
         due = Q(not_before__isnull=True) | Q(not_before__lte=now or timezone.now())
-        return self.filter(due, status=DistributionRequest.Status.QUEUED).order_by("created_at", "pk").first()
+        queued = self.filter(due, status=DistributionRequest.Status.QUEUED)
+        return queued.order_by("queued_at", "pk").first()
 
     def stale(self, now, stale_after):
         """Running requests whose worker has stopped reporting: it died."""
@@ -58,6 +68,8 @@ class DistributionRequestQuerySet(models.QuerySet):
 
 class DistributionRequest(models.Model):
     class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Running")
         SUCCEEDED = "succeeded", _("Succeeded")
@@ -77,8 +89,9 @@ class DistributionRequest(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, verbose_name=_("requested by")
     )
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
     created_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     heartbeat_at = models.DateTimeField(_("last progress at"), null=True, blank=True)
@@ -86,6 +99,26 @@ class DistributionRequest(models.Model):
     read_count = models.BigIntegerField(_("read"), default=0)
     issued_count = models.BigIntegerField(_("issued"), default=0)
     skipped_count = models.BigIntegerField(_("skipped (already held)"), default=0)
+    # The preview, taken when the draft was made: what the marketer saw before confirming.
+    invalid_count = models.BigIntegerField(_("invalid ids"), default=0,
+                                           help_text=_("Rows whose id is empty, zero or negative: never issued."))
+    duplicate_count = models.BigIntegerField(_("duplicate rows"), default=0,
+                                             help_text=_("Rows repeating an id already counted: issued once."))
+    held_count = models.BigIntegerField(_("already holding"), null=True, blank=True,
+                                        help_text=_("Members who held this coupon at preview time; empty if not "
+                                                    "counted in advance."))
+    sample_ids = models.JSONField(_("sample ids"), default=list, blank=True)
+    estimated_seconds = models.FloatField(_("estimated duration (s)"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("approved by"),
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     elapsed_seconds = models.FloatField(_("elapsed (s)"), default=0)
     rows_per_second = models.FloatField(_("rows/s"), null=True, blank=True)
     error_message = models.TextField(_("error"), blank=True)
@@ -118,8 +151,9 @@ class DistributionRequest(models.Model):
                 fields=["status"], condition=Q(status="running"), name="one_running_distribution"
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"], name="distribution_queue_idx")]
+        indexes = [models.Index(fields=["status", "queued_at"], name="distribution_queue_idx")]
         permissions = [
+            ("approve_distributionrequest", _("Can approve another user's large distribution request")),
             ("cancel_distributionrequest", _("Can cancel a distribution request")),
             ("revoke_distributionrequest", _("Can revoke the coupons of a distribution request")),
         ]
@@ -134,6 +168,11 @@ class DistributionRequest(models.Model):
     @property
     def is_finished(self):
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED, self.Status.REVOKED)
+
+    @property
+    def would_issue(self):
+        """Coupons the preview expects to issue: distinct valid ids less those already held."""
+        return max(0, (self.target_count or 0) - (self.held_count or 0))
 
     @property
     def is_revocable(self):

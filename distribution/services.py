@@ -9,13 +9,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
-from .models import DistributionRequest
+from .models import DistributionRequest, IssuedCoupon
 from .prefetch import Prefetched
 from .signals import (
+    distribution_approval_needed,
     distribution_cancelled,
     distribution_failed,
     distribution_revoked,
@@ -43,50 +44,133 @@ class DistributionError(Exception):
         self.message = message
 
 
-# --- Submitting --------------------------------------------------------------------------------
+# --- Drafting, confirming, approving --------------------------------------------------------------
 
 
-def distribution_request_submit(*, request: DistributionRequest, requested_by=None, audience=None) -> DistributionRequest:
-    """Checks an unsaved request's audience against its source, saves it and queues it.
+def distribution_request_draft(*, request: DistributionRequest, requested_by=None, audience=None) -> DistributionRequest:
+    """Checks an unsaved request against its source and saves it as a draft with its preview.
 
-    The table and column are stored as the source's metadata spells them, with the number of
-    distinct targets. `audience` is check_audience's answer when the caller (the admin form) has
-    just asked it. Raises ValidationError keyed by form field; nothing is queued then.
+    The table and column are stored as the source's metadata spells them. `audience` is
+    check_audience's answer when the caller (the admin form) has just asked it. Raises
+    ValidationError keyed by form field; nothing is saved then.
     """
-    if not request.coupon.is_active:
-        raise ValidationError({"coupon": _("Coupon “%(code)s” is not active.") % {"code": request.coupon.code}})
-    target, request.target_count = audience or check_audience(request.source, request.table, request.column)
-    _check_budget(request.coupon, request.target_count)
+    _check_coupon(request.coupon)
+    target, profile = audience or check_audience(request.source, request.table, request.column)
     request.table, request.column = target.display_name, target.column
-    request.requested_by = requested_by
-    request.status = Status.QUEUED
+    request.target_count, request.sample_ids = profile.targets, profile.samples
+    request.invalid_count, request.duplicate_count = profile.invalid, profile.duplicates
+    request.held_count = count_holders(request.coupon, request.source, target, profile.targets)
+    _check_budget(request.coupon, request.would_issue)
+    request.estimated_seconds = estimate_seconds(request.target_count)
+    request.requested_by, request.status = requested_by, Status.DRAFT
     request.full_clean()
-    with transaction.atomic():
-        request.save()
-        transaction.on_commit(distribution_queue_kick)
+    request.save()
     return request
 
 
+def _check_coupon(coupon):
+    if not coupon.is_active:
+        raise ValidationError({"coupon": _("Coupon “%(code)s” is not active.") % {"code": coupon.code}})
+    if coupon.is_expired():
+        raise ValidationError({"coupon": _("Coupon “%(code)s” expired on %(date)s.")
+                               % {"code": coupon.code, "date": formats.date_format(coupon.issue_until)}})
+
+
 def check_audience(source_name, table, column):
-    """(target, number of distinct ids) for a source, table and column; ValidationError if wrong or empty."""
+    """(target, profile) for a source, table and column; ValidationError if wrong or without valid ids."""
     try:
         source = get_source(source_name)
         target = source.resolve(table, column)
-        count = source.count(target)
+        profile = source.profile(target)
     except SourceError as exc:
         raise ValidationError({exc.field or "table": exc.message}) from exc
-    if not count:
-        raise ValidationError({"table": _("%(table)s has no user ids: every value of %(column)s is empty.")
-                               % {"table": target.display_name, "column": target.column}})
-    return target, count
+    if not profile.targets:
+        raise ValidationError({"table": _("%(table)s has no valid user ids: every value of %(column)s is empty, zero "
+                                          "or negative.") % {"table": target.display_name, "column": target.column}})
+    return target, profile
 
 
-def _check_budget(coupon, targets):
+def count_holders(coupon, source_name, target, targets):
+    """Members of the audience who already hold the coupon, or None when too many to look up now."""
+    if not coupon.requests.filter(issued_count__gt=0).exists():
+        return 0
+    if targets > settings.DISTRIBUTION_PREVIEW_HOLDERS_LIMIT:
+        return None
+    held = 0
+    for user_ids in get_source(source_name).read(target, after=None, batch_size=10_000):
+        held += IssuedCoupon.objects.filter(coupon_id=coupon.pk, user_id__in=user_ids).count()
+    return held
+
+
+def estimate_seconds(targets):
+    """Targets over the median rows/s of the last finished runs; None before anything was measured."""
+    rates = sorted(DistributionRequest.objects.filter(
+        status__in=[Status.SUCCEEDED, Status.REVOKED], rows_per_second__gt=0, read_count__gte=10_000,
+    ).order_by("-finished_at").values_list("rows_per_second", flat=True)[:20])
+    return targets / rates[len(rates) // 2] if rates else None
+
+
+def _check_budget(coupon, would_issue):
     left = coupon.budget_left()
-    if left is not None and targets > left:
+    if left is not None and would_issue > left:
         raise ValidationError({"coupon": _(
-            "Coupon “%(code)s” has %(left)s coupons left in its budget, and this audience has up to %(targets)s "
-            "members.") % {"code": coupon.code, "left": f"{left:,}", "targets": f"{targets:,}"}})
+            "Coupon “%(code)s” has %(left)s coupons left in its budget, and this request would issue %(count)s.")
+            % {"code": coupon.code, "left": f"{left:,}", "count": f"{would_issue:,}"}})
+
+
+def needs_approval(request: DistributionRequest) -> bool:
+    """Above the configured size or value, a second person must approve (four eyes)."""
+    coupons, value = settings.DISTRIBUTION_APPROVAL_COUPONS, settings.DISTRIBUTION_APPROVAL_VALUE
+    if coupons and request.would_issue > coupons:
+        return True
+    fixed = request.coupon.discount_kind == request.coupon.DiscountKind.AMOUNT
+    return bool(value and fixed and request.would_issue * request.coupon.discount_amount > value)
+
+
+def distribution_request_confirm(*, request: DistributionRequest, confirmed_by=None) -> str | None:
+    """Confirms a draft: queued, or awaiting approval when large. None if it was no longer a draft
+    (a second click), so nothing is ever queued twice."""
+    _check_coupon(request.coupon)
+    _check_budget(request.coupon, request.would_issue)
+    status = Status.AWAITING_APPROVAL if needs_approval(request) else Status.QUEUED
+    now = timezone.now()
+    with transaction.atomic():
+        updated = DistributionRequest.objects.filter(pk=request.pk, status=Status.DRAFT).update(
+            status=status, confirmed_by=confirmed_by, confirmed_at=now,
+            queued_at=now if status == Status.QUEUED else None,
+        )
+        if not updated:
+            return None
+        request.refresh_from_db()
+        _audit(request, confirmed_by, _("Confirmed."))
+        if status == Status.QUEUED:
+            transaction.on_commit(distribution_queue_kick)
+        else:
+            send_on_commit(distribution_approval_needed, request)
+    return status
+
+
+def distribution_request_approve(*, request: DistributionRequest, approved_by) -> bool:
+    """Queues a request awaiting approval; its requester can never approve it. False if not awaiting."""
+    if request.requested_by_id is not None and request.requested_by_id == approved_by.pk:
+        raise ValidationError(_("Nobody approves their own request: another approver must."))
+    now = timezone.now()
+    with transaction.atomic():
+        updated = DistributionRequest.objects.filter(pk=request.pk, status=Status.AWAITING_APPROVAL).update(
+            status=Status.QUEUED, approved_by=approved_by, approved_at=now, queued_at=now
+        )
+        if updated:
+            request.refresh_from_db()
+            _audit(request, approved_by, _("Approved."))
+            transaction.on_commit(distribution_queue_kick)
+    return bool(updated)
+
+
+def distribution_request_submit(*, request: DistributionRequest, requested_by=None, audience=None) -> DistributionRequest:
+    """Drafts and confirms in one step, for callers with no one to show a preview to (the command line)."""
+    distribution_request_draft(request=request, requested_by=requested_by, audience=audience)
+    distribution_request_confirm(request=request, confirmed_by=requested_by)
+    return request
 
 
 def distribution_queue_kick():
@@ -112,19 +196,26 @@ def _audit(request, user, message):
         LogEntry.objects.log_actions(user.pk, [request], CHANGE, change_message=message, single_object=True)
 
 
+CANCELLABLE = [Status.DRAFT, Status.AWAITING_APPROVAL, Status.QUEUED, Status.RUNNING]
+
+
 def distribution_cancel(*, request: DistributionRequest, cancelled_by=None) -> bool:
-    """Cancels a queued or running request. A running one stops within one chunk: its worker's next
-    progress record finds the request no longer running and rolls that chunk back, so the counts
-    stay exact and what was issued before stays issued."""
+    """Cancels a request not yet finished (for a draft: discards it; awaiting approval: rejects it).
+
+    A running one stops within one chunk: its worker's next progress record finds the request no
+    longer running and rolls that chunk back, so the counts stay exact and what was issued before
+    stays issued."""
     now = timezone.now()
     with transaction.atomic():
-        updated = DistributionRequest.objects.filter(
-            pk=request.pk, status__in=[Status.QUEUED, Status.RUNNING]
-        ).update(status=Status.CANCELLED, cancelled_by=cancelled_by, cancelled_at=now, finished_at=now)
+        was_draft = DistributionRequest.objects.filter(pk=request.pk, status=Status.DRAFT).exists()
+        updated = DistributionRequest.objects.filter(pk=request.pk, status__in=CANCELLABLE).update(
+            status=Status.CANCELLED, cancelled_by=cancelled_by, cancelled_at=now, finished_at=now
+        )
         if updated:
             request.refresh_from_db()
-            _audit(request, cancelled_by, _("Cancelled."))
-            send_on_commit(distribution_cancelled, request)
+            _audit(request, cancelled_by, _("Discarded.") if was_draft else _("Cancelled."))
+            if not was_draft:  # a discarded draft was never announced; nobody needs telling
+                send_on_commit(distribution_cancelled, request)
     return bool(updated)
 
 
@@ -217,9 +308,9 @@ def distribution_run(request: DistributionRequest):
 
 def _issue_all(request):
     request.coupon.refresh_from_db()
-    if not request.coupon.is_active:
-        raise DistributionError(_("Coupon “%(code)s” was deactivated after the request was queued; nothing more "
-                                  "was issued.") % {"code": request.coupon.code})
+    if not request.coupon.is_active or request.coupon.is_expired():
+        raise DistributionError(_("Coupon “%(code)s” was deactivated or expired after the request was queued; "
+                                  "nothing more was issued.") % {"code": request.coupon.code})
     source = get_source(request.source)
     target = source.resolve(request.table, request.column)
     writer = get_writer()

@@ -11,6 +11,7 @@ from django.dispatch import Signal
 
 logger = logging.getLogger(__name__)
 
+distribution_approval_needed = Signal()
 distribution_started = Signal()
 distribution_succeeded = Signal()
 distribution_failed = Signal()

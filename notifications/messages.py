@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 TITLES = {
+    "approval_needed": ("🙋", gettext_noop("Coupon distribution #%(pk)s needs approval")),
     "started": ("🚀", gettext_noop("Coupon distribution #%(pk)s started")),
     "succeeded": ("✅", gettext_noop("Coupon distribution #%(pk)s succeeded")),
     "failed": ("❌", gettext_noop("Coupon distribution #%(pk)s failed")),
@@ -48,11 +49,13 @@ def _facts(event, request):
         (_("Source table"), f"{request.source}: {request.table}.{request.column}"),
         (_("Targets"), _number(request.target_count)),
     ]
+    if event == "approval_needed":
+        facts.append((_("Would issue"), _number(request.would_issue)))
     if event == "cancelled" and request.cancelled_by:
         facts.append((_("Cancelled by"), request.cancelled_by.get_username()))
     if event == "revoked":
         facts.append((_("Revoked"), _number(request.revoked_count)))
-    if event != "started":
+    if event not in ("started", "approval_needed"):
         facts += [
             (_("Read / issued / skipped"), " / ".join(_number(n) for n in (
                 request.read_count, request.issued_count, request.skipped_count))),

@@ -8,6 +8,7 @@ class Notification(models.Model):
     """One outgoing message: a row first, a request to Slack second (an outbox)."""
 
     class Event(models.TextChoices):
+        APPROVAL_NEEDED = "approval_needed", _("Approval needed")
         STARTED = "started", _("Started")
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
@@ -25,7 +26,7 @@ class Notification(models.Model):
         FAILED = "failed", _("Failed (gave up)")
         SKIPPED = "skipped", _("Skipped (no Slack configured)")
 
-    event = models.CharField(_("event"), max_length=16, choices=Event.choices)
+    event = models.CharField(_("event"), max_length=20, choices=Event.choices)
     request = models.ForeignKey(DistributionRequest, models.PROTECT, related_name="notifications",
                                 verbose_name=_("distribution request"))
     destination = models.CharField(_("destination"), max_length=16, choices=Destination.choices)

@@ -3,6 +3,7 @@
 from functools import partial
 
 from distribution.signals import (
+    distribution_approval_needed,
     distribution_cancelled,
     distribution_failed,
     distribution_revoked,
@@ -13,6 +14,7 @@ from distribution.signals import (
 from .services import notification_record
 
 EVENTS = {
+    "approval_needed": distribution_approval_needed,
     "started": distribution_started,
     "succeeded": distribution_succeeded,
     "failed": distribution_failed,

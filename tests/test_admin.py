@@ -31,6 +31,14 @@ def post_request(client, coupon, table, column, **extra):
     return client.post(reverse(ADD_URL), {**data, **extra}, **extra.pop("headers", {}))
 
 
+def post_and_confirm(client, coupon, table, column):
+    """Submits the add form, then confirms the draft it made, as the marketer does."""
+    post_request(client, coupon, table, column)
+    request = DistributionRequest.objects.latest("pk")
+    client.post(reverse("admin:distribution_distributionrequest_confirm", args=[request.pk]))
+    return request
+
+
 def test_a_wrong_column_is_a_form_error_and_nothing_is_queued(marketer, coupon, members):
     response = post_request(marketer, coupon, members, "member_no")
     assert response.status_code == 200
@@ -49,13 +57,19 @@ def test_a_text_column_is_refused_in_korean_for_a_korean_browser(marketer, coupo
     assert "사용자 ID는 정수여야 합니다" in response.content.decode()
 
 
-def test_submitting_queues_the_request_and_returns_at_once(marketer, coupon, members, staff_user,
-                                                            django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        response = post_request(marketer, coupon, members, "user_id")
-    assert response.status_code == 302
+def test_submitting_makes_a_draft_and_confirming_queues_it_at_once(marketer, coupon, members, staff_user,
+                                                                   django_capture_on_commit_callbacks):
+    response = post_request(marketer, coupon, members, "user_id")
     request = DistributionRequest.objects.get()
-    assert (request.status, request.target_count, request.requested_by) == ("queued", 50, staff_user)
+    assert response.status_code == 302 and response["Location"].endswith(f"/{request.pk}/change/")
+    assert (request.status, request.target_count, request.requested_by) == ("draft", 50, staff_user)
+    assert not OrmQ.objects.exists()
+    page = marketer.get(response["Location"]).content.decode()
+    assert 'id="confirm"' in page and 'data-preview="would-issue">50<' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        marketer.post(reverse("admin:distribution_distributionrequest_confirm", args=[request.pk]))
+    request.refresh_from_db()
+    assert (request.status, request.confirmed_by) == ("queued", staff_user)
     assert OrmQ.objects.count() == 1  # the worker's wake-up task; the request itself waits in the table
 
 
@@ -78,7 +92,7 @@ def test_the_request_list_shows_progress_and_counts(marketer, coupon, members):
 
 
 def test_issued_coupons_are_listed_by_key_without_counting(marketer, coupon, members):
-    post_request(marketer, coupon, members, "user_id")
+    post_and_confirm(marketer, coupon, members, "user_id")
     request = DistributionRequest.objects.get()
     services.distribution_run_queue()
     url = reverse("admin:distribution_issuedcoupon_list")
@@ -92,7 +106,7 @@ def test_issued_coupons_are_listed_by_key_without_counting(marketer, coupon, mem
 
 
 def test_issued_coupons_page_forward_by_key(marketer, coupon, members):
-    post_request(marketer, coupon, members, "user_id")
+    post_and_confirm(marketer, coupon, members, "user_id")
     services.distribution_run_queue()
     first = IssuedCouponPage({"coupon_id": coupon.pk})
     IssuedCouponPage.size = 20
@@ -126,7 +140,7 @@ def test_without_the_cancel_permission_the_action_does_nothing(client, coupon, m
     for codename in ("view_distributionrequest", "change_distributionrequest", "add_distributionrequest"):
         clerk.user_permissions.add(Permission.objects.get(codename=codename))
     client.force_login(clerk)
-    post_request(client, coupon, members, "user_id")
+    post_and_confirm(client, coupon, members, "user_id")
     request = DistributionRequest.objects.get()
     changelist = reverse("admin:distribution_distributionrequest_changelist")
     assert 'value="cancel"' not in client.get(changelist).content.decode()
@@ -138,12 +152,12 @@ def test_without_the_cancel_permission_the_action_does_nothing(client, coupon, m
 def test_an_empty_table_is_a_form_error(marketer, coupon, duckdb_source):
     duckdb_source("CREATE TABLE nobody AS SELECT CAST(NULL AS BIGINT) AS user_id")
     response = post_request(marketer, coupon, "warehouse.main.nobody", "user_id")
-    assert "has no user ids" in response.content.decode()
+    assert "has no valid user ids" in response.content.decode()
     assert not DistributionRequest.objects.exists()
 
 
 def test_the_progress_endpoint_reports_each_request(marketer, coupon, members):
-    post_request(marketer, coupon, members, "user_id")
+    post_and_confirm(marketer, coupon, members, "user_id")
     request = DistributionRequest.objects.get()
     services.distribution_claim_next()
     DistributionRequest.objects.filter(pk=request.pk).update(read_count=25)

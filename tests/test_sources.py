@@ -1,7 +1,7 @@
 import pytest
 
 from distribution.sources import SourceError, get_source
-from distribution.sources.base import split_table_name
+from distribution.sources.base import Profile, split_table_name
 
 
 def flatten(batches):
@@ -56,7 +56,7 @@ class TestDuckDB:
     def test_it_reads_distinct_non_null_ids_in_ascending_batches(self, demo):
         target = demo.resolve("warehouse.main.members", "member_id")
         assert list(demo.read(target, after=None, batch_size=2)) == [[1, 2], [3]]
-        assert demo.count(target) == 3
+        assert demo.profile(target).targets == 3
 
     def test_it_resumes_after_the_checkpoint(self, demo):
         target = demo.resolve("warehouse.main.members", "member_id")
@@ -72,11 +72,11 @@ class TestDuckDB:
 @pytest.mark.integration
 class TestTrino:
     def test_it_resolves_a_memory_table_and_streams_it_sorted(self, memory_table):
-        table = memory_table("SELECT * FROM (VALUES BIGINT '30', 10, NULL, 20, 10) t(user_id)")
+        table = memory_table("SELECT * FROM (VALUES BIGINT '30', 10, NULL, 20, 10, 0, -5) t(user_id)")
         source = get_source("warehouse")
         target = source.resolve(table.upper(), "USER_ID")
         assert target.data_type == "bigint"
-        assert source.count(target) == 3
+        assert source.profile(target) == Profile(targets=3, invalid=3, duplicates=1, samples=[10, 20, 30])
         assert flatten(source.read(target, after=None, batch_size=2)) == [10, 20, 30]
         assert flatten(source.read(target, after=10, batch_size=2)) == [20, 30]
 

@@ -90,14 +90,15 @@ def pick(name, candidates):
 
 
 def id_query(target, after):
-    """Non-null ids in ascending order, so that a run can resume after its checkpoint.
+    """Valid ids (positive; null, zero and negative are never user ids) in ascending order, so that a
+    run can resume after its checkpoint.
 
     No DISTINCT: on Trino the hash aggregation costs more CPU than the sort itself, and a
     sorted stream is deduplicated on the way for almost nothing (see `distinct_batches`).
     """
     sql = (
         f"SELECT CAST({target.quoted_column} AS BIGINT) AS user_id "
-        f"FROM {target.quoted_table} WHERE {target.quoted_column} IS NOT NULL"
+        f"FROM {target.quoted_table} WHERE {target.quoted_column} > 0"
     )
     params = []
     if after is not None:
@@ -106,11 +107,30 @@ def id_query(target, after):
     return sql + " ORDER BY user_id", params
 
 
-def count_query(target):
+def profile_query(target):
+    """Distinct valid ids, valid rows and all rows, in one scan (portable SQL: Trino and DuckDB)."""
+    valid = f"{target.quoted_column} > 0"
     return (
-        f"SELECT COUNT(DISTINCT {target.quoted_column}) FROM {target.quoted_table} "
-        f"WHERE {target.quoted_column} IS NOT NULL"
+        f"SELECT COUNT(DISTINCT CASE WHEN {valid} THEN {target.quoted_column} END), "
+        f"COALESCE(SUM(CASE WHEN {valid} THEN 1 ELSE 0 END), 0), COUNT(*) FROM {target.quoted_table}"
     )
+
+
+def sample_query(target, size):
+    return (
+        f"SELECT DISTINCT CAST({target.quoted_column} AS BIGINT) FROM {target.quoted_table} "
+        f"WHERE {target.quoted_column} > 0 LIMIT {int(size)}"
+    )
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a table holds for a distribution: the preview's counts and a few ids to look at."""
+
+    targets: int
+    invalid: int
+    duplicates: int
+    samples: list
 
 
 def fetch_column(cursor, sql, params=None):
@@ -182,10 +202,12 @@ class Source:
                               % {"name": target.column, "type": target.data_type}, field="column")
         return target
 
-    def count(self, target):
+    def profile(self, target, samples=10) -> Profile:
         with self.cursor() as cursor:
-            cursor.execute(count_query(target))
-            return cursor.fetchone()[0]
+            cursor.execute(profile_query(target))
+            targets, valid_rows, rows = cursor.fetchone()
+            sample_ids = sorted(fetch_column(cursor, sample_query(target, samples))) if targets else []
+        return Profile(targets, rows - valid_rows, valid_rows - targets, sample_ids)
 
     def read(self, target, *, after, batch_size) -> Iterator[list[int]]:
         """Streams the distinct audience in ascending batches; closing the generator cancels the query."""

@@ -30,6 +30,10 @@ class Command(BaseCommand):
             services.distribution_request_submit(request=request)
         except ValidationError as exc:
             raise CommandError("; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items()))
+        if request.status == DistributionRequest.Status.AWAITING_APPROVAL:
+            self.stdout.write(f"Request #{request.pk} ({request.would_issue:,} coupons) awaits another user's "
+                              f"approval in the admin before it is queued.")
+            return
         self.stdout.write(f"Queued request #{request.pk}: {request.target_count:,} targets in {request.table}.")
         if options["wait"]:
             self._wait(request)
