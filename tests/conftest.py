@@ -77,6 +77,21 @@ def duckdb_source(tmp_path, settings):
     return run
 
 
+# The machine's Chromium (Debian package); Playwright's own browser download is not possible here.
+# Without the background-networking flags Chromium keeps dialling Google, which the closed
+# network refuses.
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if not os.path.exists(path):
+        unavailable(f"no Chromium at {path} (apt-get install chromium)")
+    return {**browser_type_launch_args, "executable_path": path, "args": CHROMIUM_FLAGS}
+
+
 @pytest.fixture
 def coupon(db):
     return Coupon.objects.create(name="Spring 10%", code="SPRING10", discount_kind="percent",
