@@ -132,7 +132,7 @@ class worker:
         self.env = {**os.environ, **env}
 
     def __enter__(self):
-        self.process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=self.env,
+        self.process = subprocess.Popen([sys.executable, "manage.py", "runworker"], cwd=ROOT, env=self.env,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(2)  # the cluster's start-up is not part of a distribution
         return self.process

@@ -142,6 +142,9 @@ DISTRIBUTION_APPROVAL_VALUE = env.int("DISTRIBUTION_APPROVAL_VALUE", default=10_
 # targets that would keep the page waiting too long, and the worker's final count reports them.
 DISTRIBUTION_PREVIEW_HOLDERS_LIMIT = env.int("DISTRIBUTION_PREVIEW_HOLDERS_LIMIT", default=1_000_000)
 
+# Tests only: a named point where the worker cluster kills itself (distribution/failpoints.py).
+COUPONOPS_FAILPOINT = env("COUPONOPS_FAILPOINT", default="")
+
 # --- The worker (django-q2) ----------------------------------------------------------------------
 # One worker on the ORM broker. The broker hands a task out again when it is not acknowledged
 # within `retry` seconds, even while the first delivery still runs, so `retry` must exceed

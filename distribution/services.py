@@ -6,13 +6,14 @@ import time
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, close_old_connections, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
+from .failpoints import failpoint
 from .models import DistributionRequest, IssuedCoupon
 from .prefetch import Prefetched
 from .signals import (
@@ -34,6 +35,10 @@ Status = DistributionRequest.Status
 
 class ClaimLost(Exception):
     """The request is no longer this run's to write: it was cancelled, or taken over after a missed heartbeat."""
+
+
+class Stopping(Exception):
+    """The worker is shutting down (SIGTERM): the run ends after its current chunk and is queued again."""
 
 
 class DistributionError(Exception):
@@ -249,11 +254,16 @@ def distribution_revoke(*, request: DistributionRequest, revoked_by=None) -> int
 # --- The worker ----------------------------------------------------------------------------------
 
 
-def distribution_run_queue():
-    """Runs queued requests one at a time, oldest first, until none is left or another runs."""
+def distribution_run_queue(stop=None):
+    """Runs queued requests one at a time, oldest first, until none is left, another runs, or `stop`
+    (a threading.Event the worker sets on SIGTERM) is set."""
     distribution_requeue_stale()
-    while (request := distribution_claim_next()) is not None:
-        distribution_run(request)
+    while not _stopping(stop) and (request := distribution_claim_next()) is not None:
+        distribution_run(request, stop=stop)
+
+
+def _stopping(stop):
+    return stop is not None and stop.is_set()
 
 
 def distribution_requeue_stale(now=None):
@@ -287,13 +297,17 @@ def distribution_claim_next():
     return None
 
 
-def distribution_run(request: DistributionRequest):
+def distribution_run(request: DistributionRequest, stop=None):
     """Issues the request's coupons chunk by chunk, then records how it ended."""
+    failpoint("run:start")
     with stopwatch() as watch:
         try:
-            _issue_all(request)
+            _issue_all(request, stop)
         except ClaimLost:
             logger.warning("distribution request %s was cancelled or taken over; this run stops", request.pk)
+            return
+        except Stopping:
+            distribution_release(request=request, elapsed=watch.elapsed)
             return
         except Exception as exc:
             logger.exception("distribution request %s failed", request.pk)
@@ -306,7 +320,7 @@ def distribution_run(request: DistributionRequest):
         distribution_fail(request=request, error=error, elapsed=watch.elapsed)
 
 
-def _issue_all(request):
+def _issue_all(request, stop=None):
     request.coupon.refresh_from_db()
     if not request.coupon.is_active or request.coupon.is_expired():
         raise DistributionError(_("Coupon “%(code)s” was deactivated or expired after the request was queued; "
@@ -317,9 +331,13 @@ def _issue_all(request):
     batches = source.read(target, after=request.checkpoint, batch_size=settings.DISTRIBUTION_CHUNK_SIZE)
     with Prefetched(batches) as prefetched:
         for user_ids in prefetched:
+            failpoint("read:batch")
             _issue_chunk(request, writer, user_ids)
+            if _stopping(stop):
+                raise Stopping()
             if settings.DISTRIBUTION_CHUNK_PAUSE:
                 time.sleep(settings.DISTRIBUTION_CHUNK_PAUSE)
+    failpoint("run:read-all")
 
 
 def _issue_chunk(request, writer, user_ids):
@@ -332,8 +350,11 @@ def _issue_chunk(request, writer, user_ids):
         except BudgetExceeded as exc:
             raise DistributionError(_("The coupon's budget is reached: %(new)s more coupons would exceed the "
                                       "%(left)s left.") % {"new": f"{exc.args[0]:,}", "left": f"{exc.args[1]:,}"})
+        failpoint("chunk:written")
         if not request.record_chunk(read=len(user_ids), issued=issued, last_id=user_ids[-1], now=now):
             raise ClaimLost()
+        failpoint("chunk:recorded")
+    failpoint("chunk:committed")
 
 
 def distribution_succeed(*, request: DistributionRequest, elapsed: float):
@@ -343,19 +364,30 @@ def distribution_succeed(*, request: DistributionRequest, elapsed: float):
 
 def distribution_fail(*, request: DistributionRequest, error: Exception, elapsed: float):
     message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+    # The error may have been the database connection itself (terminated, server restarted): drop a
+    # broken one so that recording the failure opens a new one. Should that fail too, the request
+    # stays `running` until its heartbeat is stale and the watchdog queues it again.
+    close_old_connections()
     _finish(request, Status.FAILED, elapsed, error_message=message)
     send_on_commit(distribution_failed, request)
 
 
+def distribution_release(*, request: DistributionRequest, elapsed: float):
+    """Puts a run stopped by a shutdown back in the queue, first in line: the next start resumes it."""
+    _finish(request, Status.QUEUED, elapsed, error_message="", finished_at=None)
+    logger.warning("distribution request %s: the worker is stopping; queued again after its checkpoint", request.pk)
+
+
 @transaction.atomic
-def _finish(request, status, elapsed, *, error_message):
+def _finish(request, status, elapsed, *, error_message, finished_at=...):
     current = DistributionRequest.objects.select_for_update().get(pk=request.pk)
     total = current.elapsed_seconds + elapsed
     DistributionRequest.objects.filter(pk=request.pk, status=Status.RUNNING, attempts=request.attempts).update(
         status=status,
-        finished_at=timezone.now(),
+        finished_at=timezone.now() if finished_at is ... else finished_at,
         elapsed_seconds=total,
         rows_per_second=rate(current.read_count, total),
         error_message=error_message,
     )
+    failpoint("finish:recorded")
     request.refresh_from_db()

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 
+from distribution.failpoints import failpoint
 from distribution.models import IssuedCoupon
 
 from .base import new_holders
@@ -40,7 +41,15 @@ class CopyWriter:
             # chunks, but each together with its own progress record, so a resume redoes exactly
             # those. Only this transaction is affected (SET LOCAL).
             cursor.execute("SET LOCAL synchronous_commit = off")
-            cursor.copy_expert(sql, io.BytesIO(payload), size=1 << 20)
+            cursor.copy_expert(sql, _Stream(payload), size=1 << 20)
+
+
+class _Stream(io.BytesIO):
+    """The payload as psycopg2 reads it, a megabyte at a time, with a crash-test point inside the COPY."""
+
+    def read(self, size=-1):
+        failpoint("copy:streaming")
+        return super().read(size)
 
 
 def copy_payload(chunk, user_ids):

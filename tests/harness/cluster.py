@@ -1,4 +1,4 @@
-"""Runs the real worker (`manage.py qcluster`) as a separate process against the test database."""
+"""Runs the real worker (`manage.py runworker`, django-q2's qcluster) as a separate process against the test database."""
 
 import os
 import signal
@@ -33,7 +33,7 @@ def manage(*args, env, **kwargs):
 @contextmanager
 def qcluster(env, log_path):
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=log,
+        process = subprocess.Popen([sys.executable, "manage.py", "runworker"], cwd=ROOT, env=env, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield process

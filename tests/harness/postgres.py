@@ -53,6 +53,10 @@ class PostgresCluster:
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "couponops")
         return self
 
+    def restart(self):
+        """A fast restart, as an operator's: every connection is cut, the server back in a second or two."""
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-m", "fast", "-w", "restart")
+
     def stop(self):
         try:
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")

@@ -19,8 +19,8 @@ class Command(BaseCommand):
         # DEBUG lets runserver serve the admin's CSS and scripts without collectstatic.
         web_env = {**os.environ, "DEBUG": "true"}
         processes = [
-            subprocess.Popen([*manage, "qcluster"]),
-            subprocess.Popen([*manage, "qcluster"], env={**os.environ, "Q_CLUSTER_NAME": "notifications"}),
+            subprocess.Popen([*manage, "runworker"]),
+            subprocess.Popen([*manage, "runworker"], env={**os.environ, "Q_CLUSTER_NAME": "notifications"}),
             subprocess.Popen([*manage, "runserver", addr, "--noreload"], env=web_env),
         ]
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

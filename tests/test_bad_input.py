@@ -1,0 +1,89 @@
+"""Bad audiences on a real Trino: each ends in a clear error or an exact count of what was skipped.
+
+(Names carrying SQL, quotes, dots, spaces, upper case or Korean letters are in test_security.py; a
+missing catalog or schema in test_sources.py; overlapping audiences and a double confirm in
+test_preview.py; a budget smaller than the audience in test_distribution.py.)
+"""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db.models.deletion import ProtectedError
+
+from distribution import services
+from distribution.models import DistributionRequest, IssuedCoupon
+
+Status = DistributionRequest.Status
+pytestmark = pytest.mark.integration
+
+
+def draft(coupon, table):
+    return services.distribution_request_draft(request=DistributionRequest(
+        coupon=coupon, source="warehouse", table=table, column="user_id", memo="bad input"))
+
+
+def run(request):
+    services.distribution_request_confirm(request=request)
+    services.distribution_run_queue()
+    request.refresh_from_db()
+    return request
+
+
+@pytest.mark.parametrize("values, kind", [
+    ("VALUES '1', '2'", "varchar"),  # numeric strings
+    ("VALUES 'abc', 'x1'", "varchar"),  # non-numeric strings
+    ("VALUES ' 1', '2 '", "varchar"),  # whitespace around digits
+    ("VALUES CAST('9223372036854775808' AS DECIMAL(20, 0))", "decimal(20,0)"),  # above the bigint range
+    ("VALUES DOUBLE '1.5'", "double"),
+])
+def test_a_column_that_is_not_an_integer_is_a_clear_error_naming_its_type(postgres, memory_table, coupon,
+                                                                          values, kind):
+    table = memory_table(f"SELECT * FROM ({values}) t(user_id)")
+    with pytest.raises(ValidationError) as error:
+        draft(coupon, table)
+    message = error.value.message_dict["column"][0]
+    assert f"is of type {kind}" in message and "user ids must be integers" in message
+    assert not DistributionRequest.objects.exists()
+
+
+@pytest.mark.parametrize("select", [
+    "SELECT BIGINT '1' AS user_id WHERE false",  # no rows at all
+    "SELECT CAST(NULL AS BIGINT) AS user_id",  # only nulls
+    "SELECT * FROM (VALUES BIGINT '0', -1, -9223372036854775807) t(user_id)",  # only zero and negatives
+])
+def test_a_table_without_a_valid_id_is_a_clear_error(postgres, memory_table, coupon, select):
+    with pytest.raises(ValidationError) as error:
+        draft(coupon, memory_table(select))
+    assert "has no valid user ids" in error.value.message_dict["table"][0]
+    assert not DistributionRequest.objects.exists()
+
+
+def test_the_largest_bigint_and_a_one_row_table_issue_exactly(postgres, memory_table, coupon):
+    request = run(draft(coupon, memory_table("SELECT BIGINT '9223372036854775807' AS user_id")))
+    assert (request.status, request.target_count, request.issued_count) == (Status.SUCCEEDED, 1, 1)
+    assert list(IssuedCoupon.objects.values_list("user_id", flat=True)) == [9223372036854775807]
+
+
+def test_small_integer_types_are_accepted(postgres, memory_table, coupon):
+    table = memory_table("SELECT * FROM (VALUES SMALLINT '3', SMALLINT '1', NULL) t(user_id)")
+    request = run(draft(coupon, table))
+    assert (request.status, request.issued_count, request.invalid_count) == (Status.SUCCEEDED, 2, 1)
+
+
+def test_every_row_is_accounted_for(postgres, memory_table, coupon):
+    """Rows = issued + already held + duplicate rows + invalid rows, whatever the mix."""
+    services.distribution_request_submit(request=DistributionRequest(
+        coupon=coupon, source="warehouse", table=memory_table("SELECT BIGINT '2' AS user_id"), column="user_id",
+        memo="earlier"))
+    services.distribution_run_queue()
+    table = memory_table("SELECT * FROM (VALUES BIGINT '1', 1, 1, 2, 3, NULL, 0, -4) t(user_id)")
+    request = run(draft(coupon, table))
+    assert (request.issued_count, request.skipped_count, request.duplicate_count, request.invalid_count) == (
+        2, 1, 2, 3)
+    assert sum((request.issued_count, request.skipped_count, request.duplicate_count, request.invalid_count)) == 8
+
+
+def test_a_coupon_with_requests_cannot_be_deleted(postgres, memory_table, coupon):
+    request = run(draft(coupon, memory_table("SELECT BIGINT '1' AS user_id")))
+    with pytest.raises(ProtectedError):
+        coupon.delete()
+    assert IssuedCoupon.objects.filter(request_id=request.pk).count() == 1

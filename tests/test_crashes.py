@@ -1,0 +1,152 @@
+"""Process deaths and shutdowns in the middle of a 1,500,000-coupon distribution, on a real qcluster.
+
+Each crash is a SIGKILL of the whole cluster at a named point of the run (distribution/failpoints.py);
+then a fresh cluster starts, takes the orphaned run over once its heartbeat is stale, and finishes it.
+"""
+
+import itertools
+import signal
+import time
+
+import pytest
+from django.db import connection
+from django.db.models import Count
+
+from distribution import services
+from distribution.models import Coupon, DistributionRequest, IssuedCoupon
+from tests.conftest import unavailable
+from tests.harness.cluster import process_env, qcluster
+
+Status = DistributionRequest.Status
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+ORDERS = 1_500_000  # distinct order keys in tpch.sf1.orders: the audience
+CHUNKS = 15  # at 100,000 ids a chunk
+_codes = itertools.count(1)
+
+KILL_POINTS = [
+    "run:start",  # claimed and announced, nothing read
+    "read:batch@1",  # the first ids have arrived, nothing written
+    "read:batch@7",  # mid-stream: Trino still sending, six chunks in
+    "copy:streaming@2",  # inside the first chunk's COPY, half the rows sent
+    "copy:streaming@25",  # inside a later COPY
+    "chunk:written@4",  # COPY done, progress not yet recorded
+    "chunk:recorded@5",  # recording progress: written and recorded, not committed
+    "chunk:committed@3",  # between two chunks
+    f"chunk:committed@{CHUNKS}",  # right after the last chunk committed
+    "finish:recorded",  # the success written but not committed
+]
+
+
+def wait_for(condition, timeout=120, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def submit(coupon):
+    return services.distribution_request_submit(request=DistributionRequest(
+        coupon=coupon, source="warehouse", table="tpch.sf1.orders", column="orderkey", memo="crash test"))
+
+
+def fresh_coupon():
+    return Coupon.objects.create(name="Crash", code=f"CRASH{next(_codes)}", discount_kind="percent",
+                                 discount_amount=5, valid_days=7)
+
+
+def assert_exact(request):
+    request.refresh_from_db()
+    assert (request.status, request.read_count, request.issued_count, request.skipped_count) == (
+        Status.SUCCEEDED, ORDERS, ORDERS, 0)
+    assert IssuedCoupon.objects.filter(coupon_id=request.coupon_id).count() == ORDERS
+    assert not IssuedCoupon.objects.filter(coupon_id=request.coupon_id).values("user_id") \
+        .annotate(n=Count("*")).filter(n__gt=1).exists()
+    assert not DistributionRequest.objects.filter(status=Status.RUNNING).exists()
+
+
+@pytest.fixture
+def env(warehouse, settings):
+    settings.DISTRIBUTION_APPROVAL_COUPONS = 0  # no manager in the loop here
+    return process_env(TRINO_HOST="127.0.0.1", TRINO_PORT=warehouse.port, DISTRIBUTION_CHUNK_SIZE=100_000,
+                       DISTRIBUTION_STALE_AFTER=2, Q_CLUSTER_NAME="couponops")
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_it_resumes_exactly_after_the_worker_is_killed_at(point, postgres, env, tmp_path):
+    request = submit(fresh_coupon())
+    with qcluster({**env, "COUPONOPS_FAILPOINT": point}, tmp_path / "killed.log") as doomed:
+        doomed.wait(120)  # the failpoint kills the cluster's whole process group
+    request.refresh_from_db()
+    assert request.status == Status.RUNNING, (tmp_path / "killed.log").read_text()[-3000:]
+
+    time.sleep(2.2)  # its heartbeat goes stale
+    with qcluster(env, tmp_path / "restarted.log"):
+        services.distribution_queue_kick()  # what the every-minute watchdog does
+        wait_for(lambda: DistributionRequest.objects.get(pk=request.pk).is_finished, what="the resumed run")
+    assert_exact(request)
+    assert request.attempts == 2
+
+
+def test_a_graceful_stop_ends_at_a_chunk_and_the_next_start_resumes_at_once(postgres, env, tmp_path):
+    request = submit(fresh_coupon())
+    with qcluster(env, tmp_path / "first.log") as cluster:
+        wait_for(lambda: DistributionRequest.objects.get(pk=request.pk).read_count >= 300_000, what="progress")
+        cluster.send_signal(signal.SIGTERM)  # systemd's KillMode=mixed: the main process first
+        cluster.wait(60)
+    request.refresh_from_db()
+    assert request.status == Status.QUEUED and 300_000 <= request.read_count < ORDERS
+    assert request.read_count == IssuedCoupon.objects.filter(coupon_id=request.coupon_id).count()
+
+    with qcluster(env, tmp_path / "second.log"):
+        services.distribution_queue_kick()
+        wait_for(lambda: DistributionRequest.objects.get(pk=request.pk).is_finished, what="the resumed run")
+    assert_exact(request)
+
+
+def running_past(request, read):
+    request.refresh_from_db()
+    return request.read_count >= read
+
+
+def finish_after_fault(request, env, log_path):
+    """Whatever the fault left (failed, or running with a dead heartbeat), a retry or the watchdog resumes it."""
+    request.refresh_from_db()
+    assert request.status in (Status.FAILED, Status.RUNNING, Status.SUCCEEDED)
+    if request.status == Status.FAILED:
+        assert services.distribution_retry(request=request)
+    with qcluster(env, log_path):
+        services.distribution_queue_kick()
+        wait_for(lambda: DistributionRequest.objects.get(pk=request.pk).is_finished, what="the resumed run")
+
+
+def test_a_killed_database_connection_fails_the_run_clearly_and_a_retry_resumes_exactly(postgres, env, tmp_path):
+    request = submit(fresh_coupon())
+    with qcluster(env, tmp_path / "first.log"):
+        wait_for(lambda: running_past(request, 300_000), what="progress")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        wait_for(lambda: DistributionRequest.objects.get(pk=request.pk).is_finished, what="the failure")
+    request.refresh_from_db()
+    assert request.status == Status.FAILED and "terminat" in request.error_message
+    assert IssuedCoupon.objects.filter(coupon_id=request.coupon_id).count() == request.issued_count < ORDERS
+    assert services.distribution_retry(request=request)
+    with qcluster(env, tmp_path / "retried.log"):
+        wait_for(lambda: DistributionRequest.objects.get(pk=request.pk).is_finished, what="the retried run")
+    assert_exact(request)
+
+
+def test_a_database_restart_mid_run_leaves_the_request_resumable(postgres, env, tmp_path, pytestconfig):
+    server = getattr(pytestconfig, "couponops_postgres", None)
+    if server is None:
+        unavailable("the database is not the suite's throwaway cluster, so it cannot be restarted")
+    request = submit(fresh_coupon())
+    with qcluster(env, tmp_path / "first.log"):
+        wait_for(lambda: running_past(request, 300_000), what="progress")
+        server.restart()
+        connection.close()
+        time.sleep(2.2)  # a heartbeat left behind by a run that could not record its failure goes stale
+    finish_after_fault(request, env, tmp_path / "resumed.log")
+    assert_exact(request)
