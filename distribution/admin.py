@@ -167,10 +167,20 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
         "heartbeat_at", "error_message", "issued_coupons",
     )
 
-    def get_fields(self, request, obj=None):
+    def get_fieldsets(self, request, obj=None):
+        asked = ("coupon", "source", "table", "column", "memo", "not_before")
         if obj is None:
-            return ("coupon", "source", "table", "column", "memo", "not_before")
-        return ("coupon", "source", "table", "column", "memo", "not_before", *self.readonly_fields)
+            return [(None, {"fields": asked})]
+        return [
+            (None, {"fields": (*asked, "status", "progress", "error_message", "issued_coupons")}),
+            (_("Counts"), {"fields": ("target_count", "read_count", "issued_count", "skipped_count", "invalid_count",
+                                      "duplicate_count", "held_count", "elapsed", "throughput", "checkpoint",
+                                      "attempts", "revoked_count")}),
+            (_("Who and when"), {"classes": ["collapse"], "fields": (
+                "requested_by", "created_at", "confirmed_by", "confirmed_at", "approved_by", "approved_at",
+                "queued_at", "started_at", "heartbeat_at", "finished_at", "cancelled_by", "cancelled_at",
+                "revoked_by", "revoked_at")}),
+        ]
 
     def has_change_permission(self, request, obj=None):
         # A submitted request is a record: it is looked at, retried or (later) cancelled, never edited.

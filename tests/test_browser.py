@@ -27,7 +27,7 @@ def shot(page, name):
     folder = os.environ.get("COUPONOPS_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))
 
 
 def staff(django_user_model, username, codenames):

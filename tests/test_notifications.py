@@ -169,3 +169,16 @@ def test_a_revocation_is_announced_with_the_number_revoked(distribute, slack_web
     services.notification_deliver_due()
     text = slack_webhook.received[-1]["body"]["text"]
     assert "revoked" in text and "Revoked: 50" in text
+
+
+def test_a_request_awaiting_approval_asks_for_it_in_slack(db, coupon, duckdb_source, slack_webhook, staff_user,
+                                                          settings, django_capture_on_commit_callbacks):
+    settings.DISTRIBUTION_APPROVAL_COUPONS = 10
+    duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 51) t(i)")
+    with django_capture_on_commit_callbacks(execute=True):
+        request = distribution_services.distribution_request_submit(request=DistributionRequest(
+            coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="m"),
+            requested_by=staff_user)
+    services.notification_deliver_due()
+    text = slack_webhook.received[-1]["body"]["text"]
+    assert f"#{request.pk} needs approval" in text and "Would issue: 50" in text and "marketer" in text
