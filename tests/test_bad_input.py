@@ -87,3 +87,13 @@ def test_a_coupon_with_requests_cannot_be_deleted(postgres, memory_table, coupon
     with pytest.raises(ProtectedError):
         coupon.delete()
     assert IssuedCoupon.objects.filter(request_id=request.pk).count() == 1
+
+
+def test_a_table_the_warehouse_user_may_not_read_is_a_clear_error(postgres, warehouse, coupon, settings):
+    settings.COUPONOPS_SOURCES["warehouse"] = {**settings.COUPONOPS_SOURCES["warehouse"], "user": "outsider"}
+    with pytest.raises(ValidationError) as error:
+        services.distribution_request_draft(request=DistributionRequest(
+            coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="denied"))
+    message = " ".join(error.value.messages)
+    assert "Trino refused access" in message and "Cannot select from" in message
+    assert not DistributionRequest.objects.exists()

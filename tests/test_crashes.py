@@ -150,3 +150,23 @@ def test_a_database_restart_mid_run_leaves_the_request_resumable(postgres, env, 
         time.sleep(2.2)  # a heartbeat left behind by a run that could not record its failure goes stale
     finish_after_fault(request, env, tmp_path / "resumed.log")
     assert_exact(request)
+
+
+def test_a_trino_query_killed_mid_stream_fails_clearly_and_a_retry_resumes_exactly(postgres, env, warehouse,
+                                                                                   tmp_path):
+    request = submit(fresh_coupon())
+    with qcluster(env, tmp_path / "first.log"):
+        wait_for(lambda: running_past(request, 300_000), what="progress")
+        running = warehouse.execute("SELECT query_id FROM system.runtime.queries WHERE state NOT IN "
+                                    "('FINISHED', 'FAILED') AND query LIKE '%ORDER BY user_id%'")
+        assert running, warehouse.execute("SELECT state, query FROM system.runtime.queries")
+        warehouse.execute(f"CALL system.runtime.kill_query(query_id => '{running[0][0]}', "
+                          "message => 'abandoned by the test')")
+        wait_for(lambda: DistributionRequest.objects.get(pk=request.pk).is_finished, what="the failure")
+    request.refresh_from_db()
+    assert request.status == Status.FAILED and "abandoned by the test" in request.error_message
+    assert IssuedCoupon.objects.filter(coupon_id=request.coupon_id).count() == request.issued_count < ORDERS
+    assert services.distribution_retry(request=request)
+    with qcluster(env, tmp_path / "retried.log"):
+        wait_for(lambda: DistributionRequest.objects.get(pk=request.pk).is_finished, what="the retried run")
+    assert_exact(request)

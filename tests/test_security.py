@@ -114,3 +114,13 @@ def test_a_trino_password_is_never_sent_over_plain_http(settings):
     with pytest.raises(SourceError) as error:
         get_source("warehouse").resolve("memory.default.t", "id")
     assert "TRINO_HTTP_SCHEME=https" in error.value.message and "s3cret" not in error.value.message
+
+
+def test_a_trino_password_never_reaches_an_error_or_a_log(settings, caplog):
+    settings.COUPONOPS_SOURCES = {"warehouse": {"kind": "trino", "host": "127.0.0.1", "port": 1, "user": "u",
+                                                "password": "s3cret-do-not-log", "http_scheme": "https",
+                                                "request_timeout": 2}}
+    with caplog.at_level("DEBUG"), pytest.raises(SourceError) as error:
+        get_source("warehouse").resolve("memory.default.t", "id")
+    assert "Could not reach" in error.value.message
+    assert "s3cret-do-not-log" not in error.value.message + caplog.text

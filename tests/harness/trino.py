@@ -109,6 +109,14 @@ CONFIG = {
     ),
     "catalog/memory.properties": "connector.name=memory\nmemory.max-data-per-node=2GB\n",
     "catalog/tpch.properties": "connector.name=tpch\n",
+    # File-based access control: the user `outsider` sees tpch.sf1.customer but may not read it, so
+    # a permission error can be tested; everyone else may do everything.
+    "access-control.properties": "access-control.name=file\nsecurity.config-file={etc}/rules.json\n",
+    "rules.json": (
+        '{{"tables": [{{"user": "outsider", "catalog": "tpch", "schema": "sf1", "table": "customer", '
+        '"privileges": ["INSERT"]}}, {{"privileges": ["SELECT", "INSERT", "DELETE", "UPDATE", "OWNERSHIP", '
+        '"GRANT_SELECT"]}}], "procedures": [{{"privileges": ["EXECUTE", "GRANT_EXECUTE"]}}]}}\n'
+    ),
 }
 
 
@@ -137,7 +145,7 @@ class TrinoServer:
         return self
 
     def _write_config(self):
-        values = {"port": self.port, "data": self.root / "data", "heap": self.heap}
+        values = {"port": self.port, "data": self.root / "data", "heap": self.heap, "etc": self.root / "etc"}
         for name, template in CONFIG.items():
             path = self.root / "etc" / name
             path.parent.mkdir(parents=True, exist_ok=True)
