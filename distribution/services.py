@@ -6,7 +6,7 @@ import time
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import formats, timezone
@@ -364,10 +364,7 @@ def distribution_succeed(*, request: DistributionRequest, elapsed: float):
 
 def distribution_fail(*, request: DistributionRequest, error: Exception, elapsed: float):
     message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
-    # The error may have been the database connection itself (terminated, server restarted): drop a
-    # broken one so that recording the failure opens a new one. Should that fail too, the request
-    # stays `running` until its heartbeat is stale and the watchdog queues it again.
-    close_old_connections()
+    _drop_broken_connection()
     _finish(request, Status.FAILED, elapsed, error_message=message)
     send_on_commit(distribution_failed, request)
 
@@ -376,6 +373,14 @@ def distribution_release(*, request: DistributionRequest, elapsed: float):
     """Puts a run stopped by a shutdown back in the queue, first in line: the next start resumes it."""
     _finish(request, Status.QUEUED, elapsed, error_message="", finished_at=None)
     logger.warning("distribution request %s: the worker is stopping; queued again after its checkpoint", request.pk)
+
+
+def _drop_broken_connection():
+    """The error may have been the database connection itself (terminated, server restarted): drop a
+    broken one so that recording the failure opens a new one. Should that fail too, the request stays
+    `running` until its heartbeat is stale and the watchdog queues it again."""
+    if connection.connection is not None and not connection.in_atomic_block and not connection.is_usable():
+        connection.close()
 
 
 @transaction.atomic

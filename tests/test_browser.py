@@ -18,7 +18,8 @@ from distribution.models import DistributionRequest
 from tests.harness.cluster import process_env, qcluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-# Playwright's sync API keeps an event loop in this thread; the ORM calls below are still synchronous.
+# Playwright's sync API keeps an event loop in this thread for the rest of the session; the ORM calls
+# here and in later tests are still synchronous. (test_security's `check --deploy` leaves it out.)
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 PASSWORD = "pw-for-tests-only"
 
@@ -95,7 +96,7 @@ def test_a_marketer_fixes_a_mistake_confirms_and_a_manager_approves_a_large_one(
         expect(page.locator("#approve")).to_have_count(0)  # not for its own requester
         large = DistributionRequest.objects.get(table="tpch.sf1.customer")
 
-        manager = new_context(locale="en-US").new_page()
+        manager = new_context(locale="en-US", viewport={"width": 1680, "height": 900}).new_page()
         log_in(manager, live_server.url, "manager")
         manager.goto(f"{live_server.url}/admin/distribution/distributionrequest/{large.pk}/change/")
         shot(manager, "4-approval")
