@@ -349,12 +349,12 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         change_url = reverse("admin:distribution_distributionrequest_change", args=[obj.pk])
         if request.method == "POST":
-            revoked = services.distribution_revoke(request=obj, revoked_by=request.user)
-            if revoked is None:
-                self.message_user(request, _("Only a succeeded or cancelled request can be revoked."), messages.ERROR)
-            else:
-                self.message_user(request, _("%(count)s coupons were revoked.") % {"count": f"{revoked:,}"},
+            if services.distribution_revoke(request=obj, revoked_by=request.user):
+                self.message_user(request, _("Revoking has started; the worker soft-deletes the unused coupons and "
+                                             "the request shows “Revoked” with the count when it is done."),
                                   messages.SUCCESS)
+            else:
+                self.message_user(request, _("Only a succeeded or cancelled request can be revoked."), messages.ERROR)
             return HttpResponseRedirect(change_url)
         context = {
             **self.admin_site.each_context(request),

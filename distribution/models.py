@@ -75,6 +75,7 @@ class DistributionRequest(models.Model):
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
+        REVOKING = "revoking", _("Revoking")
         REVOKED = "revoked", _("Revoked")
 
     coupon = models.ForeignKey(Coupon, models.PROTECT, verbose_name=_("coupon"), related_name="requests")

@@ -231,32 +231,61 @@ def distribution_revoke_preview(*, request: DistributionRequest) -> dict:
     return {"to_revoke": coupons.count() - used, "used": used}
 
 
-def distribution_revoke(*, request: DistributionRequest, revoked_by=None) -> int | None:
-    """Soft-deletes every coupon of a succeeded or cancelled request not used yet; None if not revocable.
+def distribution_revoke(*, request: DistributionRequest, revoked_by=None) -> bool:
+    """Starts revoking the coupons of a succeeded or cancelled request; False if it is not revocable.
 
-    Idempotent: a request is revoked once; a second call changes nothing. Nothing is hard-deleted.
+    The page returns at once: the worker soft-deletes the unused coupons chunk by chunk (10 million
+    rows are one long UPDATE otherwise, longer than a web request may last). Idempotent: a request
+    is revoked once; a second call changes nothing. Nothing is hard-deleted.
     """
-    now = timezone.now()
     with transaction.atomic():
         claimed = DistributionRequest.objects.filter(
             pk=request.pk, status__in=[Status.SUCCEEDED, Status.CANCELLED]
-        ).update(status=Status.REVOKED, revoked_by=revoked_by, revoked_at=now)
-        if not claimed:
-            return None
-        revoked = request.coupons_issued().filter(used_at__isnull=True, deleted_at__isnull=True).update(deleted_at=now)
-        DistributionRequest.objects.filter(pk=request.pk).update(revoked_count=revoked)
-        request.refresh_from_db()
-        _audit(request, revoked_by, _("Revoked %(count)s unused coupons.") % {"count": f"{revoked:,}"})
-        send_on_commit(distribution_revoked, request)
-    return revoked
+        ).update(status=Status.REVOKING, revoked_by=revoked_by, revoked_at=timezone.now(), revoked_count=0)
+        if claimed:
+            request.refresh_from_db()
+            _audit(request, revoked_by, _("Revoke started."))
+            transaction.on_commit(distribution_queue_kick)
+    return bool(claimed)
+
+
+def distribution_revoke_run(*, request: DistributionRequest, chunk_size=None):
+    """Soft-deletes the request's unused coupons one key range at a time, counting each range in the
+    range's own transaction, so a crash resumes (by running this again) with exact counts."""
+    size = chunk_size or settings.DISTRIBUTION_CHUNK_SIZE
+    for low, high in _key_ranges(request.coupon_id, size):
+        with transaction.atomic():
+            rows = request.coupons_issued().filter(used_at__isnull=True, deleted_at__isnull=True, user_id__gt=low)
+            revoked = (rows.filter(user_id__lte=high) if high is not None else rows).update(
+                deleted_at=request.revoked_at)
+            DistributionRequest.objects.filter(pk=request.pk, status=Status.REVOKING).update(
+                revoked_count=F("revoked_count") + revoked)
+    with transaction.atomic():
+        if DistributionRequest.objects.filter(pk=request.pk, status=Status.REVOKING).update(status=Status.REVOKED):
+            request.refresh_from_db()
+            _audit(request, request.revoked_by, _("Revoked %(count)s unused coupons.")
+                   % {"count": f"{request.revoked_count:,}"})
+            send_on_commit(distribution_revoked, request)
+
+
+def _key_ranges(coupon_id, size):
+    """(low, high] ranges of user ids holding the coupon, `size` rows each; the last one is open."""
+    low = 0
+    while (high := IssuedCoupon.objects.filter(coupon_id=coupon_id, user_id__gt=low).order_by("user_id")
+           .values_list("user_id", flat=True)[size - 1:size].first()) is not None:
+        yield low, high
+        low = high
+    yield low, None
 
 
 # --- The worker ----------------------------------------------------------------------------------
 
 
 def distribution_run_queue(stop=None):
-    """Runs queued requests one at a time, oldest first, until none is left, another runs, or `stop`
-    (a threading.Event the worker sets on SIGTERM) is set."""
+    """Finishes pending revokes, then runs queued requests one at a time, oldest first, until none is
+    left, another runs, or `stop` (a threading.Event the worker sets on SIGTERM) is set."""
+    for request in DistributionRequest.objects.filter(status=Status.REVOKING):
+        distribution_revoke_run(request=request)
     distribution_requeue_stale()
     while not _stopping(stop) and (request := distribution_claim_next()) is not None:
         distribution_run(request, stop=stop)

@@ -166,6 +166,8 @@ def test_a_revocation_is_announced_with_the_number_revoked(distribute, slack_web
     request = distribute()
     with django_capture_on_commit_callbacks(execute=True):
         distribution_services.distribution_revoke(request=request)
+    with django_capture_on_commit_callbacks(execute=True):
+        distribution_services.distribution_run_queue()  # the worker does the revoking
     services.notification_deliver_due()
     text = slack_webhook.received[-1]["body"]["text"]
     assert "revoked" in text and "Revoked: 50" in text

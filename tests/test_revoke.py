@@ -20,9 +20,17 @@ def succeeded(db, coupon, duckdb_source):
     return request
 
 
+def revoke(request, user=None):
+    """Asks for the revoke as the admin does, then lets the worker's service do it (in chunks of 7)."""
+    claimed = services.distribution_revoke(request=request, revoked_by=user)
+    for pending in DistributionRequest.objects.filter(status="revoking"):
+        services.distribution_revoke_run(request=pending, chunk_size=7)
+    return claimed
+
+
 def test_it_revokes_only_unused_coupons_and_never_deletes(succeeded, staff_user):
     assert services.distribution_revoke_preview(request=succeeded) == {"to_revoke": 45, "used": 5}
-    assert services.distribution_revoke(request=succeeded, revoked_by=staff_user) == 45
+    assert revoke(succeeded, staff_user)
     succeeded.refresh_from_db()
     assert (succeeded.status, succeeded.revoked_count, succeeded.revoked_by) == ("revoked", 45, staff_user)
     assert IssuedCoupon.objects.count() == 50
@@ -31,17 +39,30 @@ def test_it_revokes_only_unused_coupons_and_never_deletes(succeeded, staff_user)
 
 
 def test_revoking_twice_changes_nothing(succeeded):
-    services.distribution_revoke(request=succeeded)
+    revoke(succeeded)
     first = list(IssuedCoupon.objects.values_list("deleted_at", flat=True))
-    assert services.distribution_revoke(request=succeeded) is None
+    assert not revoke(succeeded)
     assert list(IssuedCoupon.objects.values_list("deleted_at", flat=True)) == first
+
+
+def test_an_interrupted_revoke_resumes_with_an_exact_count(succeeded, staff_user):
+    services.distribution_revoke(request=succeeded, revoked_by=staff_user)
+    succeeded.refresh_from_db()
+    # A worker that died after its first ranges: some rows revoked and counted, the rest not yet.
+    IssuedCoupon.objects.filter(coupon_id=succeeded.coupon_id, user_id__lte=20, used_at__isnull=True).update(
+        deleted_at=succeeded.revoked_at)
+    DistributionRequest.objects.filter(pk=succeeded.pk).update(revoked_count=15)
+    services.distribution_run_queue()  # what the watchdog's next kick does
+    succeeded.refresh_from_db()
+    assert (succeeded.status, succeeded.revoked_count) == ("revoked", 45)
+    assert IssuedCoupon.objects.filter(deleted_at__isnull=False).count() == 45
 
 
 def test_a_queued_request_cannot_be_revoked(db, coupon, duckdb_source):
     duckdb_source("CREATE TABLE members AS SELECT 1 AS user_id")
     request = services.distribution_request_submit(request=DistributionRequest(
         coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="m"))
-    assert services.distribution_revoke(request=request) is None
+    assert not services.distribution_revoke(request=request)
 
 
 def test_the_admin_confirms_then_revokes(succeeded, client, staff_user):
@@ -54,7 +75,10 @@ def test_the_admin_confirms_then_revokes(succeeded, client, staff_user):
     assert not IssuedCoupon.objects.filter(deleted_at__isnull=False).exists()  # a GET changes nothing
     assert client.post(url).status_code == 302
     succeeded.refresh_from_db()
-    assert succeeded.status == "revoked"
+    assert succeeded.status == "revoking"  # the page returned at once; the worker does the rest
+    services.distribution_run_queue()
+    succeeded.refresh_from_db()
+    assert (succeeded.status, succeeded.revoked_count) == ("revoked", 45)
 
 
 def test_without_the_revoke_permission_the_button_is_hidden_and_the_url_is_403(succeeded, client,
@@ -71,7 +95,7 @@ def test_without_the_revoke_permission_the_button_is_hidden_and_the_url_is_403(s
 
 
 def test_cancel_and_revoke_appear_in_the_admin_history(succeeded, client, staff_user):
-    services.distribution_revoke(request=succeeded, revoked_by=staff_user)
+    revoke(succeeded, staff_user)
     client.force_login(staff_user)
     history = client.get(reverse("admin:distribution_distributionrequest_history", args=[succeeded.pk]))
     assert "Revoked 45 unused coupons." in history.content.decode()
