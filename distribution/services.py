@@ -249,11 +249,13 @@ def distribution_revoke(*, request: DistributionRequest, revoked_by=None) -> boo
     return bool(claimed)
 
 
-def distribution_revoke_run(*, request: DistributionRequest, chunk_size=None):
+def distribution_revoke_run(*, request: DistributionRequest, chunk_size=None, stop=None):
     """Soft-deletes the request's unused coupons one key range at a time, counting each range in the
-    range's own transaction, so a crash resumes (by running this again) with exact counts."""
+    range's own transaction, so a crash or a stop resumes (by running this again) with exact counts."""
     size = chunk_size or settings.DISTRIBUTION_CHUNK_SIZE
     for low, high in _key_ranges(request.coupon_id, size):
+        if _stopping(stop):
+            return  # still `revoking`: the next start goes on from where this left off
         with transaction.atomic():
             rows = request.coupons_issued().filter(used_at__isnull=True, deleted_at__isnull=True, user_id__gt=low)
             revoked = (rows.filter(user_id__lte=high) if high is not None else rows).update(
@@ -285,7 +287,7 @@ def distribution_run_queue(stop=None):
     """Finishes pending revokes, then runs queued requests one at a time, oldest first, until none is
     left, another runs, or `stop` (a threading.Event the worker sets on SIGTERM) is set."""
     for request in DistributionRequest.objects.filter(status=Status.REVOKING):
-        distribution_revoke_run(request=request)
+        distribution_revoke_run(request=request, stop=stop)
     distribution_requeue_stale()
     while not _stopping(stop) and (request := distribution_claim_next()) is not None:
         distribution_run(request, stop=stop)
