@@ -13,6 +13,13 @@ from django_q.cluster import Sentinel
 
 
 class GracefulSentinel(Sentinel):
+    def start(self):
+        # django-q2 leaves the sentinel to die of a SIGTERM sent to the whole process group (systemd's
+        # default KillMode, `kill -TERM -<pgid>`), possibly inside a lock the main process then waits
+        # on forever. Ignored here, the main process's orderly stop reaches it instead.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        super().start()
+
     def stop(self):
         for process in self.pool:  # the workers only: the pusher and monitor must live to drain the queues
             if process.is_alive():

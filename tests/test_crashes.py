@@ -5,6 +5,7 @@ then a fresh cluster starts, takes the orphaned run over once its heartbeat is s
 """
 
 import itertools
+import os
 import signal
 import time
 
@@ -89,11 +90,15 @@ def test_it_resumes_exactly_after_the_worker_is_killed_at(point, postgres, env, 
     assert request.attempts == 2
 
 
-def test_a_graceful_stop_ends_at_a_chunk_and_the_next_start_resumes_at_once(postgres, env, tmp_path):
+@pytest.mark.parametrize("whom", ["main process", "process group"])  # systemd's KillMode=mixed, control-group
+def test_a_graceful_stop_ends_at_a_chunk_and_the_next_start_resumes_at_once(whom, postgres, env, tmp_path):
     request = submit(fresh_coupon())
     with qcluster(env, tmp_path / "first.log") as cluster:
         wait_for(lambda: DistributionRequest.objects.get(pk=request.pk).read_count >= 300_000, what="progress")
-        cluster.send_signal(signal.SIGTERM)  # systemd's KillMode=mixed: the main process first
+        if whom == "main process":
+            cluster.send_signal(signal.SIGTERM)
+        else:
+            os.killpg(cluster.pid, signal.SIGTERM)
         cluster.wait(60)
     request.refresh_from_db()
     assert request.status == Status.QUEUED and 300_000 <= request.read_count < ORDERS
