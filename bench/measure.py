@@ -144,6 +144,8 @@ class worker:
 
 def wait_and_watch(request, process):
     """Waits for the request to finish; returns the worker processes' peak RSS in MB."""
+    if request.status != request.Status.QUEUED:
+        raise SystemExit(f"request #{request.pk} is {request.status}, not queued: nothing would run")
     peak = 0
     while True:
         peak = max(peak, *(high_water_mark(pid) for pid in descendants(process.pid)), 0)

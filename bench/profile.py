@@ -22,7 +22,7 @@ def main():
         os.environ.update(DATABASE_URL=pg_url, TRINO_HOST="127.0.0.1", TRINO_PORT=str(trino_port),
                           DJANGO_SETTINGS_MODULE="couponops.settings", LOG_LEVEL="WARNING",
                           # the benchmark times the machine, not a manager's approval
-                          DISTRIBUTION_APPROVAL_COUPONS="0")
+                          DISTRIBUTION_APPROVAL_COUPONS="0", DISTRIBUTION_APPROVAL_VALUE="0")
         import django
 
         django.setup()
