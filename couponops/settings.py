@@ -167,7 +167,7 @@ Q_CLUSTER = {
     "save_limit": 1000,
     "ack_failures": True,
     "label": "Django Q2",
-    # Notifications run in a cluster of their own (`Q_CLUSTER_NAME=notifications manage.py qcluster`)
+    # Notifications run in a cluster of their own (`Q_CLUSTER_NAME=notifications manage.py runworker`)
     # so that a "started" message never waits behind the distribution it announces.
     "ALT_CLUSTERS": {
         "notifications": {"workers": 1, "timeout": 300, "retry": 360, "max_attempts": 2, "recycle": 500},
