@@ -12,6 +12,7 @@ import time
 import pytest
 from django.db import connection
 from django.db.models import Count
+from trino.exceptions import TrinoUserError
 
 from distribution import services
 from distribution.models import Coupon, DistributionRequest, IssuedCoupon
@@ -172,7 +173,10 @@ def test_a_trino_query_killed_mid_stream_fails_clearly_and_a_retry_resumes_exact
                                     "('FINISHED', 'FAILED') AND query LIKE '%ORDER BY user_id%'")
         assert streams, warehouse.execute("SELECT state, query FROM system.runtime.queries")
         for (query_id,) in streams:
-            warehouse.execute(f"CALL system.runtime.kill_query(query_id => '{query_id}', "
-                              "message => 'abandoned by the test')")
+            try:
+                warehouse.execute(f"CALL system.runtime.kill_query(query_id => '{query_id}', "
+                                  "message => 'abandoned by the test')")
+            except TrinoUserError as exc:  # an orphan that Trino gave up on meanwhile
+                assert "not running" in exc.message
         wait_for(lambda: DistributionRequest.objects.get(pk=request.pk).is_finished, what="the failure")
     assert_failed_then_retry_resumes(request, "abandoned by the test", env, tmp_path)
