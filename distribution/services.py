@@ -402,7 +402,7 @@ def distribution_fail(*, request: DistributionRequest, error: Exception, elapsed
 
 def distribution_release(*, request: DistributionRequest, elapsed: float):
     """Puts a run stopped by a shutdown back in the queue, first in line: the next start resumes it."""
-    _finish(request, Status.QUEUED, elapsed, error_message="", finished_at=None)
+    _finish(request, Status.QUEUED, elapsed, error_message="", finished=False)
     logger.warning("distribution request %s: the worker is stopping; queued again after its checkpoint", request.pk)
 
 
@@ -415,12 +415,12 @@ def _drop_broken_connection():
 
 
 @transaction.atomic
-def _finish(request, status, elapsed, *, error_message, finished_at=...):
+def _finish(request, status, elapsed, *, error_message, finished=True):
     current = DistributionRequest.objects.select_for_update().get(pk=request.pk)
     total = current.elapsed_seconds + elapsed
     DistributionRequest.objects.filter(pk=request.pk, status=Status.RUNNING, attempts=request.attempts).update(
         status=status,
-        finished_at=timezone.now() if finished_at is ... else finished_at,
+        finished_at=timezone.now() if finished else None,
         elapsed_seconds=total,
         rows_per_second=rate(current.read_count, total),
         error_message=error_message,
