@@ -150,7 +150,7 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
     resource_classes = [DistributionRequestResource]
     formats = [CSV, XLSX]
     list_display = (
-        "id", "status", "coupon", "table", "progress", "read_count", "issued_count", "skipped_count",
+        "id", "live_status", "coupon", "table", "progress", "read_count", "issued_count", "skipped_count",
         "elapsed", "throughput", "requested_by", "created_at", "finished_at",
     )
     list_filter = ("status", "source", "coupon", "requested_by", "created_at")
@@ -160,7 +160,7 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
     show_full_result_count = False
     actions = ["approve", "retry", "cancel"]
     readonly_fields = (
-        "status", "progress", "target_count", "read_count", "issued_count", "skipped_count", "elapsed",
+        "live_status", "progress", "target_count", "read_count", "issued_count", "skipped_count", "elapsed",
         "throughput", "checkpoint", "attempts", "invalid_count", "duplicate_count", "held_count",
         "requested_by", "created_at", "confirmed_by", "confirmed_at", "approved_by", "approved_at", "queued_at",
         "started_at", "finished_at", "cancelled_by", "cancelled_at", "revoked_by", "revoked_at", "revoked_count",
@@ -172,7 +172,7 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
         if obj is None:
             return [(None, {"fields": asked})]
         return [
-            (None, {"fields": (*asked, "status", "progress", "error_message", "issued_coupons")}),
+            (None, {"fields": (*asked, "live_status", "progress", "error_message", "issued_coupons")}),
             (_("Counts"), {"fields": ("target_count", "read_count", "issued_count", "skipped_count", "invalid_count",
                                       "duplicate_count", "held_count", "elapsed", "throughput", "checkpoint",
                                       "attempts", "revoked_count")}),
@@ -216,10 +216,16 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
             raise PermissionDenied
         ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()][:200]
         states = {
-            str(obj.pk): {"status": obj.status, "percent": obj.progress_percent, "detail": str(progress_detail(obj))}
+            str(obj.pk): {"status": obj.status, "label": str(obj.get_status_display()), "percent": obj.progress_percent,
+                          "detail": str(progress_detail(obj))}
             for obj in DistributionRequest.objects.filter(pk__in=ids)
         }
         return JsonResponse(states)
+
+    @admin.display(description=_("status"), ordering="status")
+    def live_status(self, obj):
+        """The status, kept current by the same polling as the progress bars."""
+        return format_html('<span class="live-status" data-request="{}">{}</span>', obj.pk, obj.get_status_display())
 
     @admin.display(description=_("elapsed"), ordering="elapsed_seconds")
     def elapsed(self, obj):

@@ -1,5 +1,5 @@
 // Live progress for distribution requests: polls the admin's progress endpoint every two seconds and
-// updates each bar in place, until every request on the page has finished.
+// updates each bar (and the request's status beside it) in place, until every request on the page has finished.
 (function () {
   "use strict";
   const FINISHED = ["succeeded", "failed", "cancelled", "revoked"];
@@ -14,6 +14,8 @@
     node.querySelector("progress").value = state.percent;
     node.querySelector(".percent").textContent = state.percent + "%";
     node.querySelector(".detail").textContent = state.detail;
+    document.querySelectorAll('.live-status[data-request="' + node.dataset.request + '"]')
+      .forEach((status) => { status.textContent = state.label; });
   }
 
   async function refresh() {
