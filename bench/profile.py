@@ -7,11 +7,10 @@ this shows the Python share only; bench.run's "where the time goes" table shows 
 """
 
 import argparse
-import os
 
 from pyinstrument import Profiler
 
-from bench.run import services_running
+from bench.run import services_running, setup_django
 
 
 def main():
@@ -19,13 +18,7 @@ def main():
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
     with services_running() as (pg_url, trino_port):
-        os.environ.update(DATABASE_URL=pg_url, TRINO_HOST="127.0.0.1", TRINO_PORT=str(trino_port),
-                          DJANGO_SETTINGS_MODULE="couponops.settings", LOG_LEVEL="WARNING",
-                          # the benchmark times the machine, not a manager's approval
-                          DISTRIBUTION_APPROVAL_COUPONS="0", DISTRIBUTION_APPROVAL_VALUE="0")
-        import django
-
-        django.setup()
+        setup_django(pg_url, trino_port)
         from bench import measure
 
         measure.prepare(args.rows)

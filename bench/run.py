@@ -31,19 +31,24 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="runs of the full path at --rows; the median counts")
     args = parser.parse_args()
     with services_running() as (pg_url, trino_port):
-        os.environ.update(DATABASE_URL=pg_url, TRINO_HOST="127.0.0.1", TRINO_PORT=str(trino_port),
-                          DJANGO_SETTINGS_MODULE="couponops.settings", LOG_LEVEL="WARNING",
-                          # the benchmark times the machine, not a manager's approval
-                          DISTRIBUTION_APPROVAL_COUPONS="0", DISTRIBUTION_APPROVAL_VALUE="0")
-        import django
-
-        django.setup()
+        setup_django(pg_url, trino_port)
         from bench import measure
 
         measure.prepare(args.rows)
         rows = measure.run_all(args.rows, sample_create=SAMPLE_CREATE, bulk_create_cap=BULK_CREATE_CAP,
                                repeats=args.repeats)
         print(measure.markdown(args.rows, rows))
+
+
+def setup_django(pg_url, trino_port):
+    """Points couponops (this process and the workers it starts) at the benchmark's services."""
+    os.environ.update(DATABASE_URL=pg_url, TRINO_HOST="127.0.0.1", TRINO_PORT=str(trino_port),
+                      DJANGO_SETTINGS_MODULE="couponops.settings", LOG_LEVEL="WARNING",
+                      # the benchmark times the machine, not a manager's approval
+                      DISTRIBUTION_APPROVAL_COUPONS="0", DISTRIBUTION_APPROVAL_VALUE="0")
+    import django
+
+    django.setup()
 
 
 class services_running:
