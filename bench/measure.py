@@ -1,11 +1,11 @@
 """The measurements behind bench/run.py. Needs Django set up against the benchmark's databases."""
 
+import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -19,13 +19,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from distribution import services
+from distribution.actors import Actor
 from distribution.models import Coupon, DistributionRequest, IssuedCoupon
 from distribution.prefetch import Prefetched
 from distribution.sources import get_source
 from distribution.writers import Chunk, get_writer
-from distribution.writers.copy import COLUMNS, copy_payload
+from distribution.writers.copy import copy_payload, copy_stream
+from tests.harness.cluster import qcluster
 
-ROOT = Path(__file__).resolve().parents[1]
 FIRST_ID, STEP = 1_000_000, 3  # member ids are spread, as in a real members table
 
 
@@ -79,7 +80,7 @@ def new_coupon():
 
 
 def done_request(coupon):
-    """A request row for coupons written outside the queue; finished, so the worker never picks it."""
+    """A distribution row for coupons written outside the queue; finished, so the worker never picks it."""
     return DistributionRequest.objects.create(coupon=coupon, source="warehouse", table="-", column="-", memo="bench",
                                               status=DistributionRequest.Status.SUCCEEDED)
 
@@ -95,11 +96,11 @@ def new_request(coupon, rows):
 def row_by_row(rows, sample):
     truncate()
     coupon = new_coupon()
-    request = done_request(coupon)
+    distribution = done_request(coupon)
     now = timezone.now()
     started = time.perf_counter()
     for user_id in ids(sample):
-        IssuedCoupon.objects.create(coupon=coupon, user_id=user_id, request=request, issued_at=now,
+        IssuedCoupon.objects.create(coupon=coupon, user_id=user_id, distribution=distribution, issued_at=now,
                                     expires_at=now + timedelta(days=30))
     rate = sample / (time.perf_counter() - started)
     return Row("1. Django create() per row", rows, rows / rate, note=f"measured on {sample:,}, extrapolated")
@@ -116,41 +117,32 @@ def full_path(rows, method, writer="copy", preheld_every=None, note=""):
     env = {"DISTRIBUTION_WRITER": writer, "Q_POLL": "0.2", "LOG_LEVEL": "WARNING"}
     with worker(env) as process:
         submitted = time.perf_counter()
-        request = services.distribution_request_submit(request=new_request(coupon, rows))
+        distribution = services.distribution_submit(actor=Actor.command_line(), distribution=new_request(coupon, rows))
         queued = time.perf_counter()  # the admin page returns here; the clock runs from now
-        peak = wait_and_watch(request, process)
+        peak = wait_and_watch(distribution, process)
         seconds = time.perf_counter() - queued
-    check_exact(request, rows, preheld=rows // preheld_every if preheld_every else 0)
+    check_exact(distribution, rows, preheld=rows // preheld_every if preheld_every else 0)
     return Row(method, rows, seconds, peak, note or f"submit checks {queued - submitted:.1f} s before; "
-                                                    f"request's own elapsed {request.elapsed_seconds:.1f} s")
+                                                    f"request's own elapsed {distribution.elapsed_seconds:.1f} s")
 
 
-class worker:
-    def __init__(self, env):
-        import os
-
-        self.env = {**os.environ, **env}
-
-    def __enter__(self):
-        self.process = subprocess.Popen([sys.executable, "manage.py", "runworker"], cwd=ROOT, env=self.env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(2)  # the cluster's start-up is not part of a distribution
-        return self.process
-
-    def __exit__(self, *exc):
-        self.process.terminate()
-        self.process.wait(60)
+@contextmanager
+def worker(env, log_path=os.devnull):
+    """The real worker (the tests' own launcher); its start-up is not part of a distribution."""
+    with qcluster({**os.environ, **env}, log_path) as process:
+        time.sleep(2)
+        yield process
 
 
-def wait_and_watch(request, process):
-    """Waits for the request to finish; returns the worker processes' peak RSS in MB."""
-    if request.status != request.Status.QUEUED:
-        raise SystemExit(f"request #{request.pk} is {request.status}, not queued: nothing would run")
+def wait_and_watch(distribution, process):
+    """Waits for the distribution to finish; returns the worker processes' peak RSS in MB."""
+    if distribution.status != distribution.Status.QUEUED:
+        raise SystemExit(f"request #{distribution.pk} is {distribution.status}, not queued: nothing would run")
     peak = 0
     while True:
         peak = max(peak, *(high_water_mark(pid) for pid in descendants(process.pid)), 0)
-        request.refresh_from_db()
-        if request.is_finished:
+        distribution.refresh_from_db()
+        if distribution.is_finished:
             return peak / 1024
         time.sleep(0.1)
 
@@ -175,11 +167,11 @@ def high_water_mark(pid):
     return 0
 
 
-def check_exact(request, rows, preheld):
-    request.refresh_from_db()
+def check_exact(distribution, rows, preheld):
+    distribution.refresh_from_db()
     expected = (DistributionRequest.Status.SUCCEEDED, rows, rows - preheld, preheld)
-    actual = (request.status, request.read_count, request.issued_count, request.skipped_count)
-    in_table = IssuedCoupon.objects.filter(coupon=request.coupon).count()
+    actual = (distribution.status, distribution.read_count, distribution.issued_count, distribution.skipped_count)
+    in_table = IssuedCoupon.objects.filter(coupon=distribution.coupon).count()
     if actual != expected or in_table != rows:
         raise SystemExit(f"bench: counts are wrong: {actual} != {expected}, {in_table} rows in the table")
 
@@ -189,16 +181,15 @@ def check_exact(request, rows, preheld):
 
 def raw_copy(coupon, rows, every=1):
     """COPYs the ids from a local file in the writer's own (binary) format; returns the COPY's seconds."""
-    request = done_request(coupon)
+    distribution = done_request(coupon)
     now = timezone.now()
-    chunk = Chunk(coupon.pk, request.pk, [], now, now + timedelta(days=30))
+    chunk = Chunk(coupon.pk, distribution.pk, [], now, now + timedelta(days=30))
     with tempfile.NamedTemporaryFile("wb", suffix=".pgcopy") as data:
         data.write(copy_payload(chunk, ids(rows)[::every]))
         data.flush()
         started = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor, open(data.name, "rb") as source:
-            cursor.copy_expert(f"COPY {IssuedCoupon._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN "
-                               "WITH (FORMAT binary)", source, size=1 << 20)
+            copy_stream(cursor, source)
         return time.perf_counter() - started
 
 
@@ -222,7 +213,7 @@ def bare_loop(rows):
     """Reader and writer without progress records, timing or signals: what instrumentation costs."""
     truncate()
     coupon = new_coupon()
-    request = done_request(coupon)
+    distribution = done_request(coupon)
     source, writer = get_source("warehouse"), get_writer()
     target = source.resolve(audience_table(rows), "user_id")
     started = time.perf_counter()
@@ -230,7 +221,7 @@ def bare_loop(rows):
         for batch in batches:
             now = timezone.now()
             with transaction.atomic():
-                writer.write(Chunk(coupon.pk, request.pk, batch, now, now))
+                writer.write(Chunk(coupon.pk, distribution.pk, batch, now, now))
     return Row("reader + writer alone, in-process (no progress, timing, signals)", rows,
                time.perf_counter() - started)
 
@@ -238,21 +229,21 @@ def bare_loop(rows):
 def instrumented_loop(rows):
     truncate()
     coupon = new_coupon()
-    request = services.distribution_request_submit(request=new_request(coupon, rows))
+    distribution = services.distribution_submit(actor=Actor.command_line(), distribution=new_request(coupon, rows))
     started = time.perf_counter()
     services.distribution_run_queue()
     seconds = time.perf_counter() - started
-    check_exact(request, rows, 0)
+    check_exact(distribution, rows, 0)
     return Row("the same through services.distribution_run, in-process", rows, seconds)
 
 
-def admin_pages(request):
+def admin_pages(distribution):
     user = get_user_model().objects.filter(is_superuser=True).first() or get_user_model().objects.create_superuser(
         "bench", "bench@example.com", "bench-only")
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
     urls = {"request list": reverse("admin:distribution_distributionrequest_changelist"),
-            "request detail": reverse("admin:distribution_distributionrequest_change", args=[request.pk]),
+            "request detail": reverse("admin:distribution_distributionrequest_change", args=[distribution.pk]),
             "issued coupons (first page)": reverse("admin:distribution_issuedcoupon_list")}
     timings = {}
     for name, url in urls.items():

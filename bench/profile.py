@@ -10,16 +10,16 @@ import argparse
 
 from pyinstrument import Profiler
 
-from bench.run import services_running, setup_django
+from bench.run import running_services, setup_django
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
-    with services_running() as (pg_url, trino_port):
+    with running_services() as (pg_url, trino_port):
         setup_django(pg_url, trino_port)
-        from bench import measure
+        from bench import measure  # models can be imported only once Django is set up
 
         measure.prepare(args.rows)
         measure.instrumented_loop(args.rows)  # warm Trino's JIT first

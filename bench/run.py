@@ -11,10 +11,11 @@ Nothing here asserts a time: the numbers are for people to read.
 import argparse
 import os
 import sys
-from pathlib import Path
+from contextlib import contextmanager
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import django
+
+from tests.harness import postgres, trino
 
 # Production-like: durable commits, but enough memory and WAL room for a bulk load.
 PG_OPTIONS = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on", "shared_buffers": "1GB",
@@ -30,9 +31,9 @@ def main():
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=3, help="runs of the full path at --rows; the median counts")
     args = parser.parse_args()
-    with services_running() as (pg_url, trino_port):
+    with running_services() as (pg_url, trino_port):
         setup_django(pg_url, trino_port)
-        from bench import measure
+        from bench import measure  # models can be imported only once Django is set up
 
         measure.prepare(args.rows)
         rows = measure.run_all(args.rows, sample_create=SAMPLE_CREATE, bulk_create_cap=BULK_CREATE_CAP,
@@ -46,35 +47,30 @@ def setup_django(pg_url, trino_port):
                       DJANGO_SETTINGS_MODULE="couponops.settings", LOG_LEVEL="WARNING",
                       # the benchmark times the machine, not a manager's approval
                       DISTRIBUTION_APPROVAL_COUPONS="0", DISTRIBUTION_APPROVAL_VALUE="0")
-    import django
-
     django.setup()
 
 
-class services_running:
+@contextmanager
+def running_services():
     """PostgreSQL and Trino: the given ones, or throwaway ones started here."""
-
-    def __enter__(self):
-        from tests.harness import postgres, trino
-
-        self.cluster = self.trino = None
+    cluster = server = None
+    try:
         pg_url = os.environ.get("DATABASE_URL")
         if not pg_url:
-            self.cluster, reason = postgres.start_throwaway(options=PG_OPTIONS)
-            if self.cluster is None:
+            cluster, reason = postgres.start_throwaway(options=PG_OPTIONS)
+            if cluster is None:
                 sys.exit(f"bench: {reason}")
-            pg_url = self.cluster.url
+            pg_url = cluster.url
         port = os.environ.get("TRINO_PORT") if os.environ.get("TRINO_HOST") else None
         if port is None:
-            self.trino = trino.TrinoServer().start()
-            port = self.trino.port
-        return pg_url, int(port)
-
-    def __exit__(self, *exc):
-        if self.trino:
-            self.trino.stop()
-        if self.cluster:
-            self.cluster.stop()
+            server = trino.TrinoServer().start()
+            port = server.port
+        yield pg_url, int(port)
+    finally:
+        if server:
+            server.stop()
+        if cluster:
+            cluster.stop()
 
 
 if __name__ == "__main__":

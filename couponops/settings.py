@@ -141,6 +141,8 @@ DISTRIBUTION_APPROVAL_VALUE = env.int("DISTRIBUTION_APPROVAL_VALUE", default=10_
 # The preview counts members already holding the coupon by looking each id up; above this many
 # targets that would keep the page waiting too long, and the worker's final count reports them.
 DISTRIBUTION_PREVIEW_HOLDERS_LIMIT = env.int("DISTRIBUTION_PREVIEW_HOLDERS_LIMIT", default=1_000_000)
+# Rows on one page of the admin's issued-coupon list (walked by key, never counted).
+ADMIN_ISSUED_COUPONS_PER_PAGE = env.int("ADMIN_ISSUED_COUPONS_PER_PAGE", default=100)
 
 # Tests only: a named point where the worker cluster kills itself (distribution/failpoints.py).
 COUPONOPS_FAILPOINT = env("COUPONOPS_FAILPOINT", default="")

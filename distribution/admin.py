@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect, JsonResponse
@@ -9,12 +10,12 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-
 from import_export.admin import ExportMixin, ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
-from . import services
-from .models import Coupon, DistributionRequest, IssuedCoupon
+from . import selectors, services
+from .actors import Actor
+from .models import Coupon, DistributionRequest, IssuedCoupon, Transition
 from .resources import CouponResource, DistributionRequestResource
 from .sources import source_names
 
@@ -52,16 +53,16 @@ class CouponAdmin(ImportExportMixin, admin.ModelAdmin):
 class IssuedCouponPage:
     """A page of issued coupons, walked by primary key: the table is far too large to count."""
 
-    size = 100
-    filter_fields = {"coupon": "coupon_id", "request": "request_id", "user_id": "user_id"}
+    filter_fields = {"coupon": "coupon_id", "request": "distribution_id", "user_id": "user_id"}
 
     def __init__(self, filters, after=None):
         self.filters = filters
         rows = IssuedCoupon.objects.filter(**filters).order_by("coupon_id", "user_id")
         if after:
             rows = rows.filter(pk__gt=after)
-        fetched = list(rows[: self.size + 1])
-        self.rows, self.has_next = fetched[: self.size], len(fetched) > self.size
+        size = settings.ADMIN_ISSUED_COUPONS_PER_PAGE
+        fetched = list(rows[: size + 1])
+        self.rows, self.has_next = fetched[:size], len(fetched) > size
 
     @classmethod
     def from_query(cls, query):
@@ -138,7 +139,8 @@ class DistributionRequestForm(forms.ModelForm):
         self.audience = None
         if not self.errors:
             try:
-                self.audience = services.check_audience(cleaned["source"], cleaned["table"], cleaned["column"])
+                self.audience = selectors.audience_check(
+                    source=cleaned["source"], table=cleaned["table"], column=cleaned["column"])
             except ValidationError as exc:
                 self.add_error(None, exc)
         return cleaned
@@ -190,12 +192,15 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        services.distribution_request_draft(request=obj, requested_by=request.user, audience=form.audience)
+        services.distribution_draft(distribution=obj, actor=Actor.for_user(request.user), audience=form.audience)
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(request, _("Saved as a draft. Check the preview, then confirm to queue it."),
                           messages.WARNING)
-        return HttpResponseRedirect(reverse("admin:distribution_distributionrequest_change", args=[obj.pk]))
+        return HttpResponseRedirect(self._url("change", obj.pk))
+
+    def _url(self, name, *args):
+        return reverse(f"{self.admin_site.name}:distribution_distributionrequest_{name}", args=args)
 
     class Media:
         js = ["distribution/progress.js"]
@@ -203,10 +208,10 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
     @admin.display(description=_("progress"))
     def progress(self, obj):
         return format_html(
-            '<span class="live-progress" data-request="{}" data-status="{}" data-url="{}">'
+            '<span class="live-progress" data-request="{}" data-live="{}" data-url="{}">'
             '<progress max="100" value="{}"></progress> <span class="percent">{}%</span> '
             '<span class="detail">{}</span></span>',
-            obj.pk, obj.status, reverse("admin:distribution_distributionrequest_progress"),
+            obj.pk, "true" if obj.is_live else "false", self._url("progress"),
             obj.progress_percent, obj.progress_percent, progress_detail(obj),
         )
 
@@ -216,8 +221,8 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
             raise PermissionDenied
         ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()][:200]
         states = {
-            str(obj.pk): {"status": obj.status, "label": str(obj.get_status_display()), "percent": obj.progress_percent,
-                          "detail": str(progress_detail(obj))}
+            str(obj.pk): {"status": obj.status, "live": obj.is_live, "label": str(obj.get_status_display()),
+                          "percent": obj.progress_percent, "detail": str(progress_detail(obj))}
             for obj in DistributionRequest.objects.filter(pk__in=ids)
         }
         return JsonResponse(states)
@@ -237,12 +242,13 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
 
     @admin.display(description=_("issued coupons"))
     def issued_coupons(self, obj):
-        url = reverse("admin:distribution_issuedcoupon_list") + "?" + urlencode({"request": obj.pk})
+        url = reverse(f"{self.admin_site.name}:distribution_issuedcoupon_list") + "?" + urlencode({"request": obj.pk})
         return format_html('<a href="{}">{}</a>', url, _("Show the coupons this request issued"))
 
     @admin.action(description=_("Retry the selected failed requests from their checkpoint"), permissions=["change"])
     def retry(self, request, queryset):
-        retried = sum(services.distribution_retry(request=item, retried_by=request.user) for item in queryset)
+        actor = Actor.for_user(request.user)
+        retried = sum(services.distribution_retry(distribution=distribution, actor=actor) for distribution in queryset)
         self._report(request, ngettext("%(count)d request was queued again.",
                                        "%(count)d requests were queued again.", retried), retried)
 
@@ -260,14 +266,10 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view
-        return [path("progress/", view(self.progress_view), name="distribution_distributionrequest_progress"),
-                path("<path:object_id>/revoke/", view(self.revoke_view), name="distribution_distributionrequest_revoke"),
-                path("<path:object_id>/confirm/", view(self.confirm_view),
-                     name="distribution_distributionrequest_confirm"),
-                path("<path:object_id>/approve/", view(self.approve_view),
-                     name="distribution_distributionrequest_approve"),
-                path("<path:object_id>/discard/", view(self.discard_view),
-                     name="distribution_distributionrequest_discard"),
+        name = "distribution_distributionrequest_{}".format
+        return [path("progress/", view(self.progress_view), name=name("progress")),
+                *(path(f"<path:object_id>/{action}/", view(getattr(self, f"{action}_view")), name=name(action))
+                  for action in ("revoke", "confirm", "approve", "discard")),
                 *super().get_urls()]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -275,74 +277,63 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
         extra_context = {
             **(extra_context or {}),
             "can_revoke": self.has_revoke_permission(request),
-            "can_confirm": obj is not None and obj.status == Status.DRAFT and self._may_confirm(request, obj),
-            "can_approve": (obj is not None and obj.status == Status.AWAITING_APPROVAL
-                            and self._may_approve(request, obj)),
+            "can_confirm": obj is not None and obj.is_draft and obj.may_be_confirmed_by(request.user),
+            "can_approve": obj is not None and obj.awaits_approval and obj.may_be_approved_by(request.user),
             "preview": preview_rows(obj) if obj is not None else [],
-            "needs_approval": obj is not None and services.needs_approval(obj),
+            "needs_approval": obj is not None and selectors.distribution_needs_approval(distribution=obj),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def _may_confirm(self, request, obj):
-        """Only the requester confirms or discards a draft: they are the one who read its preview."""
-        return obj.requested_by_id == request.user.pk
-
-    def _may_approve(self, request, obj):
-        # Four eyes: whoever asked for it can never be the one who lets it through.
-        return self.has_approve_permission(request) and obj.requested_by_id != request.user.pk
-
-    def _transition_view(self, request, object_id, allowed, transition):
-        """POST-only endpoint for a button on the change page; the permission is checked here, not by the button."""
+    def _transition_view(self, request, object_id, transition):
+        """POST-only endpoint for a button on the change page. The service checks who may do it (the
+        button is only hidden from others); a refusal is a 403 here."""
         obj = self.get_object(request, object_id)
         if obj is None:
+            # Django's own change_view answers a missing object this way (a private helper, pinned Django 5.2).
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if request.method != "POST":
-            return HttpResponseRedirect(reverse("admin:distribution_distributionrequest_change", args=[obj.pk]))
-        if not allowed(request, obj):
-            raise PermissionDenied
-        try:
-            transition(request, obj)
-        except ValidationError as exc:
-            self.message_user(request, " ".join(exc.messages), messages.ERROR)
-        return HttpResponseRedirect(reverse("admin:distribution_distributionrequest_change", args=[obj.pk]))
+        if request.method == "POST":
+            try:
+                transition(request, obj, Actor.for_user(request.user))
+            except ValidationError as exc:
+                self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        return HttpResponseRedirect(self._url("change", obj.pk))
 
     def confirm_view(self, request, object_id):
-        return self._transition_view(request, object_id, self._may_confirm, self._confirm)
+        return self._transition_view(request, object_id, self._confirm)
 
-    def _confirm(self, request, obj):
-        status = services.distribution_request_confirm(request=obj, confirmed_by=request.user)
+    def _confirm(self, request, obj, actor):
+        status = services.distribution_confirm(distribution=obj, actor=actor)
         self.message_user(request, *{
             None: (_("This request was already confirmed; nothing changed."), messages.INFO),
-            Status.QUEUED: (_("Confirmed and queued; the worker will start it in turn."),
-                                                messages.SUCCESS),
+            Status.QUEUED: (_("Confirmed and queued; the worker will start it in turn."), messages.SUCCESS),
             Status.AWAITING_APPROVAL: (
                 _("Confirmed. It is large, so it waits for another user's approval."), messages.WARNING),
         }[status])
 
     def approve_view(self, request, object_id):
-        return self._transition_view(request, object_id, self._may_approve, self._approve_one)
+        return self._transition_view(request, object_id, self._approve_one)
 
-    def _approve_one(self, request, obj):
-        if services.distribution_request_approve(request=obj, approved_by=request.user):
+    def _approve_one(self, request, obj, actor):
+        if services.distribution_approve(distribution=obj, actor=actor):
             self.message_user(request, _("Approved and queued."), messages.SUCCESS)
         else:
             self.message_user(request, _("This request is not awaiting approval; nothing changed."), messages.INFO)
 
     def discard_view(self, request, object_id):
-        return self._transition_view(request, object_id, self._may_confirm, self._discard)
+        return self._transition_view(request, object_id, self._discard)
 
-    def _discard(self, request, obj):
-        if services.distribution_cancel(request=obj, cancelled_by=request.user):
+    def _discard(self, request, obj, actor):
+        if services.distribution_discard(distribution=obj, actor=actor):
             self.message_user(request, _("The draft was discarded."), messages.SUCCESS)
 
     @admin.action(description=_("Approve the selected requests awaiting approval"), permissions=["approve"])
     def approve(self, request, queryset):
-        approved = 0
-        for item in queryset.filter(status=Status.AWAITING_APPROVAL):
+        approved, actor = 0, Actor.for_user(request.user)
+        for distribution in queryset.filter(status=Status.AWAITING_APPROVAL):
             try:
-                approved += services.distribution_request_approve(request=item, approved_by=request.user)
-            except ValidationError as exc:
-                self.message_user(request, f"#{item.pk}: {' '.join(exc.messages)}", messages.ERROR)
+                approved += services.distribution_approve(distribution=distribution, actor=actor)
+            except PermissionDenied as exc:
+                self.message_user(request, f"#{distribution.pk}: {exc}", messages.ERROR)
         self._report(request, ngettext("%(count)d request was approved and queued.",
                                        "%(count)d requests were approved and queued.", approved), approved)
 
@@ -353,9 +344,9 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
         obj = self.get_object(request, object_id)
         if obj is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        change_url = reverse("admin:distribution_distributionrequest_change", args=[obj.pk])
+        change_url = self._url("change", obj.pk)
         if request.method == "POST":
-            if services.distribution_revoke(request=obj, revoked_by=request.user):
+            if services.distribution_revoke(distribution=obj, actor=Actor.for_user(request.user)):
                 self.message_user(request, _("Revoking has started; the worker soft-deletes the unused coupons and "
                                              "the request shows “Revoked” with the count when it is done."),
                                   messages.SUCCESS)
@@ -366,12 +357,40 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": _("Revoke the coupons of request #%(pk)s") % {"pk": obj.pk},
             "opts": self.opts, "original": obj, "change_url": change_url,
-            "preview": services.distribution_revoke_preview(request=obj) if obj.is_revocable else None,
+            "preview": selectors.distribution_revoke_preview(distribution=obj) if obj.is_revocable else None,
         }
         return TemplateResponse(request, "admin/distribution/distributionrequest/revoke.html", context)
 
     @admin.action(description=_("Cancel the selected queued or running requests"), permissions=["cancel"])
     def cancel(self, request, queryset):
-        cancelled = sum(services.distribution_cancel(request=item, cancelled_by=request.user) for item in queryset)
+        actor = Actor.for_user(request.user)
+        cancelled = sum(services.distribution_cancel(distribution=distribution, actor=actor)
+                        for distribution in queryset)
         self._report(request, ngettext("%(count)d request was cancelled.",
                                        "%(count)d requests were cancelled.", cancelled), cancelled)
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The History page lists the request's transitions (whoever caused them) above the admin's own log."""
+        transitions = Transition.objects.filter(distribution_id=object_id).select_related("actor")
+        return super().history_view(request, object_id, {**(extra_context or {}), "transitions": transitions})
+
+
+@admin.register(Transition)
+class TransitionAdmin(admin.ModelAdmin):
+    """Every transition of every request, read-only: nobody edits or deletes the audit trail."""
+
+    list_display = ("at", "distribution", "action", "status", "actor_kind", "actor_name", "counts")
+    list_filter = ("action", "actor_kind", "status", "at")
+    search_fields = ("actor_name", "distribution__memo")
+    list_select_related = ("distribution", "distribution__coupon")
+    show_full_result_count = False
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,9 +1,10 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
-from django.utils import timezone
+from django.db.models import ExpressionWrapper, F, Q, Value
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -45,10 +46,26 @@ class Coupon(models.Model):
 
     def issued_so_far(self):
         """Coupons issued by all its requests, revoked ones included: a budget counts what was ever given."""
-        return self.requests.aggregate(total=models.Sum("issued_count"))["total"] or 0
+        return self.distributions.aggregate(total=models.Sum("issued_count"))["total"] or 0
 
     def budget_left(self):
         return None if self.budget is None else max(0, self.budget - self.issued_so_far())
+
+    def check_issuable(self, now=None):
+        """Raises ValidationError (on the coupon field) unless the coupon may be issued now."""
+        if not self.is_active:
+            raise ValidationError({"coupon": _("Coupon “%(code)s” is not active.") % {"code": self.code}})
+        if self.is_expired(now):
+            raise ValidationError({"coupon": _("Coupon “%(code)s” expired on %(date)s.") % {
+                "code": self.code, "date": formats.date_format(timezone.localtime(self.issue_until))}})
+
+    def check_budget(self, would_issue):
+        """Raises ValidationError (on the coupon field) if `would_issue` more coupons exceed the budget left."""
+        left = self.budget_left()
+        if left is not None and would_issue > left:
+            raise ValidationError({"coupon": _(
+                "Coupon “%(code)s” has %(left)s coupons left in its budget, and this request would issue %(count)s.")
+                % {"code": self.code, "left": f"{left:,}", "count": f"{would_issue:,}"}})
 
 
 class DistributionRequestQuerySet(models.QuerySet):
@@ -77,8 +94,9 @@ class DistributionRequest(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
         REVOKING = "revoking", _("Revoking")
         REVOKED = "revoked", _("Revoked")
+        DISCARDED = "discarded", _("Discarded")
 
-    coupon = models.ForeignKey(Coupon, models.PROTECT, verbose_name=_("coupon"), related_name="requests")
+    coupon = models.ForeignKey(Coupon, models.PROTECT, verbose_name=_("coupon"), related_name="distributions")
     source = models.CharField(_("source"), max_length=64)
     table = models.CharField(_("table"), max_length=500, help_text=_("catalog.schema.table"))
     column = models.CharField(_("user id column"), max_length=200)
@@ -166,9 +184,46 @@ class DistributionRequest(models.Model):
             "table": self.table,
         }
 
+    # What each status allows, in one place: services enforce it, the admin's buttons and the
+    # progress script read it (the script through `is_live` in the progress view's answer).
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.REVOKED, Status.DISCARDED)
+    LIVE = (Status.QUEUED, Status.RUNNING, Status.REVOKING)
+    CANCELLABLE = (Status.AWAITING_APPROVAL, Status.QUEUED, Status.RUNNING)
+    REVOCABLE = (Status.SUCCEEDED, Status.CANCELLED)
+
     @property
     def is_finished(self):
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED, self.Status.REVOKED)
+        return self.status in self.FINISHED
+
+    @property
+    def is_live(self):
+        """Still changing by itself: pages showing it keep polling."""
+        return self.status in self.LIVE
+
+    @property
+    def is_draft(self):
+        return self.status == self.Status.DRAFT
+
+    @property
+    def awaits_approval(self):
+        return self.status == self.Status.AWAITING_APPROVAL
+
+    @property
+    def is_cancellable(self):
+        return self.status in self.CANCELLABLE
+
+    @property
+    def is_retryable(self):
+        return self.status == self.Status.FAILED
+
+    def may_be_confirmed_by(self, user):
+        """Only the requester confirms or discards a draft: they are the one who read its preview."""
+        return self.requested_by_id == (user.pk if user is not None else None)
+
+    def may_be_approved_by(self, user):
+        """Four eyes: an approver who is not the requester."""
+        return (user is not None and user.has_perm("distribution.approve_distributionrequest")
+                and user.pk != self.requested_by_id)
 
     @property
     def would_issue(self):
@@ -177,12 +232,12 @@ class DistributionRequest(models.Model):
 
     @property
     def is_revocable(self):
-        return self.status in (self.Status.SUCCEEDED, self.Status.CANCELLED)
+        return self.status in self.REVOCABLE
 
     def coupons_issued(self):
         # Filtering on the coupon first lets the primary key (coupon, user_id) narrow the scan:
         # the bulk table has no index on request_id, on purpose.
-        return IssuedCoupon.objects.filter(coupon_id=self.coupon_id, request_id=self.pk)
+        return IssuedCoupon.objects.filter(coupon_id=self.coupon_id, distribution_id=self.pk)
 
     @property
     def progress_percent(self):
@@ -197,15 +252,21 @@ class DistributionRequest(models.Model):
         seconds = ((now or timezone.now()) - self.started_at).total_seconds() + 0.001
         return self.read_count / seconds
 
-    def record_chunk(self, *, read, issued, last_id, now):
-        """Adds a chunk to the counts inside the chunk's transaction; 0 if this run lost its claim."""
+    def record_chunk(self, *, read, written, last_id, now, elapsed):
+        """Adds a chunk to the counts inside the chunk's transaction; 0 if this run lost its claim.
+
+        The elapsed time and rate are kept current too, so a request cancelled mid-run shows how long
+        it ran."""
         mine = DistributionRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING, attempts=self.attempts)
         return mine.update(
             read_count=F("read_count") + read,
-            issued_count=F("issued_count") + issued,
-            skipped_count=F("skipped_count") + read - issued,
+            issued_count=F("issued_count") + written.issued,
+            skipped_count=F("skipped_count") + read - written.issued,
             checkpoint=last_id,
             heartbeat_at=now,
+            elapsed_seconds=elapsed,
+            rows_per_second=ExpressionWrapper((F("read_count") + read) / Value(max(elapsed, 0.001)),
+                                              output_field=models.FloatField()),
         )
 
 
@@ -213,7 +274,8 @@ class IssuedCoupon(models.Model):
     """The bulk table: one row per coupon handed to a member.
 
     Its only index is the primary key. Every further index (the foreign keys' included) slows each
-    bulk insert, and the deleted flag must never be indexed (see CONTEXT: the seed's lesson).
+    bulk insert, and the deleted flag must never be indexed: an index on it is rewritten by every
+    revoke and slows every insert, the lesson of the system this one replaces.
     Rows are never hard-deleted; revoking sets `deleted_at`.
     """
 
@@ -223,7 +285,9 @@ class IssuedCoupon(models.Model):
     # own coupon and request ids, and both parents are PROTECTed and never deleted.
     coupon = models.ForeignKey(Coupon, models.DO_NOTHING, db_index=False, db_constraint=False)
     user_id = models.BigIntegerField(_("user id"))
-    request = models.ForeignKey(DistributionRequest, models.DO_NOTHING, db_index=False, db_constraint=False)
+    # The column keeps its first name: renaming a column of the bulk table is not worth a migration.
+    distribution = models.ForeignKey(DistributionRequest, models.DO_NOTHING, db_index=False, db_constraint=False,
+                                     db_column="request_id")
     issued_at = models.DateTimeField(_("issued at"))
     expires_at = models.DateTimeField(_("expires at"))
     used_at = models.DateTimeField(_("used at"), null=True, blank=True)
@@ -235,3 +299,56 @@ class IssuedCoupon(models.Model):
 
     def __str__(self):
         return f"{self.coupon_id}:{self.user_id}"
+
+
+class Transition(models.Model):
+    """One change of a request's state: what happened, who or what caused it, when, and the counts then.
+
+    The one audit path: every service that changes a request's status writes one, whoever acted (a
+    user, the worker, the watchdog, the command line). What happened is stored as an action and
+    values, never as a sentence, so each reader sees it in their own language.
+    """
+
+    class Action(models.TextChoices):
+        DRAFTED = "drafted", _("Drafted with a preview")
+        CONFIRMED = "confirmed", _("Confirmed")
+        APPROVAL_REQUESTED = "approval_requested", _("Sent for approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        DISCARDED = "discarded", _("Discarded")
+        CANCELLED = "cancelled", _("Cancelled")
+        STARTED = "started", _("Started")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        STOPPED = "stopped", _("Stopped by a worker shutdown; queued again")
+        TAKEN_OVER = "taken_over", _("Worker stopped reporting; queued again")
+        RETRIED = "retried", _("Retried from the checkpoint")
+        REVOKE_STARTED = "revoke_started", _("Revoke started")
+        REVOKED = "revoked", _("Revoked")
+
+    class ActorKind(models.TextChoices):
+        USER = "user", _("user")
+        WORKER = "worker", _("worker")
+        WATCHDOG = "watchdog", _("watchdog")
+        COMMAND_LINE = "command_line", _("command line")
+
+    distribution = models.ForeignKey(DistributionRequest, models.PROTECT, related_name="transitions",
+                                     verbose_name=_("distribution request"))
+    action = models.CharField(_("what happened"), max_length=32, choices=Action.choices)
+    status = models.CharField(_("status after"), max_length=20, choices=DistributionRequest.Status.choices)
+    actor_kind = models.CharField(_("by"), max_length=16, choices=ActorKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+                              verbose_name=_("user"))
+    actor_name = models.CharField(_("by (name)"), max_length=150, blank=True,
+                                  help_text=_("The user name, or the operating-system user of the command line."))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    counts = models.JSONField(_("counts"), default=dict)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("transition")
+        verbose_name_plural = _("transitions")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"#{self.distribution_id} {self.action}"

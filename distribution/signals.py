@@ -1,30 +1,49 @@
 """Distribution events for whoever wants them (notifications/ listens; distribution/ never imports it).
 
-Every signal is sent with `request=<DistributionRequest>` and only after the transition is committed,
-so a receiver never sees a state that could still roll back.
+`Event` is the one list of events: each has a label and a signal, and every other app reads the list
+from here (the outbox's choices, the Slack titles, the receivers). Every signal is sent with
+`distribution=<DistributionRequest>` and only after the transition is committed, so a receiver never
+sees a state that could still roll back.
 """
 
 import logging
 
-from django.db import transaction
+from django.db import models, transaction
 from django.dispatch import Signal
+from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger(__name__)
 
-distribution_approval_needed = Signal()
-distribution_started = Signal()
-distribution_succeeded = Signal()
-distribution_failed = Signal()
-distribution_cancelled = Signal()
-distribution_revoked = Signal()
+
+class Event(models.TextChoices):
+    APPROVAL_NEEDED = "approval_needed", _("Approval needed")
+    STARTED = "started", _("Started")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+    REVOKED = "revoked", _("Revoked")
 
 
-def send_on_commit(signal, request):
-    transaction.on_commit(lambda: _send(signal, request))
+def event_choices():
+    """For model fields: a callable, so that a new event needs no migration."""
+    return Event.choices
 
 
-def _send(signal, request):
+SIGNALS = {event: Signal() for event in Event}
+distribution_approval_needed = SIGNALS[Event.APPROVAL_NEEDED]
+distribution_started = SIGNALS[Event.STARTED]
+distribution_succeeded = SIGNALS[Event.SUCCEEDED]
+distribution_failed = SIGNALS[Event.FAILED]
+distribution_cancelled = SIGNALS[Event.CANCELLED]
+distribution_revoked = SIGNALS[Event.REVOKED]
+
+
+def send_on_commit(event, distribution):
+    transaction.on_commit(lambda: _send(SIGNALS[event], distribution))
+
+
+def _send(signal, distribution):
     # send_robust: a failing receiver is logged and never changes a distribution's outcome.
-    for receiver, result in signal.send_robust(sender=type(request), request=request):
+    for receiver, result in signal.send_robust(sender=type(distribution), distribution=distribution):
         if isinstance(result, Exception):
             logger.error("receiver %r of a distribution signal failed", receiver, exc_info=result)

@@ -5,19 +5,21 @@ from contextlib import contextmanager
 
 
 class Stopwatch:
-    def __init__(self):
+    def __init__(self, since=0.0):
+        self.since = since
         self.started = time.monotonic()
         self.stopped = None
 
     @property
     def elapsed(self):
-        return (self.stopped or time.monotonic()) - self.started
+        """Seconds so far, counting `since` (the time earlier runs of the same request took)."""
+        return self.since + (self.stopped or time.monotonic()) - self.started
 
 
 @contextmanager
-def stopwatch():
+def stopwatch(since=0.0):
     """Yields a Stopwatch that stops when the block ends, however it ends."""
-    watch = Stopwatch()
+    watch = Stopwatch(since)
     try:
         yield watch
     finally:

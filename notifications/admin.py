@@ -8,14 +8,14 @@ from .models import Notification
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ("id", "event", "request", "destination", "status", "attempts", "created_at", "sent_at",
+    list_display = ("id", "event", "distribution", "destination", "status", "attempts", "created_at", "sent_at",
                     "last_error")
     list_filter = ("status", "event", "destination")
-    list_select_related = ("request",)
+    list_select_related = ("distribution",)
     search_fields = ("last_error",)
     show_full_result_count = False
     actions = ["resend"]
-    fields = ("event", "request", "destination", "status", "attempts", "last_error", "created_at",
+    fields = ("event", "distribution", "destination", "status", "attempts", "last_error", "created_at",
               "next_attempt_at", "sent_at", "payload")
     readonly_fields = fields
 

@@ -7,22 +7,25 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from distribution.signals import Event
+
 TITLES = {
-    "approval_needed": ("🙋", gettext_noop("Coupon distribution #%(pk)s needs approval")),
-    "started": ("🚀", gettext_noop("Coupon distribution #%(pk)s started")),
-    "succeeded": ("✅", gettext_noop("Coupon distribution #%(pk)s succeeded")),
-    "failed": ("❌", gettext_noop("Coupon distribution #%(pk)s failed")),
-    "cancelled": ("🛑", gettext_noop("Coupon distribution #%(pk)s cancelled")),
-    "revoked": ("↩️", gettext_noop("Coupons of distribution #%(pk)s revoked")),
+    Event.APPROVAL_NEEDED: ("🙋", gettext_noop("Coupon distribution #%(pk)s needs approval")),
+    Event.STARTED: ("🚀", gettext_noop("Coupon distribution #%(pk)s started")),
+    Event.SUCCEEDED: ("✅", gettext_noop("Coupon distribution #%(pk)s succeeded")),
+    Event.FAILED: ("❌", gettext_noop("Coupon distribution #%(pk)s failed")),
+    Event.CANCELLED: ("🛑", gettext_noop("Coupon distribution #%(pk)s cancelled")),
+    Event.REVOKED: ("↩️", gettext_noop("Coupons of distribution #%(pk)s revoked")),
 }
+assert set(TITLES) == set(Event), "every event has a Slack title"
 
 
-def render(event, request):
+def render(event, distribution):
     """The payload for one event, in the site's language."""
     with translation.override(settings.LANGUAGE_CODE):
-        title, facts, link = _title(event, request), _facts(event, request), _admin_link(request)
+        title, facts, link = _title(event, distribution), _facts(event, distribution), _admin_link(distribution)
         error_label, open_label = _("Error"), _("Open the request in the admin")
-        errors = [request.error_message] if event == "failed" else []
+        errors = [distribution.error_message] if event == Event.FAILED else []
         text = "\n".join([title, *(f"{label}: {value}" for label, value in facts),
                           *(f"{error_label}: {error}" for error in errors), link])
         blocks = [
@@ -36,31 +39,32 @@ def render(event, request):
     return {"text": text, "blocks": blocks}
 
 
-def _title(event, request):
+def _title(event, distribution):
     emoji, title = TITLES[event]
-    return f"{emoji} " + _(title) % {"pk": request.pk}
+    return f"{emoji} " + _(title) % {"pk": distribution.pk}
 
 
-def _facts(event, request):
+def _facts(event, distribution):
     facts = [
-        (_("Coupon"), f"{request.coupon.name} ({request.coupon.code})"),
-        (_("Requested by"), request.requested_by.get_username() if request.requested_by else _("command line")),
-        (_("Memo"), request.memo or "–"),
-        (_("Source table"), f"{request.source}: {request.table}.{request.column}"),
-        (_("Targets"), _number(request.target_count)),
+        (_("Coupon"), f"{distribution.coupon.name} ({distribution.coupon.code})"),
+        (_("Requested by"),
+         distribution.requested_by.get_username() if distribution.requested_by else _("command line")),
+        (_("Memo"), distribution.memo or "–"),
+        (_("Source table"), f"{distribution.source}: {distribution.table}.{distribution.column}"),
+        (_("Targets"), _number(distribution.target_count)),
     ]
-    if event == "approval_needed":
-        facts.append((_("Would issue"), _number(request.would_issue)))
-    if event == "cancelled" and request.cancelled_by:
-        facts.append((_("Cancelled by"), request.cancelled_by.get_username()))
-    if event == "revoked":
-        facts.append((_("Revoked"), _number(request.revoked_count)))
-    if event not in ("started", "approval_needed"):
+    if event == Event.APPROVAL_NEEDED:
+        facts.append((_("Would issue"), _number(distribution.would_issue)))
+    if event == Event.CANCELLED and distribution.cancelled_by:
+        facts.append((_("Cancelled by"), distribution.cancelled_by.get_username()))
+    if event == Event.REVOKED:
+        facts.append((_("Revoked"), _number(distribution.revoked_count)))
+    if event not in (Event.STARTED, Event.APPROVAL_NEEDED):
         facts += [
             (_("Read / issued / skipped"), " / ".join(_number(n) for n in (
-                request.read_count, request.issued_count, request.skipped_count))),
-            (_("Elapsed"), _("%(seconds)s s") % {"seconds": number_format(request.elapsed_seconds, 1)}),
-            (_("Rows per second"), _number(round(request.rows_per_second or 0))),
+                distribution.read_count, distribution.issued_count, distribution.skipped_count))),
+            (_("Elapsed"), _("%(seconds)s s") % {"seconds": number_format(distribution.elapsed_seconds, 1)}),
+            (_("Rows per second"), _number(round(distribution.rows_per_second or 0))),
         ]
     return facts
 
@@ -69,6 +73,6 @@ def _number(value):
     return "–" if value is None else number_format(value, force_grouping=True)
 
 
-def _admin_link(request):
-    path = reverse("admin:distribution_distributionrequest_change", args=[request.pk])
+def _admin_link(distribution):
+    path = reverse("admin:distribution_distributionrequest_change", args=[distribution.pk])
     return settings.SITE_URL.rstrip("/") + path

@@ -2,18 +2,11 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from distribution.models import DistributionRequest
+from distribution.signals import event_choices
 
 
 class Notification(models.Model):
     """One outgoing message: a row first, a request to Slack second (an outbox)."""
-
-    class Event(models.TextChoices):
-        APPROVAL_NEEDED = "approval_needed", _("Approval needed")
-        STARTED = "started", _("Started")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
-        CANCELLED = "cancelled", _("Cancelled")
-        REVOKED = "revoked", _("Revoked")
 
     class Destination(models.TextChoices):
         WEBHOOK = "webhook", _("Slack incoming webhook")
@@ -26,9 +19,9 @@ class Notification(models.Model):
         FAILED = "failed", _("Failed (gave up)")
         SKIPPED = "skipped", _("Skipped (no Slack configured)")
 
-    event = models.CharField(_("event"), max_length=20, choices=Event.choices)
-    request = models.ForeignKey(DistributionRequest, models.PROTECT, related_name="notifications",
-                                verbose_name=_("distribution request"))
+    event = models.CharField(_("event"), max_length=20, choices=event_choices)
+    distribution = models.ForeignKey(DistributionRequest, models.PROTECT, related_name="notifications",
+                                     verbose_name=_("distribution request"), db_column="request_id")
     destination = models.CharField(_("destination"), max_length=16, choices=Destination.choices)
     payload = models.JSONField(_("payload"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -45,4 +38,4 @@ class Notification(models.Model):
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_due_idx")]
 
     def __str__(self):
-        return f"{self.get_event_display()} · #{self.request_id}"
+        return f"{self.get_event_display()} · #{self.distribution_id}"

@@ -17,19 +17,20 @@ Status = Notification.Status
 CLUSTER = "notifications"
 
 
-def notification_record(*, event: str, request) -> Notification:
+def notification_record(*, event: str, distribution) -> Notification:
     """Writes the event's message to the outbox and wakes the notification worker."""
     destination = transports.configured_destination()
     notification = Notification.objects.create(
         event=event,
-        request=request,
+        distribution=distribution,
         destination=destination,
-        payload=messages.render(event, request),
+        payload=messages.render(event, distribution),
         status=Status.SKIPPED if destination == "none" else Status.PENDING,
         next_attempt_at=timezone.now(),
     )
     if destination == "none":
-        logger.info("notification %s (%s #%s) skipped: no Slack configured", notification.pk, event, request.pk)
+        logger.info("notification %s (%s #%s) skipped: no Slack configured", notification.pk, event,
+                    distribution.pk)
     else:
         transaction.on_commit(lambda: notification_kick(notification.pk))
     return notification
@@ -53,15 +54,15 @@ def notification_resend(*, notification: Notification) -> bool:
 def notification_deliver_due(now=None) -> int:
     """Sends every due message, oldest first; a request's later message waits for its earlier one."""
     now = now or timezone.now()
-    blocked_requests, delivered = set(), 0
+    blocked, delivered = set(), 0
     for notification in Notification.objects.filter(status=Status.PENDING).order_by("pk"):
-        if notification.request_id in blocked_requests:
+        if notification.distribution_id in blocked:
             continue
         if notification.next_attempt_at and notification.next_attempt_at > now:
-            blocked_requests.add(notification.request_id)  # keep per-request order: started first
+            blocked.add(notification.distribution_id)  # keep each request's order: started first
             continue
         if not notification_deliver(notification=notification):
-            blocked_requests.add(notification.request_id)
+            blocked.add(notification.distribution_id)
             continue
         delivered += 1
     return delivered

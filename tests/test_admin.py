@@ -1,5 +1,7 @@
 """The admin as a marketer and a manager use it, through Django's test client."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
@@ -8,7 +10,6 @@ from django.urls import reverse
 from django_q.models import OrmQ
 
 from distribution import services
-from distribution.admin import IssuedCouponPage
 from distribution.models import DistributionRequest
 
 ADD_URL = "admin:distribution_distributionrequest_add"
@@ -34,9 +35,9 @@ def post_request(client, coupon, table, column, **extra):
 def post_and_confirm(client, coupon, table, column):
     """Submits the add form, then confirms the draft it made, as the marketer does."""
     post_request(client, coupon, table, column)
-    request = DistributionRequest.objects.latest("pk")
-    client.post(reverse("admin:distribution_distributionrequest_confirm", args=[request.pk]))
-    return request
+    distribution = DistributionRequest.objects.latest("pk")
+    client.post(reverse("admin:distribution_distributionrequest_confirm", args=[distribution.pk]))
+    return distribution
 
 
 def test_a_wrong_column_is_a_form_error_and_nothing_is_queued(marketer, coupon, members):
@@ -60,26 +61,26 @@ def test_a_text_column_is_refused_in_korean_for_a_korean_browser(marketer, coupo
 def test_submitting_makes_a_draft_and_confirming_queues_it_at_once(marketer, coupon, members, staff_user,
                                                                    django_capture_on_commit_callbacks):
     response = post_request(marketer, coupon, members, "user_id")
-    request = DistributionRequest.objects.get()
-    assert response.status_code == 302 and response["Location"].endswith(f"/{request.pk}/change/")
-    assert (request.status, request.target_count, request.requested_by) == ("draft", 50, staff_user)
+    distribution = DistributionRequest.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"/{distribution.pk}/change/")
+    assert (distribution.status, distribution.target_count, distribution.requested_by) == ("draft", 50, staff_user)
     assert not OrmQ.objects.exists()
     page = marketer.get(response["Location"]).content.decode()
     assert 'id="confirm"' in page and 'data-preview="would-issue">50<' in page
     with django_capture_on_commit_callbacks(execute=True):
-        marketer.post(reverse("admin:distribution_distributionrequest_confirm", args=[request.pk]))
-    request.refresh_from_db()
-    assert (request.status, request.confirmed_by) == ("queued", staff_user)
-    assert OrmQ.objects.count() == 1  # the worker's wake-up task; the request itself waits in the table
+        marketer.post(reverse("admin:distribution_distributionrequest_confirm", args=[distribution.pk]))
+    distribution.refresh_from_db()
+    assert (distribution.status, distribution.confirmed_by) == ("queued", staff_user)
+    assert OrmQ.objects.count() == 1  # the worker's wake-up task; the distribution itself waits in the table
 
 
 def test_a_submitted_request_is_read_only(marketer, coupon, members, django_capture_on_commit_callbacks):
     post_request(marketer, coupon, members, "user_id")
-    request = DistributionRequest.objects.get()
-    page = marketer.get(reverse("admin:distribution_distributionrequest_change", args=[request.pk]))
+    distribution = DistributionRequest.objects.get()
+    page = marketer.get(reverse("admin:distribution_distributionrequest_change", args=[distribution.pk]))
     assert page.status_code == 200
     assert 'name="table"' not in page.content.decode()
-    response = marketer.post(reverse("admin:distribution_distributionrequest_change", args=[request.pk]),
+    response = marketer.post(reverse("admin:distribution_distributionrequest_change", args=[distribution.pk]),
                              {"table": "other.a.b"})
     assert response.status_code == 403
 
@@ -93,11 +94,11 @@ def test_the_request_list_shows_progress_and_counts(marketer, coupon, members):
 
 def test_issued_coupons_are_listed_by_key_without_counting(marketer, coupon, members):
     post_and_confirm(marketer, coupon, members, "user_id")
-    request = DistributionRequest.objects.get()
+    distribution = DistributionRequest.objects.get()
     services.distribution_run_queue()
     url = reverse("admin:distribution_issuedcoupon_list")
     with CaptureQueriesContext(connection) as queries:
-        page = marketer.get(url, {"request": request.pk})
+        page = marketer.get(url, {"request": distribution.pk})
     body = page.content.decode()
     assert page.status_code == 200 and "Next page" not in body and body.count('class="issued-row"') == 50
     assert not [q["sql"] for q in queries if "COUNT(" in q["sql"].upper() and "issuedcoupon" in q["sql"]]
@@ -105,19 +106,20 @@ def test_issued_coupons_are_listed_by_key_without_counting(marketer, coupon, mem
     assert filtered.count('class="issued-row"') == 1
 
 
-def test_issued_coupons_page_forward_by_key(marketer, coupon, members):
+def test_issued_coupons_page_forward_by_key(marketer, coupon, members, settings):
     post_and_confirm(marketer, coupon, members, "user_id")
     services.distribution_run_queue()
-    first = IssuedCouponPage({"coupon_id": coupon.pk})
-    IssuedCouponPage.size = 20
-    try:
-        page1 = IssuedCouponPage({"coupon_id": coupon.pk})
-        page2 = IssuedCouponPage({"coupon_id": coupon.pk}, after=(coupon.pk, page1.rows[-1].user_id))
-    finally:
-        IssuedCouponPage.size = 100
-    assert len(first.rows) == 50
-    assert [r.user_id for r in page1.rows] == list(range(1, 21)) and page1.has_next
-    assert [r.user_id for r in page2.rows] == list(range(21, 41))
+    settings.ADMIN_ISSUED_COUPONS_PER_PAGE = 20
+    url = reverse("admin:distribution_issuedcoupon_list")
+    page1 = marketer.get(url, {"coupon": coupon.pk}).content.decode()
+    after = re.search(r'href="\?([^"]*after=[^"]*)"', page1).group(1).replace("&amp;", "&")
+    page2 = marketer.get(f"{url}?{after}").content.decode()
+    assert listed_user_ids(page1) == list(range(1, 21)) and "Next page" in page1
+    assert listed_user_ids(page2) == list(range(21, 41))
+
+
+def listed_user_ids(page):
+    return [int(n) for n in re.findall(r'<td class="user-id">(\d+)</td>', page)]
 
 
 def test_anonymous_users_are_sent_to_login(client):
@@ -126,13 +128,12 @@ def test_anonymous_users_are_sent_to_login(client):
 
 
 def test_the_cancel_action_cancels_a_queued_request(marketer, coupon, members, staff_user):
-    post_request(marketer, coupon, members, "user_id")
-    request = DistributionRequest.objects.get()
+    distribution = post_and_confirm(marketer, coupon, members, "user_id")
     response = marketer.post(reverse("admin:distribution_distributionrequest_changelist"),
-                             {"action": "cancel", "_selected_action": [request.pk]})
+                             {"action": "cancel", "_selected_action": [distribution.pk]})
     assert response.status_code == 302
-    request.refresh_from_db()
-    assert (request.status, request.cancelled_by) == ("cancelled", staff_user)
+    distribution.refresh_from_db()
+    assert (distribution.status, distribution.cancelled_by) == ("cancelled", staff_user)
 
 
 def test_without_the_cancel_permission_the_action_does_nothing(client, coupon, members, django_user_model):
@@ -141,12 +142,12 @@ def test_without_the_cancel_permission_the_action_does_nothing(client, coupon, m
         clerk.user_permissions.add(Permission.objects.get(codename=codename))
     client.force_login(clerk)
     post_and_confirm(client, coupon, members, "user_id")
-    request = DistributionRequest.objects.get()
+    distribution = DistributionRequest.objects.get()
     changelist = reverse("admin:distribution_distributionrequest_changelist")
     assert 'value="cancel"' not in client.get(changelist).content.decode()
-    client.post(changelist, {"action": "cancel", "_selected_action": [request.pk]})
-    request.refresh_from_db()
-    assert request.status == "queued"
+    client.post(changelist, {"action": "cancel", "_selected_action": [distribution.pk]})
+    distribution.refresh_from_db()
+    assert distribution.status == "queued"
 
 
 def test_an_empty_table_is_a_form_error(marketer, coupon, duckdb_source):
@@ -158,15 +159,15 @@ def test_an_empty_table_is_a_form_error(marketer, coupon, duckdb_source):
 
 def test_the_progress_endpoint_reports_each_request(marketer, coupon, members):
     post_and_confirm(marketer, coupon, members, "user_id")
-    request = DistributionRequest.objects.get()
+    distribution = DistributionRequest.objects.get()
     services.distribution_claim_next()
-    DistributionRequest.objects.filter(pk=request.pk).update(read_count=25)
+    DistributionRequest.objects.filter(pk=distribution.pk).update(read_count=25)
     url = reverse("admin:distribution_distributionrequest_progress")
-    states = marketer.get(url, {"ids": f"{request.pk},abc"}).json()
-    assert states[str(request.pk)]["status"] == "running" and states[str(request.pk)]["percent"] == 50
-    assert "25 / 50" in states[str(request.pk)]["detail"] and "rows/s" in states[str(request.pk)]["detail"]
+    states = marketer.get(url, {"ids": f"{distribution.pk},abc"}).json()
+    assert states[str(distribution.pk)]["status"] == "running" and states[str(distribution.pk)]["percent"] == 50
+    assert "25 / 50" in states[str(distribution.pk)]["detail"] and "rows/s" in states[str(distribution.pk)]["detail"]
     page = marketer.get(reverse("admin:distribution_distributionrequest_changelist")).content.decode()
-    assert "distribution/progress.js" in page and f'data-request="{request.pk}"' in page
+    assert "distribution/progress.js" in page and f'data-request="{distribution.pk}"' in page
 
 
 def test_the_progress_endpoint_needs_view_permission(client, django_user_model):

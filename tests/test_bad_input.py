@@ -11,21 +11,22 @@ from django.db.models.deletion import ProtectedError
 
 from distribution import services
 from distribution.models import DistributionRequest, IssuedCoupon
+from tests.helpers import by
 
 Status = DistributionRequest.Status
 pytestmark = pytest.mark.integration
 
 
 def draft(coupon, table):
-    return services.distribution_request_draft(request=DistributionRequest(
+    return services.distribution_draft(actor=by(), distribution=DistributionRequest(
         coupon=coupon, source="warehouse", table=table, column="user_id", memo="bad input"))
 
 
-def run(request):
-    services.distribution_request_confirm(request=request)
+def run(distribution):
+    services.distribution_confirm(actor=by(), distribution=distribution)
     services.distribution_run_queue()
-    request.refresh_from_db()
-    return request
+    distribution.refresh_from_db()
+    return distribution
 
 
 @pytest.mark.parametrize("values, kind", [
@@ -58,41 +59,41 @@ def test_a_table_without_a_valid_id_is_a_clear_error(postgres, memory_table, cou
 
 
 def test_the_largest_bigint_and_a_one_row_table_issue_exactly(postgres, memory_table, coupon):
-    request = run(draft(coupon, memory_table("SELECT BIGINT '9223372036854775807' AS user_id")))
-    assert (request.status, request.target_count, request.issued_count) == (Status.SUCCEEDED, 1, 1)
+    distribution = run(draft(coupon, memory_table("SELECT BIGINT '9223372036854775807' AS user_id")))
+    assert (distribution.status, distribution.target_count, distribution.issued_count) == (Status.SUCCEEDED, 1, 1)
     assert list(IssuedCoupon.objects.values_list("user_id", flat=True)) == [9223372036854775807]
 
 
 def test_small_integer_types_are_accepted(postgres, memory_table, coupon):
     table = memory_table("SELECT * FROM (VALUES SMALLINT '3', SMALLINT '1', NULL) t(user_id)")
-    request = run(draft(coupon, table))
-    assert (request.status, request.issued_count, request.invalid_count) == (Status.SUCCEEDED, 2, 1)
+    distribution = run(draft(coupon, table))
+    assert (distribution.status, distribution.issued_count, distribution.invalid_count) == (Status.SUCCEEDED, 2, 1)
 
 
 def test_every_row_is_accounted_for(postgres, memory_table, coupon):
     """Rows = issued + already held + duplicate rows + invalid rows, whatever the mix."""
-    services.distribution_request_submit(request=DistributionRequest(
+    services.distribution_submit(actor=by(), distribution=DistributionRequest(
         coupon=coupon, source="warehouse", table=memory_table("SELECT BIGINT '2' AS user_id"), column="user_id",
         memo="earlier"))
     services.distribution_run_queue()
     table = memory_table("SELECT * FROM (VALUES BIGINT '1', 1, 1, 2, 3, NULL, 0, -4) t(user_id)")
-    request = run(draft(coupon, table))
-    assert (request.issued_count, request.skipped_count, request.duplicate_count, request.invalid_count) == (
+    distribution = run(draft(coupon, table))
+    assert (distribution.issued_count, distribution.skipped_count, distribution.duplicate_count, distribution.invalid_count) == (
         2, 1, 2, 3)
-    assert sum((request.issued_count, request.skipped_count, request.duplicate_count, request.invalid_count)) == 8
+    assert sum((distribution.issued_count, distribution.skipped_count, distribution.duplicate_count, distribution.invalid_count)) == 8
 
 
 def test_a_coupon_with_requests_cannot_be_deleted(postgres, memory_table, coupon):
-    request = run(draft(coupon, memory_table("SELECT BIGINT '1' AS user_id")))
+    distribution = run(draft(coupon, memory_table("SELECT BIGINT '1' AS user_id")))
     with pytest.raises(ProtectedError):
         coupon.delete()
-    assert IssuedCoupon.objects.filter(request_id=request.pk).count() == 1
+    assert IssuedCoupon.objects.filter(distribution_id=distribution.pk).count() == 1
 
 
 def test_a_table_the_warehouse_user_may_not_read_is_a_clear_error(postgres, warehouse, coupon, settings):
     settings.COUPONOPS_SOURCES["warehouse"] = {**settings.COUPONOPS_SOURCES["warehouse"], "user": "outsider"}
     with pytest.raises(ValidationError) as error:
-        services.distribution_request_draft(request=DistributionRequest(
+        services.distribution_draft(actor=by(), distribution=DistributionRequest(
             coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="denied"))
     message = " ".join(error.value.messages)
     assert "Trino refused access" in message and "Cannot select from" in message

@@ -1,7 +1,7 @@
 """The admin in a real browser (the machine's Chromium, driven by Playwright), with a real worker behind it.
 
 A marketer makes a mistake, reads the error, fixes it, reads the preview, confirms and watches the bar
-reach 100%; a manager then approves a large request. pytest-playwright saves a screenshot of each page
+reach 100%; a manager then approves a large distribution. pytest-playwright saves a screenshot of each page
 of a failing test under test-results/. With COUPONOPS_SCREENSHOTS=<dir> it also saves the README's
 pictures there.
 """

@@ -1,4 +1,4 @@
-"""The service layer on real parts: a queued request read from Trino or DuckDB and written to the database."""
+"""The service layer on real parts: a queued distribution read from Trino or DuckDB and written to the database."""
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -8,24 +8,27 @@ from django.db.models import Count
 from distribution import services
 from distribution.models import DistributionRequest, IssuedCoupon
 from distribution.signals import distribution_failed, distribution_started, distribution_succeeded
+from distribution.sources import get_source
+from distribution.writers import get_writer
+from tests.helpers import by
 
 Status = DistributionRequest.Status
 
 
 def submit(coupon, source, table, column="user_id", user=None):
-    request = DistributionRequest(coupon=coupon, source=source, table=table, column=column, memo="test campaign")
-    return services.distribution_request_submit(request=request, requested_by=user)
+    distribution = DistributionRequest(coupon=coupon, source=source, table=table, column=column, memo="test campaign")
+    return services.distribution_submit(distribution=distribution, actor=by(user))
 
 
 @pytest.fixture
 def run_queue_and_reload(django_capture_on_commit_callbacks):
     """Runs the worker's service in this process; signals sent on commit are delivered."""
 
-    def run(*requests):
+    def run(*distributions):
         with django_capture_on_commit_callbacks(execute=True):
             services.distribution_run_queue()
-        for request in requests:
-            request.refresh_from_db()
+        for distribution in distributions:
+            distribution.refresh_from_db()
 
     return run
 
@@ -33,7 +36,7 @@ def run_queue_and_reload(django_capture_on_commit_callbacks):
 @pytest.fixture
 def events():
     received = []
-    handlers = {signal: (lambda sender, request, name=name, **kw: received.append((name, request.pk)))
+    handlers = {signal: (lambda sender, distribution, name=name, **kw: received.append((name, distribution.pk)))
                 for name, signal in [("started", distribution_started), ("succeeded", distribution_succeeded),
                                      ("failed", distribution_failed)] for signal in [signal]}
     for signal, handler in handlers.items():
@@ -47,13 +50,13 @@ def events():
 class TestFromTrino:
     def test_it_issues_one_coupon_per_tpch_customer(self, run_queue_and_reload, postgres, warehouse, coupon, settings):
         settings.DISTRIBUTION_CHUNK_SIZE = 40_000
-        request = submit(coupon, "warehouse", "tpch.sf1.customer", "custkey")
-        assert request.target_count == 150_000
-        run_queue_and_reload(request)
-        assert (request.status, request.read_count, request.issued_count, request.skipped_count) == (
+        distribution = submit(coupon, "warehouse", "tpch.sf1.customer", "custkey")
+        assert distribution.target_count == 150_000
+        run_queue_and_reload(distribution)
+        assert (distribution.status, distribution.read_count, distribution.issued_count, distribution.skipped_count) == (
             Status.SUCCEEDED, 150_000, 150_000, 0)
         assert IssuedCoupon.objects.filter(coupon=coupon).count() == 150_000
-        assert request.checkpoint == 150_000 and request.rows_per_second > 0 and request.elapsed_seconds > 0
+        assert distribution.checkpoint == 150_000 and distribution.rows_per_second > 0 and distribution.elapsed_seconds > 0
 
         again = submit(coupon, "warehouse", "tpch.sf1.customer", "custkey")
         run_queue_and_reload(again)
@@ -64,17 +67,17 @@ class TestFromTrino:
         self, run_queue_and_reload, postgres, warehouse, memory_table, coupon, events
     ):
         table = memory_table("SELECT CAST(x AS BIGINT) AS user_id FROM UNNEST(sequence(1, 500)) t(x)")
-        request = submit(coupon, "warehouse", table)
+        distribution = submit(coupon, "warehouse", table)
         warehouse.execute(f"DROP TABLE {table}")
-        run_queue_and_reload(request)
-        assert request.status == Status.FAILED
-        assert "does not exist" in request.error_message
-        assert events == [("started", request.pk), ("failed", request.pk)]
+        run_queue_and_reload(distribution)
+        assert distribution.status == Status.FAILED
+        assert "does not exist" in distribution.error_message
+        assert events == [("started", distribution.pk), ("failed", distribution.pk)]
 
         warehouse.execute(f"CREATE TABLE {table} AS SELECT CAST(x AS BIGINT) AS user_id FROM UNNEST(sequence(1, 500)) t(x)")
-        assert services.distribution_retry(request=request)
-        run_queue_and_reload(request)
-        assert (request.status, request.issued_count, request.error_message, request.attempts) == (
+        assert services.distribution_retry(actor=by(), distribution=distribution)
+        run_queue_and_reload(distribution)
+        assert (distribution.status, distribution.issued_count, distribution.error_message, distribution.attempts) == (
             Status.SUCCEEDED, 500, "", 2)
 
     def test_a_wrong_column_is_refused_and_nothing_is_queued(self, postgres, memory_table, coupon):
@@ -111,15 +114,15 @@ class TestQueue:
 
     def test_it_resumes_after_the_checkpoint_of_an_interrupted_run(self, run_queue_and_reload, db, coupon, members, settings):
         settings.DISTRIBUTION_CHUNK_SIZE = 400
-        request = submit(coupon, "demo", members)
+        distribution = submit(coupon, "demo", members)
         claimed = services.distribution_claim_next()
-        batches = services.get_source("demo").read(
-            services.get_source("demo").resolve(members, "user_id"), after=None, batch_size=400)
-        services._issue_chunk(claimed, services.get_writer(), next(batches))  # one chunk, then the worker "dies"
+        batches = get_source("demo").read(
+            get_source("demo").resolve(members, "user_id"), after=None, batch_size=400)
+        services.distribution_issue_chunk(distribution=claimed, writer=get_writer(), user_ids=next(batches), elapsed=0)  # one chunk, then the worker "dies"
         batches.close()
-        DistributionRequest.objects.filter(pk=request.pk).update(status=Status.QUEUED)
-        run_queue_and_reload(request)
-        assert (request.status, request.read_count, request.issued_count, request.skipped_count) == (
+        DistributionRequest.objects.filter(pk=distribution.pk).update(status=Status.QUEUED)
+        run_queue_and_reload(distribution)
+        assert (distribution.status, distribution.read_count, distribution.issued_count, distribution.skipped_count) == (
             Status.SUCCEEDED, 1000, 1000, 0)
         assert IssuedCoupon.objects.filter(coupon=coupon).count() == 1000
 
@@ -128,7 +131,7 @@ class TestQueue:
         claimed = services.distribution_claim_next()
         DistributionRequest.objects.filter(pk=claimed.pk).update(status=Status.QUEUED)  # taken over
         with pytest.raises(services.ClaimLost):
-            services._issue_chunk(claimed, services.get_writer(), [1, 2, 3])
+            services.distribution_issue_chunk(distribution=claimed, writer=get_writer(), user_ids=[1, 2, 3], elapsed=0)
         assert not IssuedCoupon.objects.exists()
 
     def test_a_running_request_without_heartbeat_is_queued_again(self, db, coupon, members, settings):
@@ -136,11 +139,11 @@ class TestQueue:
 
         from django.utils import timezone
 
-        request = submit(coupon, "demo", members)
+        distribution = submit(coupon, "demo", members)
         services.distribution_claim_next()
         services.distribution_requeue_stale(now=timezone.now() + timedelta(seconds=settings.DISTRIBUTION_STALE_AFTER + 1))
-        request.refresh_from_db()
-        assert request.status == Status.QUEUED
+        distribution.refresh_from_db()
+        assert distribution.status == Status.QUEUED
 
     def test_an_inactive_coupon_is_refused(self, db, coupon, members):
         coupon.is_active = False
@@ -157,31 +160,31 @@ class TestCancel:
         return "warehouse.main.members"
 
     def test_a_cancelled_queued_request_never_runs(self, run_queue_and_reload, db, coupon, members, staff_user, events):
-        request = submit(coupon, "demo", members)
-        assert services.distribution_cancel(request=request, cancelled_by=staff_user)
-        run_queue_and_reload(request)
-        assert (request.status, request.cancelled_by, request.issued_count) == (Status.CANCELLED, staff_user, 0)
+        distribution = submit(coupon, "demo", members)
+        assert services.distribution_cancel(distribution=distribution, actor=by(staff_user))
+        run_queue_and_reload(distribution)
+        assert (distribution.status, distribution.cancelled_by, distribution.issued_count) == (Status.CANCELLED, staff_user, 0)
         assert not IssuedCoupon.objects.exists()
 
     def test_a_running_request_stops_within_one_chunk_and_keeps_exact_counts(self, db, coupon, members, settings):
-        request = submit(coupon, "demo", members)
+        distribution = submit(coupon, "demo", members)
         claimed = services.distribution_claim_next()
-        source = services.get_source("demo")
+        source = get_source("demo")
         batches = source.read(source.resolve(members, "user_id"), after=None, batch_size=400)
-        writer = services.get_writer()
-        services._issue_chunk(claimed, writer, next(batches))
-        assert services.distribution_cancel(request=request)
+        writer = get_writer()
+        services.distribution_issue_chunk(distribution=claimed, writer=writer, user_ids=next(batches), elapsed=0)
+        assert services.distribution_cancel(actor=by(), distribution=distribution)
         with pytest.raises(services.ClaimLost):
-            services._issue_chunk(claimed, writer, next(batches))  # the chunk in flight rolls back
+            services.distribution_issue_chunk(distribution=claimed, writer=writer, user_ids=next(batches), elapsed=0)  # the chunk in flight rolls back
         batches.close()
-        request.refresh_from_db()
-        assert (request.status, request.read_count, request.issued_count) == (Status.CANCELLED, 400, 400)
-        assert IssuedCoupon.objects.filter(request=request).count() == 400
+        distribution.refresh_from_db()
+        assert (distribution.status, distribution.read_count, distribution.issued_count) == (Status.CANCELLED, 400, 400)
+        assert IssuedCoupon.objects.filter(distribution=distribution).count() == 400
 
     def test_a_finished_request_cannot_be_cancelled(self, run_queue_and_reload, db, coupon, members):
-        request = submit(coupon, "demo", members)
-        run_queue_and_reload(request)
-        assert not services.distribution_cancel(request=request)
+        distribution = submit(coupon, "demo", members)
+        run_queue_and_reload(distribution)
+        assert not services.distribution_cancel(actor=by(), distribution=distribution)
 
 
 class TestBudget:
@@ -220,7 +223,7 @@ def test_a_scheduled_request_waits_for_its_time_while_others_run(db, coupon, duc
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
     later = DistributionRequest(coupon=coupon, source="demo", table="warehouse.main.members", column="user_id",
                                 memo="later", not_before=timezone.now() + timedelta(hours=1))
-    services.distribution_request_submit(request=later)
+    services.distribution_submit(actor=by(), distribution=later)
     now_one = submit(coupon, "demo", "warehouse.main.members")
     services.distribution_run_queue()
     later.refresh_from_db()
@@ -232,9 +235,9 @@ def test_a_scheduled_request_waits_for_its_time_while_others_run(db, coupon, duc
 def test_a_coupon_deactivated_after_queueing_fails_the_request_cleanly(run_queue_and_reload, db, coupon,
                                                                         duckdb_source):
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
-    request = submit(coupon, "demo", "warehouse.main.members")
+    distribution = submit(coupon, "demo", "warehouse.main.members")
     coupon.is_active = False
     coupon.save()
-    run_queue_and_reload(request)
-    assert request.status == Status.FAILED and "deactivated" in request.error_message
+    run_queue_and_reload(distribution)
+    assert distribution.status == Status.FAILED and "deactivated" in distribution.error_message
     assert not IssuedCoupon.objects.exists()

@@ -1,4 +1,4 @@
-"""Managers export the request history (CSV, XLSX) and move coupons in and out."""
+"""Managers export the distribution history (CSV, XLSX) and move coupons in and out."""
 
 import io
 
@@ -9,13 +9,14 @@ from django.urls import reverse
 from distribution import services
 from distribution.models import Coupon, DistributionRequest
 from distribution.resources import CouponResource, DistributionRequestResource
+from tests.helpers import by
 
 
 def test_request_history_exports_with_counts_and_names(db, coupon, duckdb_source, staff_user):
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
-    services.distribution_request_submit(request=DistributionRequest(
+    services.distribution_submit(distribution=DistributionRequest(
         coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="spring"),
-        requested_by=staff_user)
+        actor=by(staff_user))
     services.distribution_run_queue()
     dataset = DistributionRequestResource().export()
     row = dict(zip(dataset.headers, dataset[0]))

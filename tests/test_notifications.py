@@ -10,44 +10,46 @@ from distribution import services as distribution_services
 from distribution.models import DistributionRequest
 from notifications import services
 from notifications.models import Notification
+from tests.helpers import by
 
 Status = Notification.Status
 
 
 @pytest.fixture
 def distribute(db, coupon, duckdb_source, django_capture_on_commit_callbacks, staff_user):
-    """Runs a 50-member distribution in this process; returns the finished request."""
+    """Runs a 50-member distribution in this process (one that fails, its table dropped after submitting,
+    with `failing=True`); returns the finished distribution."""
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 51) t(i)")
 
-    def run(table="warehouse.main.members"):
+    def run(failing=False):
         with django_capture_on_commit_callbacks(execute=True):
-            request = distribution_services.distribution_request_submit(
-                request=DistributionRequest(coupon=coupon, source="demo", table="warehouse.main.members",
-                                            column="user_id", memo="spring campaign"), requested_by=staff_user)
-            if table != "warehouse.main.members":
+            distribution = distribution_services.distribution_submit(
+                distribution=DistributionRequest(coupon=coupon, source="demo", table="warehouse.main.members",
+                                                 column="user_id", memo="spring campaign"), actor=by(staff_user))
+            if failing:
                 duckdb_source("DROP TABLE members")
         with django_capture_on_commit_callbacks(execute=True):
             distribution_services.distribution_run_queue()
-        request.refresh_from_db()
-        return request
+        distribution.refresh_from_db()
+        return distribution
 
     return run
 
 
-def events_of(request):
-    return list(request.notifications.order_by("pk").values_list("event", "status", "attempts"))
+def events_of(distribution):
+    return list(distribution.notifications.order_by("pk").values_list("event", "status", "attempts"))
 
 
 def test_each_event_is_delivered_once_by_webhook_in_order(distribute, slack_webhook, settings):
     settings.SITE_URL = "https://couponops.example.com"
-    request = distribute()
-    assert events_of(request) == [("started", "pending", 0), ("succeeded", "pending", 0)]
+    distribution = distribute()
+    assert events_of(distribution) == [("started", "pending", 0), ("succeeded", "pending", 0)]
     assert services.notification_deliver_due() == 2
-    assert events_of(request) == [("started", "sent", 1), ("succeeded", "sent", 1)]
+    assert events_of(distribution) == [("started", "sent", 1), ("succeeded", "sent", 1)]
     started, succeeded = (r["body"] for r in slack_webhook.received)
     assert "started" in started["text"] and "succeeded" in succeeded["text"]
     for text in ("SPRING10", "marketer", "spring campaign", "warehouse.main.members.user_id", "50 / 50 / 0",
-                 f"https://couponops.example.com/admin/distribution/distributionrequest/{request.pk}/change/"):
+                 f"https://couponops.example.com/admin/distribution/distributionrequest/{distribution.pk}/change/"):
         assert text in succeeded["text"]
     assert succeeded["blocks"][0]["type"] == "header"
     assert services.notification_deliver_due() == 0  # nothing is sent twice
@@ -63,8 +65,8 @@ def test_chat_post_message_carries_token_channel_and_blocks(distribute, slack_bo
 
 
 def test_a_failed_distribution_message_carries_the_error(distribute, slack_webhook):
-    request = distribute(table="gone")
-    assert request.status == "failed"
+    distribution = distribute(failing=True)
+    assert distribution.status == "failed"
     services.notification_deliver_due()
     failed = slack_webhook.received[-1]["body"]
     assert "failed" in failed["text"] and "does not exist" in failed["text"]
@@ -72,12 +74,12 @@ def test_a_failed_distribution_message_carries_the_error(distribute, slack_webho
 
 def test_invalid_auth_is_stored_and_the_later_message_waits(distribute, slack_bot):
     slack_bot.then("invalid_auth")
-    request = distribute()
+    distribution = distribute()
     assert services.notification_deliver_due() == 0
-    started, succeeded = request.notifications.order_by("pk")
+    started, succeeded = distribution.notifications.order_by("pk")
     assert (started.status, started.attempts, succeeded.attempts) == ("pending", 1, 0)
     assert "invalid_auth" in started.last_error and started.next_attempt_at > timezone.now()
-    assert request.status == "succeeded"
+    assert distribution.status == "succeeded"
 
 
 def test_rate_limiting_is_retried_after_retry_after(distribute, slack_webhook):
@@ -92,9 +94,9 @@ def test_rate_limiting_is_retried_after_retry_after(distribute, slack_webhook):
 def test_server_errors_are_retried_then_backed_off_then_given_up(distribute, slack_webhook, settings):
     settings.NOTIFICATION_MAX_ATTEMPTS = 2
     slack_webhook.then(*["server_error"] * 6)
-    request = distribute()
+    distribution = distribute()
     services.notification_deliver_due()
-    started = request.notifications.order_by("pk").first()
+    started = distribution.notifications.order_by("pk").first()
     assert (started.status, started.attempts, started.last_error) == ("pending", 1, "HTTP 500: internal_error")
     assert len(slack_webhook.received) == 3  # one call and slack-sdk's two retries
     services.notification_deliver_due(now=timezone.now() + timedelta(hours=1))
@@ -106,16 +108,16 @@ def test_server_errors_are_retried_then_backed_off_then_given_up(distribute, sla
 
 def test_a_hanging_slack_times_out_and_is_recorded(distribute, slack_webhook):
     slack_webhook.then("hang", "hang")
-    request = distribute()
+    distribution = distribute()
     services.notification_deliver_due()
-    started = request.notifications.order_by("pk").first()
+    started = distribution.notifications.order_by("pk").first()
     assert started.status == "pending" and "timed out" in started.last_error.lower()
-    assert request.status == "succeeded"
+    assert distribution.status == "succeeded"
 
 
 def test_without_slack_notifications_are_recorded_as_skipped(distribute, fake_slack):
-    request = distribute()
-    assert events_of(request) == [("started", "skipped", 0), ("succeeded", "skipped", 0)]
+    distribution = distribute()
+    assert events_of(distribution) == [("started", "skipped", 0), ("succeeded", "skipped", 0)]
     assert services.notification_deliver_due() == 0 and not fake_slack.received
 
 
@@ -130,42 +132,48 @@ def test_resend_from_the_admin_sends_a_failed_message_again(distribute, slack_we
                                                             staff_user, django_capture_on_commit_callbacks):
     settings.NOTIFICATION_MAX_ATTEMPTS = 1
     slack_webhook.then(*["server_error"] * 3)
-    request = distribute()
+    distribution = distribute()
     services.notification_deliver_due()
-    started = request.notifications.order_by("pk").first()
+    started = distribution.notifications.order_by("pk").first()
     assert started.status == "failed"
     client.force_login(staff_user)
     response = client.post(reverse("admin:notifications_notification_changelist"),
                            {"action": "resend", "_selected_action": [started.pk]})
     assert response.status_code == 302
     services.notification_deliver_due()
-    assert set(request.notifications.values_list("status", flat=True)) == {"sent"}
+    assert set(distribution.notifications.values_list("status", flat=True)) == {"sent"}
 
 
 def test_the_notification_admin_lists_and_filters(distribute, slack_webhook, client, staff_user):
     distribute()
     client.force_login(staff_user)
-    page = client.get(reverse("admin:notifications_notification_changelist"), {"status__exact": "pending"})
-    assert page.status_code == 200 and "started" in page.content.decode().lower()
+    changelist = reverse("admin:notifications_notification_changelist")
+    pending = Notification.objects.filter(status="pending")
+    assert pending.exists()
+    page = client.get(changelist, {"status__exact": "pending"}).content.decode()
+    for notification in pending:
+        assert reverse("admin:notifications_notification_change", args=[notification.pk]) in page
+    sent = client.get(changelist, {"status__exact": "sent"}).content.decode()
+    assert not any(reverse("admin:notifications_notification_change", args=[n.pk]) in sent for n in pending)
 
 
 def test_a_cancellation_is_announced_with_who_cancelled(db, coupon, duckdb_source, slack_webhook, staff_user,
                                                         django_capture_on_commit_callbacks):
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 51) t(i)")
     with django_capture_on_commit_callbacks(execute=True):
-        request = distribution_services.distribution_request_submit(request=DistributionRequest(
+        distribution = distribution_services.distribution_submit(actor=by(), distribution=DistributionRequest(
             coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="m"))
     with django_capture_on_commit_callbacks(execute=True):
-        distribution_services.distribution_cancel(request=request, cancelled_by=staff_user)
+        distribution_services.distribution_cancel(distribution=distribution, actor=by(staff_user))
     services.notification_deliver_due()
     text = slack_webhook.received[-1]["body"]["text"]
     assert "cancelled" in text and "marketer" in text
 
 
 def test_a_revocation_is_announced_with_the_number_revoked(distribute, slack_webhook, django_capture_on_commit_callbacks):
-    request = distribute()
+    distribution = distribute()
     with django_capture_on_commit_callbacks(execute=True):
-        distribution_services.distribution_revoke(request=request)
+        distribution_services.distribution_revoke(actor=by(), distribution=distribution)
     with django_capture_on_commit_callbacks(execute=True):
         distribution_services.distribution_run_queue()  # the worker does the revoking
     services.notification_deliver_due()
@@ -178,9 +186,9 @@ def test_a_request_awaiting_approval_asks_for_it_in_slack(db, coupon, duckdb_sou
     settings.DISTRIBUTION_APPROVAL_COUPONS = 10
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 51) t(i)")
     with django_capture_on_commit_callbacks(execute=True):
-        request = distribution_services.distribution_request_submit(request=DistributionRequest(
+        distribution = distribution_services.distribution_submit(distribution=DistributionRequest(
             coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="m"),
-            requested_by=staff_user)
+            actor=by(staff_user))
     services.notification_deliver_due()
     text = slack_webhook.received[-1]["body"]["text"]
-    assert f"#{request.pk} needs approval" in text and "Would issue: 50" in text and "marketer" in text
+    assert f"#{distribution.pk} needs approval" in text and "Would issue: 50" in text and "marketer" in text

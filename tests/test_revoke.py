@@ -5,31 +5,32 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from distribution import services
+from distribution import selectors, services
 from distribution.models import DistributionRequest, IssuedCoupon
+from tests.helpers import by
 
 
 @pytest.fixture
 def succeeded(db, coupon, duckdb_source):
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 51) t(i)")
-    request = services.distribution_request_submit(request=DistributionRequest(
+    distribution = services.distribution_submit(actor=by(), distribution=DistributionRequest(
         coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="m"))
     services.distribution_run_queue()
     IssuedCoupon.objects.filter(coupon=coupon, user_id__lte=5).update(used_at=timezone.now())
-    request.refresh_from_db()
-    return request
+    distribution.refresh_from_db()
+    return distribution
 
 
-def revoke(request, user=None):
+def revoke(distribution, user=None):
     """Asks for the revoke as the admin does, then lets the worker's service do it (in chunks of 7)."""
-    claimed = services.distribution_revoke(request=request, revoked_by=user)
+    claimed = services.distribution_revoke(distribution=distribution, actor=by(user))
     for pending in DistributionRequest.objects.filter(status="revoking"):
-        services.distribution_revoke_run(request=pending, chunk_size=7)
+        services.distribution_revoke_run(distribution=pending, chunk_size=7)
     return claimed
 
 
 def test_it_revokes_only_unused_coupons_and_never_deletes(succeeded, staff_user):
-    assert services.distribution_revoke_preview(request=succeeded) == {"to_revoke": 45, "used": 5}
+    assert selectors.distribution_revoke_preview(distribution=succeeded) == {"to_revoke": 45, "used": 5}
     assert revoke(succeeded, staff_user)
     succeeded.refresh_from_db()
     assert (succeeded.status, succeeded.revoked_count, succeeded.revoked_by) == ("revoked", 45, staff_user)
@@ -46,7 +47,7 @@ def test_revoking_twice_changes_nothing(succeeded):
 
 
 def test_an_interrupted_revoke_resumes_with_an_exact_count(succeeded, staff_user):
-    services.distribution_revoke(request=succeeded, revoked_by=staff_user)
+    services.distribution_revoke(distribution=succeeded, actor=by(staff_user))
     succeeded.refresh_from_db()
     # A worker that died after its first ranges: some rows revoked and counted, the rest not yet.
     IssuedCoupon.objects.filter(coupon_id=succeeded.coupon_id, user_id__lte=20, used_at__isnull=True).update(
@@ -60,9 +61,9 @@ def test_an_interrupted_revoke_resumes_with_an_exact_count(succeeded, staff_user
 
 def test_a_queued_request_cannot_be_revoked(db, coupon, duckdb_source):
     duckdb_source("CREATE TABLE members AS SELECT 1 AS user_id")
-    request = services.distribution_request_submit(request=DistributionRequest(
+    distribution = services.distribution_submit(actor=by(), distribution=DistributionRequest(
         coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="m"))
-    assert not services.distribution_revoke(request=request)
+    assert not services.distribution_revoke(actor=by(), distribution=distribution)
 
 
 def test_the_admin_confirms_then_revokes(succeeded, client, staff_user):
@@ -98,5 +99,6 @@ def test_cancel_and_revoke_appear_in_the_admin_history(succeeded, client, staff_
     revoke(succeeded, staff_user)
     client.force_login(staff_user)
     history = client.get(reverse("admin:distribution_distributionrequest_history", args=[succeeded.pk]))
-    assert "Revoked 45 unused coupons." in history.content.decode()
-    assert "marketer" in history.content.decode()
+    page = history.content.decode()
+    assert 'class="transition-revoke_started"' in page and 'class="transition-revoked"' in page
+    assert "user: marketer" in page and "worker" in page

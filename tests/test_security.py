@@ -10,6 +10,7 @@ from distribution import services
 from distribution.models import DistributionRequest, IssuedCoupon
 from distribution.sources import SourceError, get_source
 from tests.harness.cluster import manage
+from tests.helpers import by
 
 PRODUCTION_ENV = {
     "DEBUG": "false", "ALLOWED_HOSTS": "couponops.example.com", "SESSION_COOKIE_SECURE": "true",
@@ -63,12 +64,12 @@ class TestInjectionThroughNames:
         warehouse.execute(f'CREATE TABLE memory.default."{name}" ("user; id" BIGINT)')
         try:
             warehouse.execute(f'INSERT INTO memory.default."{name}" VALUES 3, 1, 2, 2, NULL')
-            request = services.distribution_request_submit(request=DistributionRequest(
+            distribution = services.distribution_submit(actor=by(), distribution=DistributionRequest(
                 coupon=coupon, source="warehouse", table=f'memory.default."{name}"', column="user; id", memo="m"))
-            assert request.table == 'memory.default."we""ird; name 회원"' and request.target_count == 3
+            assert distribution.table == 'memory.default."we""ird; name 회원"' and distribution.target_count == 3
             services.distribution_run_queue()
-            request.refresh_from_db()
-            assert (request.status, request.issued_count) == ("succeeded", 3)
+            distribution.refresh_from_db()
+            assert (distribution.status, distribution.issued_count) == ("succeeded", 3)
             assert sorted(IssuedCoupon.objects.values_list("user_id", flat=True)) == [1, 2, 3]
         finally:
             warehouse.execute(f'DROP TABLE memory.default."{name}"')
@@ -76,7 +77,7 @@ class TestInjectionThroughNames:
 
 def test_an_unknown_source_is_a_form_error(db, coupon):
     with pytest.raises(ValidationError) as error:
-        services.distribution_request_submit(request=DistributionRequest(
+        services.distribution_submit(actor=by(), distribution=DistributionRequest(
             coupon=coupon, source="warehouse'; DROP TABLE x; --", table="a.b.c", column="id", memo="m"))
     assert "source" in error.value.message_dict
 

@@ -9,30 +9,31 @@ from django.db.models import Count
 
 from distribution import services
 from distribution.models import DistributionRequest, IssuedCoupon
-from tests.harness.cluster import manage, process_env, qcluster
 from tests.conftest import unavailable
+from tests.harness.cluster import manage, process_env, qcluster
 from tests.harness.trino import TrinoServer, TrinoUnavailable
+from tests.helpers import by
 
 Status = DistributionRequest.Status
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def wait_until_finished(requests, timeout=180):
+def wait_until_finished(distributions, timeout=180):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for request in requests:
-            request.refresh_from_db()
-        if all(request.is_finished for request in requests):
+        for distribution in distributions:
+            distribution.refresh_from_db()
+        if all(distribution.is_finished for distribution in distributions):
             return
         time.sleep(0.3)
-    pytest.fail(f"requests did not finish within {timeout}s: {[r.status for r in requests]}")
+    pytest.fail(f"distributions did not finish within {timeout}s: {[r.status for r in distributions]}")
 
 
 def test_a_real_cluster_runs_requests_in_order_one_at_a_time(postgres, warehouse, memory_table, coupon, tmp_path):
     first_table = memory_table("SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey <= 60000")
     second_table = memory_table("SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey BETWEEN 30001 AND 90000")
     env = process_env(TRINO_HOST="127.0.0.1", TRINO_PORT=warehouse.port, DISTRIBUTION_CHUNK_SIZE=7000)
-    first = services.distribution_request_submit(request=DistributionRequest(
+    first = services.distribution_submit(actor=by(), distribution=DistributionRequest(
         coupon=coupon, source="warehouse", table=first_table, column="user_id", memo="first"))
     with qcluster(env, tmp_path / "qcluster.log"):
         cli = manage("distribute", "--coupon", coupon.code, "--source", "warehouse", "--table", second_table,
@@ -49,7 +50,7 @@ def test_a_real_cluster_runs_requests_in_order_one_at_a_time(postgres, warehouse
     assert first.finished_at <= second.started_at
     assert IssuedCoupon.objects.filter(coupon=coupon).count() == 90000
     assert not IssuedCoupon.objects.values("coupon", "user_id").annotate(n=Count("*")).filter(n__gt=1).exists()
-    assert set(IssuedCoupon.objects.filter(user_id__gt=60000).values_list("request_id", flat=True)) == {second.pk}
+    assert set(IssuedCoupon.objects.filter(user_id__gt=60000).values_list("distribution_id", flat=True)) == {second.pk}
 
 
 def test_the_started_message_reaches_slack_while_the_distribution_runs(postgres, warehouse, coupon, tmp_path,
@@ -58,39 +59,39 @@ def test_the_started_message_reaches_slack_while_the_distribution_runs(postgres,
                       DISTRIBUTION_WRITER="bulk_create", SLACK_WEBHOOK_URL=fake_slack.webhook_url)
     with qcluster(env, tmp_path / "distribution.log"), \
             qcluster({**env, "Q_CLUSTER_NAME": "notifications"}, tmp_path / "notifications.log"):
-        request = services.distribution_request_submit(request=DistributionRequest(
+        distribution = services.distribution_submit(actor=by(), distribution=DistributionRequest(
             coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="slack e2e"))
-        wait_until_finished([request])
+        wait_until_finished([distribution])
         deadline = time.monotonic() + 60
         while len(fake_slack.received) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
 
     started, succeeded = fake_slack.received
     assert "started" in started["body"]["text"] and "succeeded" in succeeded["body"]["text"]
-    assert started["at"] < request.finished_at.timestamp()
-    assert request.status == Status.SUCCEEDED and request.issued_count == 150_000
-    assert list(request.notifications.values_list("status", flat=True)) == ["sent", "sent"]
+    assert started["at"] < distribution.finished_at.timestamp()
+    assert distribution.status == Status.SUCCEEDED and distribution.issued_count == 150_000
+    assert list(distribution.notifications.values_list("status", flat=True)) == ["sent", "sent"]
 
 
 def test_it_resumes_exactly_after_the_worker_is_killed(postgres, warehouse, coupon, tmp_path):
     env = process_env(TRINO_HOST="127.0.0.1", TRINO_PORT=warehouse.port, DISTRIBUTION_CHUNK_SIZE=2000,
                       DISTRIBUTION_WRITER="bulk_create", DISTRIBUTION_STALE_AFTER=3)
-    request = services.distribution_request_submit(request=DistributionRequest(
+    distribution = services.distribution_submit(actor=by(), distribution=DistributionRequest(
         coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="crash"))
     with qcluster(env, tmp_path / "killed.log") as first:
-        while request.read_count < 30_000:
+        while distribution.read_count < 30_000:
             time.sleep(0.05)
-            request.refresh_from_db()
+            distribution.refresh_from_db()
         os.killpg(first.pid, signal.SIGKILL)  # the whole cluster dies mid-run, as on a power cut
         first.wait()
-    request.refresh_from_db()
-    assert request.status == Status.RUNNING and request.read_count < 150_000
+    distribution.refresh_from_db()
+    assert distribution.status == Status.RUNNING and distribution.read_count < 150_000
 
     time.sleep(3.5)  # the heartbeat goes stale
     with qcluster(env, tmp_path / "restarted.log"):
         services.distribution_queue_kick()  # what the every-minute watchdog does
-        wait_until_finished([request])
-    assert (request.status, request.read_count, request.issued_count, request.skipped_count, request.attempts) == (
+        wait_until_finished([distribution])
+    assert (distribution.status, distribution.read_count, distribution.issued_count, distribution.skipped_count, distribution.attempts) == (
         Status.SUCCEEDED, 150_000, 150_000, 0, 2)
     assert IssuedCoupon.objects.filter(coupon=coupon).count() == 150_000
 
@@ -101,13 +102,13 @@ def test_two_clusters_on_two_nodes_still_run_one_at_a_time_in_order(postgres, wa
               for i in range(3)]
     env = process_env(TRINO_HOST="127.0.0.1", TRINO_PORT=warehouse.port, DISTRIBUTION_CHUNK_SIZE=5000)
     with qcluster(env, tmp_path / "node-a.log"), qcluster(env, tmp_path / "node-b.log"):
-        requests = [services.distribution_request_submit(request=DistributionRequest(
+        distributions = [services.distribution_submit(actor=by(), distribution=DistributionRequest(
             coupon=coupon, source="warehouse", table=table, column="user_id", memo=f"node test {i}"))
             for i, table in enumerate(tables)]
-        wait_until_finished(requests)
-    assert [r.status for r in requests] == [Status.SUCCEEDED] * 3
-    assert sum(r.issued_count for r in requests) == 150_000 == IssuedCoupon.objects.count()
-    for earlier, later in zip(requests, requests[1:]):
+        wait_until_finished(distributions)
+    assert [r.status for r in distributions] == [Status.SUCCEEDED] * 3
+    assert sum(r.issued_count for r in distributions) == 150_000 == IssuedCoupon.objects.count()
+    for earlier, later in zip(distributions, distributions[1:]):
         assert earlier.finished_at <= later.started_at  # never two at once, and first in, first out
 
 
@@ -123,25 +124,25 @@ def test_trino_dying_mid_stream_fails_clearly_and_a_retry_resumes_exactly(postgr
     except TrinoUnavailable as exc:
         unavailable(f"no Trino server: {exc}")
     env = warehouse_env(doomed)
-    request = services.distribution_request_submit(request=DistributionRequest(
+    distribution = services.distribution_submit(actor=by(), distribution=DistributionRequest(
         coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="trino dies"))
     with qcluster(env, tmp_path / "first.log"):
-        while request.read_count < 20_000:
+        while distribution.read_count < 20_000:
             time.sleep(0.05)
-            request.refresh_from_db()
+            distribution.refresh_from_db()
         doomed.stop()
-        wait_until_finished([request], timeout=120)
-    assert request.status == Status.FAILED and "Trino" in request.error_message, request.error_message
-    issued_before = request.issued_count
+        wait_until_finished([distribution], timeout=120)
+    assert distribution.status == Status.FAILED and "Trino" in distribution.error_message, distribution.error_message
+    issued_before = distribution.issued_count
     assert issued_before == IssuedCoupon.objects.filter(coupon=coupon).count() < 150_000
 
     revived = TrinoServer().start()
     try:
         with qcluster(warehouse_env(revived), tmp_path / "second.log"):
-            assert services.distribution_retry(request=request)
-            wait_until_finished([request])
+            assert services.distribution_retry(actor=by(), distribution=distribution)
+            wait_until_finished([distribution])
     finally:
         revived.stop()
-    assert (request.status, request.read_count, request.issued_count, request.skipped_count) == (
+    assert (distribution.status, distribution.read_count, distribution.issued_count, distribution.skipped_count) == (
         Status.SUCCEEDED, 150_000, 150_000, 0)
     assert IssuedCoupon.objects.filter(coupon=coupon).count() == 150_000

@@ -12,14 +12,14 @@ def make_request(coupon):
     return DistributionRequest.objects.create(coupon=coupon, source="demo", table="a.b.c", column="id", memo="test")
 
 
-def chunk_for(request, user_ids):
+def chunk_for(distribution, user_ids):
     now = timezone.now().replace(microsecond=0)
-    return Chunk(request.coupon_id, request.pk, user_ids, now, now + timedelta(days=14))
+    return Chunk(distribution.coupon_id, distribution.pk, user_ids, now, now + timedelta(days=14))
 
 
 def table_rows(coupon):
     return list(IssuedCoupon.objects.filter(coupon=coupon).order_by("user_id")
-                .values_list("user_id", "request_id", "issued_at", "expires_at", "deleted_at"))
+                .values_list("user_id", "distribution_id", "issued_at", "expires_at", "deleted_at"))
 
 
 def test_auto_picks_copy_on_postgresql_and_bulk_create_elsewhere(db):
@@ -29,10 +29,10 @@ def test_auto_picks_copy_on_postgresql_and_bulk_create_elsewhere(db):
 
 @pytest.mark.django_db
 def test_bulk_create_skips_members_who_already_hold_the_coupon(coupon):
-    request = make_request(coupon)
+    distribution = make_request(coupon)
     writer = get_writer("bulk_create")
-    assert writer.write(chunk_for(request, [1, 2, 3])) == 3
-    assert writer.write(chunk_for(request, [2, 3, 4, 5])) == 2
+    assert writer.write(chunk_for(distribution, [1, 2, 3])).issued == 3
+    assert writer.write(chunk_for(distribution, [2, 3, 4, 5])).issued == 2
     assert [row[0] for row in table_rows(coupon)] == [1, 2, 3, 4, 5]
 
 
@@ -45,7 +45,7 @@ def test_both_writers_produce_identical_rows_and_counts(postgres, coupon):
     for name in ("bulk_create", "copy"):
         IssuedCoupon.objects.filter(coupon=coupon).delete()  # test clean-up, not product code
         writer = get_writer(name)
-        issued = [writer.write(chunk_for(first, ids)), writer.write(chunk_for(second, overlap))]
+        issued = [writer.write(chunk_for(first, ids)).issued, writer.write(chunk_for(second, overlap)).issued]
         results[name] = (issued, [row[:2] + row[4:] for row in table_rows(coupon)])
     assert results["bulk_create"] == results["copy"]
     assert results["copy"][0] == [10_000, 15_000]
@@ -53,8 +53,8 @@ def test_both_writers_produce_identical_rows_and_counts(postgres, coupon):
 
 @pytest.mark.integration
 def test_copy_writes_every_column_like_bulk_create(postgres, coupon):
-    request = make_request(coupon)
-    chunk = chunk_for(request, [7, 8])
+    distribution = make_request(coupon)
+    chunk = chunk_for(distribution, [7, 8])
     get_writer("copy").write(chunk)
-    assert table_rows(coupon) == [(7, request.pk, chunk.issued_at, chunk.expires_at, None),
-                                  (8, request.pk, chunk.issued_at, chunk.expires_at, None)]
+    assert table_rows(coupon) == [(7, distribution.pk, chunk.issued_at, chunk.expires_at, None),
+                                  (8, distribution.pk, chunk.issued_at, chunk.expires_at, None)]

@@ -3,13 +3,13 @@
 from django.conf import settings
 from django.db import connection
 
-from .base import BudgetExceeded, Chunk
+from .base import BudgetExceeded, Chunk, Written
 from .bulk_create import BulkCreateWriter
 from .copy import CopyWriter
 
 WRITERS = {cls.name: cls for cls in (BulkCreateWriter, CopyWriter)}
 
-__all__ = ["BudgetExceeded", "Chunk", "get_writer"]
+__all__ = ["BudgetExceeded", "Chunk", "Written", "get_writer"]
 
 
 def get_writer(name=None):

@@ -11,10 +11,17 @@ class Chunk:
     """Ascending, distinct user ids to receive one coupon, all stamped with one issue time."""
 
     coupon_id: int
-    request_id: int
+    distribution_id: int
     user_ids: list[int]
     issued_at: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a writer did with a chunk: coupons issued (new rows); the rest of the chunk already held one."""
+
+    issued: int
 
 
 class BudgetExceeded(Exception):

@@ -1,6 +1,6 @@
 from distribution.models import IssuedCoupon
 
-from .base import new_holders
+from .base import Written, new_holders
 
 
 class BulkCreateWriter:
@@ -16,7 +16,7 @@ class BulkCreateWriter:
                 IssuedCoupon(
                     coupon_id=chunk.coupon_id,
                     user_id=user_id,
-                    request_id=chunk.request_id,
+                    distribution_id=chunk.distribution_id,
                     issued_at=chunk.issued_at,
                     expires_at=chunk.expires_at,
                 )
@@ -24,4 +24,4 @@ class BulkCreateWriter:
             ),
             batch_size=self.batch_size,
         )
-        return len(user_ids)
+        return Written(issued=len(user_ids))

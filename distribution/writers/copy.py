@@ -7,7 +7,7 @@ from django.db import connection
 from distribution.failpoints import failpoint
 from distribution.models import IssuedCoupon
 
-from .base import new_holders
+from .base import Written, new_holders
 
 COLUMNS = ("coupon_id", "user_id", "request_id", "issued_at", "expires_at")
 # PostgreSQL's binary COPY format: a header, then per row a field count and (length, value) pairs.
@@ -31,17 +31,22 @@ class CopyWriter:
         user_ids = new_holders(chunk, limit)
         if user_ids:
             self._copy(copy_payload(chunk, user_ids))
-        return len(user_ids)
+        return Written(issued=len(user_ids))
 
     def _copy(self, payload):
-        table = connection.ops.quote_name(IssuedCoupon._meta.db_table)
-        sql = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT binary)"
         with connection.cursor() as cursor:
             # The chunk's commit need not wait for its WAL flush: a crash can then lose the last
             # chunks, but each together with its own progress record, so a resume redoes exactly
             # those. Only this transaction is affected (SET LOCAL).
             cursor.execute("SET LOCAL synchronous_commit = off")
-            cursor.copy_expert(sql, _Stream(payload), size=1 << 20)
+            copy_stream(cursor, _Stream(payload))
+
+
+def copy_stream(cursor, stream):
+    """COPYs a binary payload (see copy_payload) from a file-like object into the bulk table."""
+    table = connection.ops.quote_name(IssuedCoupon._meta.db_table)
+    sql = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT binary)"
+    cursor.copy_expert(sql, stream, size=1 << 20)
 
 
 class _Stream(io.BytesIO):
@@ -57,7 +62,7 @@ def copy_payload(chunk, user_ids):
     integers per row (about a third of its COPY time); only the user id differs between rows, so
     the rest is packed once and one C-level join does the rest."""
     before = struct.pack(">hiq", len(COLUMNS), 8, chunk.coupon_id) + struct.pack(">i", 8)
-    after = struct.pack(">iqiqiq", 8, chunk.request_id, 8, _micros(chunk.issued_at), 8, _micros(chunk.expires_at))
+    after = struct.pack(">iqiqiq", 8, chunk.distribution_id, 8, _micros(chunk.issued_at), 8, _micros(chunk.expires_at))
     return HEADER + before + (after + before).join(map(_int8, user_ids)) + after + TRAILER
 
 

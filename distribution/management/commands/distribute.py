@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from distribution import services
+from distribution.actors import Actor
 from distribution.models import Coupon, DistributionRequest
 
 
@@ -22,38 +23,38 @@ class Command(BaseCommand):
         coupon = Coupon.objects.filter(code=options["coupon"]).first()
         if coupon is None:
             raise CommandError(f"No coupon with code {options['coupon']!r}.")
-        request = DistributionRequest(
+        distribution = DistributionRequest(
             coupon=coupon, source=options["source"], table=options["table"], column=options["column"],
             memo=options["memo"] or "queued from the command line",
         )
         try:
-            services.distribution_request_submit(request=request)
+            services.distribution_submit(distribution=distribution, actor=Actor.command_line())
         except ValidationError as exc:
             raise CommandError("; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items()))
-        if request.status == DistributionRequest.Status.AWAITING_APPROVAL:
-            self.stdout.write(f"Request #{request.pk} ({request.would_issue:,} coupons) awaits another user's "
+        if distribution.status == DistributionRequest.Status.AWAITING_APPROVAL:
+            self.stdout.write(f"Request #{distribution.pk} ({distribution.would_issue:,} coupons) awaits another user's "
                               f"approval in the admin before it is queued.")
             return
-        self.stdout.write(f"Queued request #{request.pk}: {request.target_count:,} targets in {request.table}.")
+        self.stdout.write(f"Queued request #{distribution.pk}: {distribution.target_count:,} targets in {distribution.table}.")
         if options["wait"]:
-            self._wait(request)
+            self._wait(distribution)
 
-    def _wait(self, request):
-        while not request.is_finished:
+    def _wait(self, distribution):
+        while not distribution.is_finished:
             time.sleep(0.5)
-            request.refresh_from_db()
-            self.stdout.write("\r" + progress_line(request), ending="")
+            distribution.refresh_from_db()
+            self.stdout.write("\r" + progress_line(distribution), ending="")
             self.stdout.flush()
         self.stdout.write("")
-        if request.status == DistributionRequest.Status.FAILED:
-            raise CommandError(f"Request #{request.pk} failed: {request.error_message}")
+        if distribution.status == DistributionRequest.Status.FAILED:
+            raise CommandError(f"Request #{distribution.pk} failed: {distribution.error_message}")
         self.stdout.write(self.style.SUCCESS(
-            f"Request #{request.pk} succeeded: {request.issued_count:,} issued, "
-            f"{request.skipped_count:,} skipped, {request.elapsed_seconds:.1f} s, {request.rows_per_second or 0:,.0f} rows/s."
+            f"Request #{distribution.pk} succeeded: {distribution.issued_count:,} issued, "
+            f"{distribution.skipped_count:,} skipped, {distribution.elapsed_seconds:.1f} s, {distribution.rows_per_second or 0:,.0f} rows/s."
         ))
 
 
-def progress_line(request, width=40):
-    done = int(width * request.progress_percent / 100)
+def progress_line(distribution, width=40):
+    done = int(width * distribution.progress_percent / 100)
     bar = "#" * done + "." * (width - done)
-    return f"[{bar}] {request.progress_percent:3d}% {request.read_count:,}/{request.target_count or 0:,} {request.status}"
+    return f"[{bar}] {distribution.progress_percent:3d}% {distribution.read_count:,}/{distribution.target_count or 0:,} {distribution.status}"

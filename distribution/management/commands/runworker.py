@@ -9,6 +9,7 @@ class Command(qcluster.Command):
             "process) lets a running distribution end at a chunk boundary and queues it again.")
 
     def handle(self, *args, **options):
-        # Cluster.start() spawns whatever django_q.cluster.Sentinel names; ours tells the workers first.
+        # django-q2 has no setting for the sentinel class: Cluster.start() spawns whatever
+        # django_q.cluster.Sentinel names, so ours is put there (tested with django-q2 1.11.1, pinned).
         cluster.Sentinel = GracefulSentinel
         super().handle(*args, **options)

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from distribution import services
+from distribution.actors import Actor
 from distribution.models import Coupon, DistributionRequest
 
 
@@ -18,12 +19,12 @@ class Command(BaseCommand):
             code="WELCOME10",
             defaults={"name": "Welcome 10%", "discount_kind": "percent", "discount_amount": 10, "valid_days": 30},
         )
-        request = DistributionRequest(coupon=coupon, source="demo", table="demo.main.members", column="member_id",
-                                      memo="Demo: welcome coupon for every member")
-        services.distribution_request_submit(request=request, requested_by=user)
+        distribution = DistributionRequest(coupon=coupon, source="demo", table="demo.main.members",
+                                           column="member_id", memo="Demo: welcome coupon for every member")
+        services.distribution_submit(distribution=distribution, actor=Actor.command_line(user))
         self.stdout.write(self.style.SUCCESS(
             f"\n  Admin login:  user {user.username}   password {password}\n"
-            f"  Queued request #{request.pk}: {request.target_count:,} coupons from {request.table}\n"
+            f"  Queued request #{distribution.pk}: {distribution.target_count:,} coupons from {distribution.table}\n"
         ))
 
     def _admin(self, password):

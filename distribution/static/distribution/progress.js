@@ -1,16 +1,15 @@
 // Live progress for distribution requests: polls the admin's progress endpoint every two seconds and
-// updates each bar (and the request's status beside it) in place, until every request on the page has finished.
+// updates each bar (and the request's status beside it) in place, until no request on the page is live.
+// Which statuses are live is the server's knowledge (DistributionRequest.is_live), sent with each state.
 (function () {
   "use strict";
-  const FINISHED = ["succeeded", "failed", "cancelled", "revoked"];
 
   function unfinished() {
-    return Array.from(document.querySelectorAll(".live-progress[data-request]"))
-      .filter((node) => !FINISHED.includes(node.dataset.status));
+    return Array.from(document.querySelectorAll('.live-progress[data-live="true"]'));
   }
 
   function render(node, state) {
-    node.dataset.status = state.status;
+    node.dataset.live = String(state.live);
     node.querySelector("progress").value = state.percent;
     node.querySelector(".percent").textContent = state.percent + "%";
     node.querySelector(".detail").textContent = state.detail;

@@ -1,0 +1,32 @@
+"""Who or what changes a request: a person in the admin, the worker, the watchdog or the command line."""
+
+import getpass
+from dataclasses import dataclass
+
+from .models import Transition
+
+Kind = Transition.ActorKind
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str
+    user: object = None
+    name: str = ""
+
+    @classmethod
+    def for_user(cls, user):
+        return cls(Kind.USER, user, user.get_username())
+
+    @classmethod
+    def command_line(cls, user=None):
+        """The command line acts as a user when given one, and always names the operating-system user."""
+        return cls(Kind.COMMAND_LINE, user, getpass.getuser())
+
+    @property
+    def user_id(self):
+        return self.user.pk if self.user is not None else None
+
+
+WORKER = Actor(Kind.WORKER, name="worker")
+WATCHDOG = Actor(Kind.WATCHDOG, name="watchdog")

@@ -1,0 +1,48 @@
+"""Every write of the distribution app, by subject (as Zulip's `zerver/actions/`):
+
+- drafting: draft with a preview, confirm, approve, discard, submit (draft + confirm);
+- queue: wake the worker, claim the next request, take over dead runs, retry, cancel;
+- running: the worker's run of one request, chunk by chunk;
+- revoking: soft-deleting a request's coupons in the background;
+- audit: the one record of every transition.
+
+Reads live in `distribution.selectors`.
+"""
+
+from .audit import transition_record
+from .drafting import (
+    distribution_approve,
+    distribution_confirm,
+    distribution_discard,
+    distribution_draft,
+    distribution_reject,
+    distribution_submit,
+)
+from .queue import (
+    distribution_cancel,
+    distribution_claim_next,
+    distribution_queue_kick,
+    distribution_requeue_stale,
+    distribution_retry,
+)
+from .revoking import distribution_revoke, distribution_revoke_run
+from .running import (
+    ClaimLost,
+    DistributionError,
+    Stopping,
+    distribution_fail,
+    distribution_issue_chunk,
+    distribution_release,
+    distribution_run,
+    distribution_succeed,
+)
+from .worker import distribution_run_queue
+
+__all__ = [
+    "ClaimLost", "DistributionError", "Stopping", "distribution_approve", "distribution_cancel",
+    "distribution_claim_next", "distribution_confirm", "distribution_discard", "distribution_draft",
+    "distribution_fail", "distribution_issue_chunk", "distribution_queue_kick", "distribution_reject", "distribution_release",
+    "distribution_requeue_stale", "distribution_retry", "distribution_revoke", "distribution_revoke_run",
+    "distribution_run", "distribution_run_queue", "distribution_submit", "distribution_succeed",
+    "transition_record",
+]

@@ -1,0 +1,33 @@
+"""The one audit path: every change of a request's status is written here, and logged."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..actors import Actor
+from ..models import DistributionRequest, Transition
+
+logger = logging.getLogger("couponops.transitions")
+COUNTED = ("target_count", "read_count", "issued_count", "skipped_count", "revoked_count")
+
+
+def transition_record(*, distribution: DistributionRequest, action: str, actor: Actor, **details) -> Transition:
+    """Records what just happened to `distribution` (call it inside the transition's transaction, after the
+    change, so the record and the change commit together)."""
+    transition = Transition.objects.create(
+        distribution=distribution, action=action, status=distribution.status, actor_kind=actor.kind,
+        actor=actor.user, actor_name=actor.name, at=timezone.now(),
+        counts={field: getattr(distribution, field) for field in COUNTED}, details=details,
+    )
+    logger.info("request %s %s (%s) by %s", distribution.pk, action, distribution.status, actor.name or actor.kind,
+                extra={"request_id": distribution.pk, "event": action, "status": distribution.status,
+                       "actor": actor.name or actor.kind})
+    return transition
+
+
+def actor_require_permission(*, actor: Actor, permission: str):
+    """A person needs the permission; the command line and the worker act for the operators who run them."""
+    if actor.user is not None and not actor.user.has_perm(permission):
+        raise PermissionDenied(_("You do not have the permission to do this."))

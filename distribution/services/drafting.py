@@ -1,0 +1,130 @@
+"""A request's way into the queue: drafted with a preview, confirmed by its requester, approved by another."""
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..actors import Actor
+from ..models import DistributionRequest, Transition
+from ..selectors import (
+    audience_check,
+    audience_holders_count,
+    distribution_estimate_seconds,
+    distribution_needs_approval,
+)
+from ..signals import Event, send_on_commit
+from .audit import transition_record
+from .queue import distribution_queue_kick
+
+Status = DistributionRequest.Status
+Action = Transition.Action
+
+
+def distribution_draft(*, distribution: DistributionRequest, actor: Actor, audience=None) -> DistributionRequest:
+    """Checks an unsaved request against its source and saves it as a draft with its preview.
+
+    The table and column are stored as the source's metadata spells them. `audience` is
+    audience_check's answer when the caller (the admin form) has just asked it. Raises
+    ValidationError keyed by form field; nothing is saved then.
+    """
+    distribution.coupon.check_issuable()
+    target, profile = audience or audience_check(
+        source=distribution.source, table=distribution.table, column=distribution.column)
+    distribution.table, distribution.column = target.display_name, target.column
+    distribution.target_count, distribution.sample_ids = profile.targets, profile.samples
+    distribution.invalid_count, distribution.duplicate_count = profile.invalid, profile.duplicates
+    distribution.held_count = audience_holders_count(
+        coupon=distribution.coupon, source=distribution.source, target=target, targets=profile.targets)
+    distribution.coupon.check_budget(distribution.would_issue)
+    distribution.estimated_seconds = distribution_estimate_seconds(targets=distribution.target_count)
+    distribution.requested_by, distribution.status = actor.user, Status.DRAFT
+    distribution.full_clean()
+    with transaction.atomic():
+        distribution.save()
+        transition_record(distribution=distribution, action=Action.DRAFTED, actor=actor)
+    return distribution
+
+
+def distribution_confirm(*, distribution: DistributionRequest, actor: Actor) -> str | None:
+    """Confirms a draft: queued, or awaiting approval when large. None if it was no longer a draft
+    (a second click), so nothing is ever queued twice. Only the requester may confirm."""
+    if not distribution.may_be_confirmed_by(actor.user):
+        raise PermissionDenied(_("Only the person who drafted a request may confirm or discard it."))
+    distribution.coupon.check_issuable()
+    distribution.coupon.check_budget(distribution.would_issue)
+    status = Status.AWAITING_APPROVAL if distribution_needs_approval(distribution=distribution) else Status.QUEUED
+    now = timezone.now()
+    with transaction.atomic():
+        updated = DistributionRequest.objects.filter(pk=distribution.pk, status=Status.DRAFT).update(
+            status=status, confirmed_by=actor.user, confirmed_at=now,
+            queued_at=now if status == Status.QUEUED else None,
+        )
+        if not updated:
+            return None
+        distribution.refresh_from_db()
+        transition_record(distribution=distribution, action=Action.CONFIRMED, actor=actor)
+        if status == Status.QUEUED:
+            transaction.on_commit(distribution_queue_kick)
+        else:
+            send_on_commit(Event.APPROVAL_NEEDED, distribution)
+    return status
+
+
+def distribution_approve(*, distribution: DistributionRequest, actor: Actor) -> bool:
+    """Queues a request awaiting approval. False if it is not awaiting approval (a second click).
+
+    Four eyes: the approver needs the approve permission and is never the requester."""
+    if distribution.requested_by_id is not None and distribution.requested_by_id == actor.user_id:
+        raise PermissionDenied(_("Nobody approves their own request: another approver must."))
+    if not distribution.may_be_approved_by(actor.user):
+        raise PermissionDenied(_("Approving needs the permission to approve distribution requests."))
+    now = timezone.now()
+    with transaction.atomic():
+        updated = DistributionRequest.objects.filter(pk=distribution.pk, status=Status.AWAITING_APPROVAL).update(
+            status=Status.QUEUED, approved_by=actor.user, approved_at=now, queued_at=now
+        )
+        if updated:
+            distribution.refresh_from_db()
+            transition_record(distribution=distribution, action=Action.APPROVED, actor=actor)
+            transaction.on_commit(distribution_queue_kick)
+    return bool(updated)
+
+
+def distribution_reject(*, distribution: DistributionRequest, actor: Actor, reason: str) -> bool:
+    """Turns down a request awaiting approval, saying why; only someone who may approve it may.
+    False if it was no longer awaiting approval."""
+    if not distribution.may_be_approved_by(actor.user):
+        raise PermissionDenied(_("Only another user with the approve permission may reject this request."))
+    now = timezone.now()
+    with transaction.atomic():
+        updated = DistributionRequest.objects.filter(pk=distribution.pk, status=Status.AWAITING_APPROVAL).update(
+            status=Status.CANCELLED, cancelled_by=actor.user, cancelled_at=now, finished_at=now)
+        if updated:
+            distribution.refresh_from_db()
+            transition_record(distribution=distribution, action=Action.REJECTED, actor=actor, reason=reason)
+            send_on_commit(Event.CANCELLED, distribution)
+    return bool(updated)
+
+
+def distribution_discard(*, distribution: DistributionRequest, actor: Actor) -> bool:
+    """Discards a draft (only its requester may). False if it was no longer a draft."""
+    if not distribution.may_be_confirmed_by(actor.user):
+        raise PermissionDenied(_("Only the person who drafted a request may confirm or discard it."))
+    now = timezone.now()
+    with transaction.atomic():
+        updated = DistributionRequest.objects.filter(pk=distribution.pk, status=Status.DRAFT).update(
+            status=Status.DISCARDED, cancelled_by=actor.user, cancelled_at=now, finished_at=now)
+        if updated:  # a draft was never announced: nobody needs telling
+            distribution.refresh_from_db()
+            transition_record(distribution=distribution, action=Action.DISCARDED, actor=actor)
+    return bool(updated)
+
+
+def distribution_submit(*, distribution: DistributionRequest, actor: Actor, audience=None) -> DistributionRequest:
+    """Drafts and confirms in one step, for callers with no one to show a preview to (the command line)."""
+    distribution_draft(distribution=distribution, actor=actor, audience=audience)
+    distribution_confirm(distribution=distribution, actor=actor)
+    return distribution
+
+

@@ -1,0 +1,66 @@
+"""Revoking a request's coupons: soft deletes, in the background, one key range per transaction."""
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..actors import WORKER, Actor
+from ..models import DistributionRequest, IssuedCoupon, Transition
+from ..signals import Event, send_on_commit
+from .audit import actor_require_permission, transition_record
+from .queue import distribution_queue_kick
+
+Status = DistributionRequest.Status
+Action = Transition.Action
+
+
+def distribution_revoke(*, distribution: DistributionRequest, actor: Actor) -> bool:
+    """Starts revoking the coupons of a succeeded or cancelled request; False if it is not revocable.
+
+    The page returns at once: the worker soft-deletes the unused coupons chunk by chunk (10 million
+    rows are one long UPDATE otherwise, longer than a web request may last). Idempotent: a request
+    is revoked once; a second call changes nothing. Nothing is hard-deleted.
+    """
+    actor_require_permission(actor=actor, permission="distribution.revoke_distributionrequest")
+    with transaction.atomic():
+        claimed = DistributionRequest.objects.filter(
+            pk=distribution.pk, status__in=DistributionRequest.REVOCABLE
+        ).update(status=Status.REVOKING, revoked_by=actor.user, revoked_at=timezone.now(), revoked_count=0)
+        if claimed:
+            distribution.refresh_from_db()
+            transition_record(distribution=distribution, action=Action.REVOKE_STARTED, actor=actor)
+            transaction.on_commit(distribution_queue_kick)
+    return bool(claimed)
+
+
+def distribution_revoke_run(*, distribution: DistributionRequest, chunk_size=None, stop=None):
+    """Soft-deletes the request's unused coupons one key range at a time, counting each range in the
+    range's own transaction, so a crash or a stop resumes (by running this again) with exact counts."""
+    size = chunk_size or settings.DISTRIBUTION_CHUNK_SIZE
+    for low, high in _key_ranges(distribution.coupon_id, size):
+        if stop is not None and stop.is_set():
+            return  # still `revoking`: the next start goes on from where this left off
+        with transaction.atomic():
+            rows = distribution.coupons_issued().filter(used_at__isnull=True, deleted_at__isnull=True,
+                                                        user_id__gt=low)
+            revoked = (rows.filter(user_id__lte=high) if high is not None else rows).update(
+                deleted_at=distribution.revoked_at)
+            DistributionRequest.objects.filter(pk=distribution.pk, status=Status.REVOKING).update(
+                revoked_count=F("revoked_count") + revoked)
+    with transaction.atomic():
+        if DistributionRequest.objects.filter(pk=distribution.pk, status=Status.REVOKING).update(
+                status=Status.REVOKED):
+            distribution.refresh_from_db()
+            transition_record(distribution=distribution, action=Action.REVOKED, actor=WORKER)
+            send_on_commit(Event.REVOKED, distribution)
+
+
+def _key_ranges(coupon_id, size):
+    """(low, high] ranges of user ids holding the coupon, `size` rows each; the last one is open."""
+    low = 0
+    while (high := IssuedCoupon.objects.filter(coupon_id=coupon_id, user_id__gt=low).order_by("user_id")
+           .values_list("user_id", flat=True)[size - 1:size].first()) is not None:
+        yield low, high
+        low = high
+    yield low, None

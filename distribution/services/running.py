@@ -1,0 +1,151 @@
+"""The worker's run of one request: chunk by chunk, each chunk and its progress in one transaction."""
+
+import logging
+import time
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..actors import WORKER
+from ..failpoints import failpoint
+from ..models import DistributionRequest, Transition
+from ..prefetch import Prefetched
+from ..signals import Event, send_on_commit
+from ..sources import get_source
+from ..timing import rate, stopwatch
+from ..writers import BudgetExceeded, Chunk, get_writer
+from .audit import transition_record
+
+logger = logging.getLogger(__name__)
+Status = DistributionRequest.Status
+Action = Transition.Action
+
+
+class ClaimLost(Exception):
+    """The request is no longer this run's to write: it was cancelled, or taken over after a missed heartbeat."""
+
+
+class Stopping(Exception):
+    """The worker is shutting down (SIGTERM): the run ends after its current chunk and is queued again."""
+
+
+class DistributionError(Exception):
+    """A reason to stop a run that the request's error field should state as it is."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def distribution_run(*, distribution: DistributionRequest, stop=None):
+    """Issues the request's coupons chunk by chunk, then records how it ended."""
+    failpoint("run:start")
+    with stopwatch(since=distribution.elapsed_seconds) as watch:
+        try:
+            _issue_all(distribution, watch, stop)
+        except ClaimLost:
+            logger.warning("distribution request %s was cancelled or taken over; this run stops", distribution.pk)
+            return
+        except Stopping:
+            distribution_release(distribution=distribution, elapsed=watch.elapsed)
+            return
+        except Exception as exc:
+            logger.exception("distribution request %s failed", distribution.pk)
+            error = exc
+        else:
+            error = None
+    if error is None:
+        distribution_succeed(distribution=distribution, elapsed=watch.elapsed)
+    else:
+        distribution_fail(distribution=distribution, error=error, elapsed=watch.elapsed)
+
+
+def _issue_all(distribution, watch, stop):
+    coupon = distribution.coupon
+    coupon.refresh_from_db()
+    if not coupon.is_active or coupon.is_expired():
+        raise DistributionError(_("Coupon “%(code)s” was deactivated or expired after the request was queued; "
+                                  "nothing more was issued.") % {"code": coupon.code})
+    source = get_source(distribution.source)
+    target = source.resolve(distribution.table, distribution.column)
+    writer = get_writer()
+    batches = source.read(target, after=distribution.checkpoint, batch_size=settings.DISTRIBUTION_CHUNK_SIZE)
+    with Prefetched(batches) as prefetched:
+        for user_ids in prefetched:
+            failpoint("read:batch")
+            distribution_issue_chunk(distribution=distribution, writer=writer, user_ids=user_ids,
+                                     elapsed=watch.elapsed)
+            if stop is not None and stop.is_set():
+                raise Stopping()
+            if settings.DISTRIBUTION_CHUNK_PAUSE:
+                time.sleep(settings.DISTRIBUTION_CHUNK_PAUSE)
+    failpoint("run:read-all")
+
+
+def distribution_issue_chunk(*, distribution: DistributionRequest, writer, user_ids: list[int], elapsed: float):
+    """Writes one chunk and its progress in one transaction: both land or neither does.
+
+    Raises ClaimLost (writing nothing) when the request is no longer this run's: cancelled or taken over."""
+    now = timezone.now()
+    coupon = distribution.coupon
+    chunk = Chunk(coupon.pk, distribution.pk, user_ids, now, coupon.expiry_for(now))
+    with transaction.atomic():
+        try:
+            written = writer.write(chunk, limit=coupon.budget_left())
+        except BudgetExceeded as exc:
+            raise DistributionError(_("The coupon's budget is reached: %(new)s more coupons would exceed the "
+                                      "%(left)s left.") % {"new": f"{exc.args[0]:,}", "left": f"{exc.args[1]:,}"})
+        failpoint("chunk:written")
+        if not distribution.record_chunk(read=len(user_ids), written=written, last_id=user_ids[-1], now=now,
+                                         elapsed=elapsed):
+            raise ClaimLost()
+        failpoint("chunk:recorded")
+    failpoint("chunk:committed")
+
+
+def distribution_succeed(*, distribution: DistributionRequest, elapsed: float):
+    if _finish(distribution, Status.SUCCEEDED, elapsed, error_message=""):
+        send_on_commit(Event.SUCCEEDED, distribution)
+
+
+def distribution_fail(*, distribution: DistributionRequest, error: Exception, elapsed: float):
+    message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+    _drop_broken_connection()
+    if _finish(distribution, Status.FAILED, elapsed, error_message=message):
+        send_on_commit(Event.FAILED, distribution)
+
+
+def distribution_release(*, distribution: DistributionRequest, elapsed: float):
+    """Puts a run stopped by a shutdown back in the queue, first in line: the next start resumes it."""
+    _finish(distribution, Status.QUEUED, elapsed, error_message="", finished=False)
+    logger.warning("distribution request %s: the worker is stopping; queued again after its checkpoint",
+                   distribution.pk)
+
+
+def _drop_broken_connection():
+    """The error may have been the database connection itself (terminated, server restarted): drop a
+    broken one so that recording the failure opens a new one. Should that fail too, the request stays
+    `running` until its heartbeat is stale and the watchdog queues it again."""
+    if connection.connection is not None and not connection.in_atomic_block and not connection.is_usable():
+        connection.close()
+
+
+ACTIONS = {Status.SUCCEEDED: Action.SUCCEEDED, Status.FAILED: Action.FAILED, Status.QUEUED: Action.STOPPED}
+
+
+@transaction.atomic
+def _finish(distribution, status, elapsed, *, error_message, finished=True) -> bool:
+    """Records how this run ended; False (changing nothing) when the run had lost its claim meanwhile."""
+    read = DistributionRequest.objects.get(pk=distribution.pk).read_count
+    ended = DistributionRequest.objects.filter(
+        pk=distribution.pk, status=Status.RUNNING, attempts=distribution.attempts,
+    ).update(status=status, finished_at=timezone.now() if finished else None, elapsed_seconds=elapsed,
+             rows_per_second=rate(read, elapsed), error_message=error_message)
+    failpoint("finish:recorded")
+    distribution.refresh_from_db()
+    if ended:
+        transition_record(distribution=distribution, action=ACTIONS[status], actor=WORKER,
+                          **({"error": error_message} if error_message else {}))
+    return bool(ended)
