@@ -297,8 +297,24 @@ class IssuedCoupon(models.Model):
         verbose_name = _("issued coupon")
         verbose_name_plural = _("issued coupons")
 
+    class State(models.TextChoices):
+        USABLE = "usable", _("Usable")
+        USED = "used", _("Used")
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
+
     def __str__(self):
         return f"{self.coupon_id}:{self.user_id}"
+
+    def state(self, now=None):
+        """What the member can do with it: revoked and used win over expired (they say more)."""
+        if self.deleted_at is not None:
+            return self.State.REVOKED
+        if self.used_at is not None:
+            return self.State.USED
+        if self.expires_at <= (now or timezone.now()):
+            return self.State.EXPIRED
+        return self.State.USABLE
 
 
 class Transition(models.Model):

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import Coupon, DistributionRequest, IssuedCoupon
@@ -60,3 +61,19 @@ def distribution_revoke_preview(*, distribution: DistributionRequest) -> dict:
     coupons = distribution.coupons_issued().filter(deleted_at__isnull=True)
     used = coupons.filter(used_at__isnull=False).count()
     return {"to_revoke": coupons.count() - used, "used": used}
+
+
+def member_coupons(*, user_id: int, coupon_ids=None, states=None, now=None) -> list[IssuedCoupon]:
+    """The coupons one member holds, newest first, each with its coupon: a wallet.
+
+    One query probes the primary key (coupon, user_id) once per coupon (`coupon_id = ANY(…) AND user_id
+    = …`), so the answer takes the same time whatever the size of the bulk table: there is no index on
+    user_id alone, on purpose. `coupon_ids` narrows the coupons (default: all); `states` keeps only
+    those states (IssuedCoupon.State values; default: all)."""
+    coupon_ids = list(coupon_ids) if coupon_ids is not None else list(Coupon.objects.values_list("pk", flat=True))
+    if not coupon_ids:
+        return []
+    rows = IssuedCoupon.objects.filter(coupon_id__in=coupon_ids, user_id=user_id).select_related("coupon")
+    now = now or timezone.now()
+    held = [row for row in rows if states is None or row.state(now) in states]
+    return sorted(held, key=lambda row: (row.issued_at, row.coupon_id), reverse=True)
