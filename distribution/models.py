@@ -68,6 +68,12 @@ class Coupon(models.Model):
                 % {"code": self.code, "left": f"{left:,}", "count": f"{would_issue:,}"}})
 
 
+def acted_by(verbose_name):
+    """A user who moved a request on (confirmed, approved, cancelled, revoked it); empty until someone did."""
+    return models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+                             verbose_name=verbose_name)
+
+
 class DistributionRequestQuerySet(models.QuerySet):
     def next_in_line(self, now=None):
         """The request queued first whose scheduled start has come: first in, first out.
@@ -128,15 +134,9 @@ class DistributionRequest(models.Model):
                                                     "counted in advance."))
     sample_ids = models.JSONField(_("sample ids"), default=list, blank=True)
     estimated_seconds = models.FloatField(_("estimated duration (s)"), null=True, blank=True)
-    confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-        verbose_name=_("confirmed by"),
-    )
+    confirmed_by = acted_by(_("confirmed by"))
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-        verbose_name=_("approved by"),
-    )
+    approved_by = acted_by(_("approved by"))
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     elapsed_seconds = models.FloatField(_("elapsed (s)"), default=0)
     rows_per_second = models.FloatField(_("rows/s"), null=True, blank=True)
@@ -145,15 +145,9 @@ class DistributionRequest(models.Model):
         _("checkpoint"), null=True, blank=True, help_text=_("The last user id committed; a resume starts after it.")
     )
     attempts = models.PositiveIntegerField(_("runs"), default=0)
-    cancelled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-        verbose_name=_("cancelled by"),
-    )
+    cancelled_by = acted_by(_("cancelled by"))
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
-    revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-        verbose_name=_("revoked by"),
-    )
+    revoked_by = acted_by(_("revoked by"))
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoked_count = models.BigIntegerField(_("revoked"), default=0)
 
@@ -207,14 +201,6 @@ class DistributionRequest(models.Model):
     @property
     def awaits_approval(self):
         return self.status == self.Status.AWAITING_APPROVAL
-
-    @property
-    def is_cancellable(self):
-        return self.status in self.CANCELLABLE
-
-    @property
-    def is_retryable(self):
-        return self.status == self.Status.FAILED
 
     def may_be_confirmed_by(self, user):
         """Only the requester confirms or discards a draft: they are the one who read its preview."""

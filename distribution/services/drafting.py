@@ -96,28 +96,29 @@ def distribution_reject(*, distribution: DistributionRequest, actor: Actor, reas
     False if it was no longer awaiting approval."""
     if not distribution.may_be_approved_by(actor.user):
         raise PermissionDenied(_("Only another user with the approve permission may reject this request."))
-    now = timezone.now()
-    with transaction.atomic():
-        updated = DistributionRequest.objects.filter(pk=distribution.pk, status=Status.AWAITING_APPROVAL).update(
-            status=Status.CANCELLED, cancelled_by=actor.user, cancelled_at=now, finished_at=now)
-        if updated:
-            distribution.refresh_from_db()
-            transition_record(distribution=distribution, action=Action.REJECTED, actor=actor, reason=reason)
-            send_on_commit(Event.CANCELLED, distribution)
-    return bool(updated)
+    rejected = _close(distribution, Status.AWAITING_APPROVAL, Status.CANCELLED, Action.REJECTED, actor, reason=reason)
+    if rejected:
+        send_on_commit(Event.CANCELLED, distribution)
+    return rejected
 
 
 def distribution_discard(*, distribution: DistributionRequest, actor: Actor) -> bool:
-    """Discards a draft (only its requester may). False if it was no longer a draft."""
+    """Discards a draft (only its requester may). False if it was no longer a draft. A draft was never
+    announced, so nobody needs telling."""
     if not distribution.may_be_confirmed_by(actor.user):
         raise PermissionDenied(_("Only the person who drafted a request may confirm or discard it."))
+    return _close(distribution, Status.DRAFT, Status.DISCARDED, Action.DISCARDED, actor)
+
+
+@transaction.atomic
+def _close(distribution, current, status, action, actor, **details) -> bool:
+    """Ends a request that never ran (`current` → `status`) by a conditional update; False if it had moved on."""
     now = timezone.now()
-    with transaction.atomic():
-        updated = DistributionRequest.objects.filter(pk=distribution.pk, status=Status.DRAFT).update(
-            status=Status.DISCARDED, cancelled_by=actor.user, cancelled_at=now, finished_at=now)
-        if updated:  # a draft was never announced: nobody needs telling
-            distribution.refresh_from_db()
-            transition_record(distribution=distribution, action=Action.DISCARDED, actor=actor)
+    updated = DistributionRequest.objects.filter(pk=distribution.pk, status=current).update(
+        status=status, cancelled_by=actor.user, cancelled_at=now, finished_at=now)
+    if updated:
+        distribution.refresh_from_db()
+        transition_record(distribution=distribution, action=action, actor=actor, **details)
     return bool(updated)
 
 
