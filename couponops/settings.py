@@ -129,6 +129,14 @@ DISTRIBUTION_CHUNK_SIZE = env.int("DISTRIBUTION_CHUNK_SIZE", default=20_000 if S
 DISTRIBUTION_CHUNK_PAUSE = env.float("DISTRIBUTION_CHUNK_PAUSE", default=0.15 if SQLITE else 0)
 # "auto" picks COPY on PostgreSQL and bulk_create elsewhere; "copy" or "bulk_create" force one.
 DISTRIBUTION_WRITER = env("DISTRIBUTION_WRITER", default="auto")
+# DISTRIBUTION_WRITER=http: a coupon service elsewhere that speaks the Coupon API's issue call.
+COUPON_API_URL = env("COUPON_API_URL", default="")
+COUPON_API_KEY = env("COUPON_API_KEY", default="")
+COUPON_API_CONCURRENCY = env.int("COUPON_API_CONCURRENCY", default=4)  # calls in flight at once
+COUPON_API_TIMEOUT = env.float("COUPON_API_TIMEOUT", default=30)  # seconds one call may take
+# One call is tried this often, for at most this many seconds, before the run stops (a retry resumes it).
+COUPON_API_ATTEMPTS = env.int("COUPON_API_ATTEMPTS", default=6)
+COUPON_API_RETRY_FOR = env.float("COUPON_API_RETRY_FOR", default=120)
 # A running request whose worker has not reported for this long is taken to be orphaned (its
 # worker died) and is queued again from its checkpoint.
 DISTRIBUTION_STALE_AFTER = env.int("DISTRIBUTION_STALE_AFTER", default=600)

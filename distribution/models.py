@@ -238,12 +238,14 @@ class DistributionRequest(models.Model):
         seconds = ((now or timezone.now()) - self.started_at).total_seconds() + 0.001
         return self.read_count / seconds
 
-    def record_chunk(self, *, read, written, last_id, now, elapsed):
+    def record_chunk(self, *, read, written, last_id, now, elapsed, landed=False):
         """Adds a chunk to the counts inside the chunk's transaction; 0 if this run lost its claim.
 
-        The elapsed time and rate are kept current too, so a request cancelled mid-run shows how long
-        it ran."""
-        mine = DistributionRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING, attempts=self.attempts)
+        `landed`: the chunk was written where no rollback reaches (a remote service), so it is counted
+        even when the request was cancelled meanwhile. The elapsed time and rate are kept current too,
+        so a request cancelled mid-run shows how long it ran."""
+        statuses = [self.Status.RUNNING, self.Status.CANCELLED] if landed else [self.Status.RUNNING]
+        mine = DistributionRequest.objects.filter(pk=self.pk, status__in=statuses, attempts=self.attempts)
         return mine.update(
             read_count=F("read_count") + read,
             issued_count=F("issued_count") + written.issued,

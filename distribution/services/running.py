@@ -15,7 +15,7 @@ from ..prefetch import Prefetched
 from ..signals import Event, send_on_commit
 from ..sources import get_source
 from ..timing import rate, stopwatch
-from ..writers import BudgetExceeded, Chunk, get_writer
+from ..writers import BudgetExceeded, Chunk, WriteFailed, get_writer
 from .audit import transition_record
 
 logger = logging.getLogger(__name__)
@@ -87,22 +87,32 @@ def _issue_all(distribution, watch, stop):
 def distribution_issue_chunk(*, distribution: DistributionRequest, writer, user_ids: list[int], elapsed: float):
     """Writes one chunk and its progress in one transaction: both land or neither does.
 
-    Raises ClaimLost (writing nothing) when the request is no longer this run's: cancelled or taken over."""
+    Raises ClaimLost (writing nothing) when the request is no longer this run's: cancelled or taken over.
+    A writer that cannot roll back (a remote service) may land only part of the chunk: that part is
+    recorded, exactly, and then the run stops with the writer's reason."""
     now = timezone.now()
     coupon = distribution.coupon
     chunk = Chunk(coupon.pk, distribution.pk, user_ids, now, coupon.expiry_for(now))
+    failed = None
     with transaction.atomic():
         try:
             written = writer.write(chunk, limit=coupon.budget_left())
         except BudgetExceeded as exc:
             raise DistributionError(_("The coupon's budget is reached: %(new)s more coupons would exceed the "
                                       "%(left)s left.") % {"new": f"{exc.args[0]:,}", "left": f"{exc.args[1]:,}"})
+        except WriteFailed as exc:
+            failed, written, user_ids = exc, exc.written, user_ids[:exc.done]
         failpoint("chunk:written")
-        if not distribution.record_chunk(read=len(user_ids), written=written, last_id=user_ids[-1], now=now,
-                                         elapsed=elapsed):
+        landed = not writer.transactional
+        if user_ids and not distribution.record_chunk(read=len(user_ids), written=written, last_id=user_ids[-1],
+                                                      now=now, elapsed=elapsed, landed=landed):
             raise ClaimLost()
         failpoint("chunk:recorded")
     failpoint("chunk:committed")
+    if landed and not DistributionRequest.objects.filter(pk=distribution.pk, status=Status.RUNNING).exists():
+        raise ClaimLost()  # cancelled meanwhile: what landed is counted, nothing more is sent
+    if failed is not None:
+        raise DistributionError(failed.message)
 
 
 def distribution_succeed(*, distribution: DistributionRequest, elapsed: float):

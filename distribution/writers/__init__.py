@@ -3,13 +3,14 @@
 from django.conf import settings
 from django.db import connection
 
-from .base import BudgetExceeded, Chunk, Written
+from .base import BudgetExceeded, Chunk, WriteFailed, Written
 from .bulk_create import BulkCreateWriter
 from .copy import CopyWriter
+from .http import HttpWriter
 
-WRITERS = {cls.name: cls for cls in (BulkCreateWriter, CopyWriter)}
+WRITERS = {cls.name: cls for cls in (BulkCreateWriter, CopyWriter, HttpWriter)}
 
-__all__ = ["BudgetExceeded", "Chunk", "Written", "get_writer"]
+__all__ = ["BudgetExceeded", "Chunk", "WriteFailed", "Written", "get_writer"]
 
 
 def get_writer(name=None):

@@ -22,10 +22,21 @@ class Written:
     """What a writer did with a chunk: coupons issued (new rows); the rest of the chunk already held one."""
 
     issued: int
+    reissued: int = 0
 
 
 class BudgetExceeded(Exception):
     pass
+
+
+class WriteFailed(Exception):
+    """The first `done` ids of the chunk were written (`written` says how) before the rest failed: a
+    writer that cannot roll back what it did (a remote service) says so, and the run records exactly
+    that much before it stops."""
+
+    def __init__(self, message, written, done):
+        super().__init__(message)
+        self.message, self.written, self.done = message, written, done
 
 
 def new_holders(chunk, limit=None):

@@ -26,6 +26,7 @@ class CopyWriter:
     """
 
     name = "copy"
+    transactional = True  # rows roll back with the chunk's transaction
 
     def write(self, chunk, limit=None):
         user_ids = new_holders(chunk, limit)
