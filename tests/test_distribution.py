@@ -1,9 +1,12 @@
 """The service layer on real parts: a queued distribution read from Trino or DuckDB and written to the database."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from distribution import services
 from distribution.models import DistributionRequest, IssuedCoupon
@@ -135,9 +138,6 @@ class TestQueue:
         assert not IssuedCoupon.objects.exists()
 
     def test_a_running_request_without_heartbeat_is_queued_again(self, db, coupon, members, settings):
-        from datetime import timedelta
-
-        from django.utils import timezone
 
         distribution = submit(coupon, "demo", members)
         services.distribution_claim_next()
@@ -216,9 +216,6 @@ class TestBudget:
 
 
 def test_a_scheduled_request_waits_for_its_time_while_others_run(db, coupon, duckdb_source):
-    from datetime import timedelta
-
-    from django.utils import timezone
 
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
     later = DistributionRequest(coupon=coupon, source="demo", table="warehouse.main.members", column="user_id",

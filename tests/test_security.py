@@ -1,9 +1,11 @@
 """No SQL from unchecked input; staff only; a clean `check --deploy` with production settings."""
 
+import os
 import secrets
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import Client
 from django.urls import reverse
 
 from distribution import services
@@ -20,8 +22,6 @@ PRODUCTION_ENV = {
 
 
 def test_check_deploy_reports_nothing_with_production_settings():
-    import os
-
     env = {**os.environ, **PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(50)}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser test's sake, never in production
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env, timeout=60)
@@ -101,8 +101,6 @@ def test_staff_without_permission_get_403(client, django_user_model):
 
 
 def test_forms_require_csrf(db, staff_user, coupon):
-    from django.test import Client
-
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(staff_user)
     response = strict.post(reverse("admin:distribution_distributionrequest_add"),

@@ -22,6 +22,8 @@ import time
 import zipfile
 from pathlib import Path
 
+import trino
+
 from .postgres import free_port
 
 PLUGINS = ("trino-tpch", "trino-memory")
@@ -169,8 +171,6 @@ class TrinoServer:
         return self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
 
     def connect(self):
-        import trino
-
         return trino.dbapi.connect(host="127.0.0.1", port=self.port, user="test", request_timeout=120)
 
     def execute(self, sql, params=None):
