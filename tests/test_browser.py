@@ -84,7 +84,7 @@ def test_a_marketer_fixes_a_mistake_confirms_and_a_manager_approves_a_large_one(
         page.click("#confirm")
         expect(page.locator(".messagelist")).to_contain_text("Confirmed and queued")
         expect(page.locator(".live-progress .percent")).to_have_text("100%", timeout=60_000)
-        expect(page.locator(".live-progress")).to_have_attribute("data-status", "succeeded")
+        expect(page.locator(".live-progress")).to_have_attribute("data-live", "false")  # polling stopped
         expect(page.locator(".live-status")).to_have_text("Succeeded")
         shot(page, "3-done")
         done = DistributionRequest.objects.get(table=table)

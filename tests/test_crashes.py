@@ -182,4 +182,4 @@ def test_a_trino_query_killed_mid_stream_fails_clearly_and_a_retry_resumes_exact
             except TrinoUserError as exc:  # an orphan that Trino gave up on meanwhile
                 assert "not running" in exc.message
         wait_for(lambda: DistributionRequest.objects.get(pk=distribution.pk).is_finished, what="the failure")
-    assert_failed_then_retry_resumes(distribution, "abandoned by the test", env, tmp_path)
+    assert_failed_then_retry_resumes(distribution, "Trino reported ADMINISTRATIVELY_KILLED", env, tmp_path)
