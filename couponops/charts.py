@@ -25,6 +25,10 @@ class Bar:
         return round(self.x + self.width, 1)
 
     @property
+    def center(self):
+        return round(self.x + self.width / 2, 1)
+
+    @property
     def bottom(self):
         return round(self.y + self.height, 1)
 
@@ -37,10 +41,10 @@ def nice_ceiling(value):
     return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
 
 
-def columns(points, *, width=720, height=220, left=64, bottom=26, top=8):
+def columns(points, *, width=720, height=220, left=64, right=36, bottom=26, top=8):
     """Vertical bars for (key, label, value) points, e.g. coupons per day; with gridlines as (value, y)."""
     top_value = nice_ceiling(max((value for *_, value in points), default=0))
-    plot_width, plot_height = width - left, height - bottom - top
+    plot_width, plot_height = width - left - right, height - bottom - top
     step = plot_width / max(1, len(points))
     bars = []
     for i, (key, label, value) in enumerate(points):
@@ -48,7 +52,7 @@ def columns(points, *, width=720, height=220, left=64, bottom=26, top=8):
         bars.append(Bar(key, label, value, left + i * step + step * 0.15, top + plot_height - bar_height, step * 0.7,
                         bar_height))
     grid = [(top_value * k // 4, round(top + plot_height - plot_height * k / 4, 1)) for k in range(5)]
-    return {"bars": bars, "grid": grid, "width": width, "height": height, "left": left, "baseline": top + plot_height}
+    return {"bars": bars, "grid": grid, "width": width, "height": height, "left": left, "right": width - right}
 
 
 def rows(points, *, width=720, row_height=26, left=150, right=90):
