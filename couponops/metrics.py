@@ -11,6 +11,10 @@ Two kinds of numbers, collected two ways:
   workers, cleared at each start) prometheus-client keeps them in files there and a scrape sums every
   worker's (its multiprocess mode). Without it (runserver, a single process) the process's own
   histogram is served — correct there, and no directory to manage.
+
+django-prometheus is not used: its exporter view has no authentication, it needs a pair of middlewares and
+registers a dozen per-process metrics at import, and the multiprocess question stays the same; one
+histogram and one collector are all this needs.
 """
 
 import hmac
