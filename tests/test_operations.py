@@ -123,6 +123,20 @@ def test_failed_runs_and_the_outbox_backlog_are_counted(client, settings, postgr
     assert 300 <= value(samples, "couponops_notifications_oldest_pending_age_seconds") < 400
 
 
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_in_multiprocess_mode_a_scrape_of_one_process_sums_the_latency_of_all(postgres, tmp_path):
+    """What gunicorn with several workers needs: each web process writes its histogram to the shared
+    PROMETHEUS_MULTIPROC_DIR, and whichever process is scraped reports them all."""
+    env = process_env(METRICS_TOKEN=TOKEN, PROMETHEUS_MULTIPROC_DIR=tmp_path)
+    with wsgi_server(env) as first, wsgi_server(env) as second:
+        for _ in range(3):
+            assert get(f"{first}/healthz")[0] == 200
+        samples = scrape(second)
+    assert value(samples, "couponops_http_request_duration_seconds_count", view="healthz", method="GET",
+                 status="2xx") >= 3  # served by the first process (the start-up probe adds one), scraped from the second
+
+
 # --- /healthz ------------------------------------------------------------------------------------------
 
 
