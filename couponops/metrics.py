@@ -84,12 +84,13 @@ class OperationsCollector:
 
     def _running(self):
         request = selectors.running_request()
-        rate = request.live_rate() if request else None
+        read, target, rate = (request.read_count, request.target_count or 0, request.live_rate() or 0) \
+            if request else (0, 0, 0)
         values = {
             "running": ("1 while a distribution runs, else 0.", 1 if request else 0),
-            "running_read_rows": ("Ids the running request has read so far.", request.read_count if request else 0),
-            "running_target_rows": ("Ids the running request will read.", (request.target_count or 0) if request else 0),
-            "running_rows_per_second": ("The running request's rate in its current run.", rate or 0),
+            "running_read_rows": ("Ids the running request has read so far.", read),
+            "running_target_rows": ("Ids the running request will read.", target),
+            "running_rows_per_second": ("The running request's rate in its current run.", rate),
         }
         for name, (documentation, value) in values.items():
             yield GaugeMetricFamily(f"couponops_distribution_{name}", documentation, value=value)
@@ -103,7 +104,8 @@ class OperationsCollector:
 
     def _heartbeats(self):
         family = GaugeMetricFamily("couponops_worker_heartbeat_age_seconds",
-                                   "Seconds since the worker cluster's newest heartbeat (any host).", labels=["cluster"])
+                                   "Seconds since the worker cluster's newest heartbeat (any host).",
+                                   labels=["cluster"])
         for cluster, age in sorted(heartbeat_ages().items()):
             family.add_metric([cluster], age)
         return family

@@ -134,7 +134,7 @@ def test_in_multiprocess_mode_a_scrape_of_one_process_sums_the_latency_of_all(po
             assert get(f"{first}/healthz")[0] == 200
         samples = scrape(second)
     assert value(samples, "couponops_http_request_duration_seconds_count", view="healthz", method="GET",
-                 status="2xx") >= 3  # served by the first process (the start-up probe adds one), scraped from the second
+                 status="2xx") >= 3  # served by the first process, scraped from the second
 
 
 # --- /healthz ------------------------------------------------------------------------------------------

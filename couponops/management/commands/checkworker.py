@@ -18,7 +18,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--cluster", default=None,
-                            help="the cluster's name; default: this process's (Q_CLUSTER_NAME, else the distribution one)")
+                            help="the cluster's name; default: Q_CLUSTER_NAME's, else the distribution cluster")
         parser.add_argument("--host", default=socket.gethostname(), help="default: this host")
         parser.add_argument("--max-age", type=float, default=None, help="default: WORKER_HEARTBEAT_STALE")
 
