@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
@@ -15,6 +14,7 @@ from distribution.models import DistributionRequest
 from . import charts
 
 DAYS, FAILURE_DAYS, TOP_COUPONS = 30, 7, 10
+LISTED = 50  # rows per list on the page; the counts beside the headings are complete
 
 
 def overview_view(request):
@@ -28,12 +28,17 @@ def overview_context():
     now = timezone.now()
     running = selectors.running_request()
     per_day = selectors.issued_per_day(DAYS)
+    counts = selectors.requests_by_status()
+    failed = selectors.failed_since(now - timedelta(days=FAILURE_DAYS))
     return {
         "running": running,
         "running_bar": _request_admin().progress(running) if running else "",
-        "queued": list(selectors.queued_requests()[:50]),
-        "awaiting": list(selectors.awaiting_approval_requests()[:50]),
-        "failures": list(selectors.failed_since(now - timedelta(days=FAILURE_DAYS))[:50]),
+        "queued": list(selectors.queued_requests()[:LISTED]),
+        "queued_count": counts[DistributionRequest.Status.QUEUED],
+        "awaiting": list(selectors.awaiting_approval_requests()[:LISTED]),
+        "awaiting_count": counts[DistributionRequest.Status.AWAITING_APPROVAL],
+        "failures": list(failed[:LISTED]),
+        "failures_count": failed.count(),
         "month": selectors.month_totals(),
         "month_name": formats.date_format(timezone.localdate(), "YEAR_MONTH_FORMAT"),
         "per_day": charts.columns(
@@ -43,7 +48,6 @@ def overview_context():
         "per_day_labels": {i for i in range(DAYS) if (DAYS - 1 - i) % 5 == 0},
         "per_coupon": charts.rows(selectors.issued_per_coupon(DAYS, TOP_COUPONS)),
         "days": DAYS, "failure_days": FAILURE_DAYS, "top_coupons": TOP_COUPONS,
-        "stale_after": settings.DISTRIBUTION_STALE_AFTER,
     }
 
 

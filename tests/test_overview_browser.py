@@ -107,6 +107,7 @@ def test_the_overview_shows_the_databases_numbers_in_english_and_korean(live_ser
     coupon_bars = page.locator("svg.rows rect")
     assert {coupon_bars.nth(i).get_attribute("data-coupon"): int(coupon_bars.nth(i).get_attribute("data-value"))
             for i in range(coupon_bars.count())} == dict(per_coupon)
+    expect(page.locator('[data-count="failures"]')).to_have_text(str(len(failures)))
     rows = page.locator(".failures tbody tr")
     assert {rows.nth(i).get_attribute("data-request") for i in range(rows.count())} == failures
     expect(page.locator(".failures")).to_contain_text("per-node memory limit")
