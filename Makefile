@@ -3,8 +3,9 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 ROWS ?= 10000000
+SIZES ?= 1000000,10000000,30000000
 
-.PHONY: demo demo-data test bench messages clean
+.PHONY: demo demo-data test bench bench-scale messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -34,6 +35,10 @@ test: venv
 
 bench: venv
 	$(PY) -m bench.run --rows $(ROWS)
+
+# Growth: the full path at each size, with table/index/WAL sizes and admin timings (docs/scaling.md).
+bench-scale: venv
+	$(PY) -m bench.scale --sizes $(SIZES)
 
 # Developers only: refresh the Korean catalogue after changing strings (needs GNU gettext).
 messages: venv

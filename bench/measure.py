@@ -50,11 +50,16 @@ def audience_table(rows):
 def prepare(rows):
     call_command("migrate", verbosity=0)
     for size in {rows, min(rows, 1_000_000)}:
-        blocks = -(-size // 10_000)
-        trino(f"DROP TABLE IF EXISTS {audience_table(size)}")
-        trino(f"CREATE TABLE {audience_table(size)} AS SELECT CAST({FIRST_ID} + (a.x * 10000 + b.y) * {STEP} AS BIGINT)"
-              f" AS user_id FROM UNNEST(sequence(0, {blocks - 1})) a(x) CROSS JOIN UNNEST(sequence(0, 9999)) b(y)"
-              f" WHERE a.x * 10000 + b.y < {size}")
+        create_audience(size)
+
+
+def create_audience(size):
+    """A Trino memory table of `size` distinct member ids, spread as ids() spreads them."""
+    blocks = -(-size // 10_000)
+    trino(f"DROP TABLE IF EXISTS {audience_table(size)}")
+    trino(f"CREATE TABLE {audience_table(size)} AS SELECT CAST({FIRST_ID} + (a.x * 10000 + b.y) * {STEP} AS BIGINT)"
+          f" AS user_id FROM UNNEST(sequence(0, {blocks - 1})) a(x) CROSS JOIN UNNEST(sequence(0, 9999)) b(y)"
+          f" WHERE a.x * 10000 + b.y < {size}")
 
 
 def trino(sql):
@@ -179,8 +184,9 @@ def check_exact(distribution, rows, preheld):
 # --- (4) the limit: COPY from a local file --------------------------------------------------------
 
 
-def raw_copy(coupon, rows, every=1):
-    """COPYs the ids from a local file in the writer's own (binary) format; returns the COPY's seconds."""
+def raw_copy(coupon, rows, every=1, table=None):
+    """COPYs the ids from a local file in the writer's own (binary) format into the issued-coupon table (or
+    `table`, one shaped like it); returns the COPY's seconds."""
     distribution = done_request(coupon)
     now = timezone.now()
     chunk = Chunk(coupon.pk, distribution.pk, [], now, now + timedelta(days=30))
@@ -189,7 +195,7 @@ def raw_copy(coupon, rows, every=1):
         data.flush()
         started = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor, open(data.name, "rb") as source:
-            copy_stream(cursor, source)
+            copy_stream(cursor, source, table=table)
         return time.perf_counter() - started
 
 
@@ -242,9 +248,12 @@ def admin_pages(distribution):
         "bench", "bench@example.com", "bench-only")
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
+    issued = reverse("admin:distribution_issuedcoupon_list")
+    middle = FIRST_ID + distribution.read_count // 2 * STEP  # a member in the middle of the bench's audience
     urls = {"request list": reverse("admin:distribution_distributionrequest_changelist"),
             "request detail": reverse("admin:distribution_distributionrequest_change", args=[distribution.pk]),
-            "issued coupons (first page)": reverse("admin:distribution_issuedcoupon_list")}
+            "issued coupons (first page)": issued,
+            "issued coupon look-up (coupon + user id)": f"{issued}?coupon={distribution.coupon_id}&user_id={middle}"}
     timings = {}
     for name, url in urls.items():
         samples = []

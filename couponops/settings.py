@@ -33,9 +33,12 @@ INSTALLED_APPS = [
     "import_export",
     "distribution",
     "notifications",
+    "couponops",
 ]
 
 MIDDLEWARE = [
+    # First, so that it times everything below it (couponops/metrics.py).
+    "couponops.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -92,11 +95,18 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
+# LOG_FORMAT=json: one JSON object per line (couponops/logs.py), for log search; plain text otherwise.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "couponops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "plain"},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
 
@@ -184,6 +194,15 @@ Q_CLUSTER = {
     },
 }
 
+# --- Operations: metrics, health, worker liveness ---------------------------------------------------
+# /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; without a token it does not exist (404).
+# Under gunicorn with several workers, also set PROMETHEUS_MULTIPROC_DIR (see couponops/metrics.py).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# A worker cluster records a heartbeat this often (seconds), busy or idle; `manage.py checkworker` and
+# the admin call it stopped when its last beat is older than WORKER_HEARTBEAT_STALE.
+WORKER_HEARTBEAT_INTERVAL = env.float("WORKER_HEARTBEAT_INTERVAL", default=10)
+WORKER_HEARTBEAT_STALE = env.float("WORKER_HEARTBEAT_STALE", default=60)
+
 # --- Notifications (Slack) -------------------------------------------------------------------------
 # An incoming webhook, or a bot token and a channel for chat.postMessage; neither: messages are
 # recorded and marked skipped. SLACK_API_URL is only changed to point at a test server.
@@ -202,6 +221,9 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Load balancers and orchestrators probe over plain http inside the network; /metrics carries a token
+# and stays behind the redirect.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)

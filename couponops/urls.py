@@ -3,11 +3,19 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
+from .health import healthz
+from .metrics import metrics_view
+from .overview import overview_view
+
 admin.site.site_header = _("couponops")
 admin.site.site_title = _("couponops")
 admin.site.index_title = _("Coupon distribution")
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
+    # An admin page of its own, before admin.site.urls so that the admin's catch-all does not take it.
+    path("admin/overview/", admin.site.admin_view(overview_view), name="couponops_overview"),
     path("admin/", admin.site.urls),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]

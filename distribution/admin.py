@@ -151,6 +151,7 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
     form = DistributionRequestForm
     resource_classes = [DistributionRequestResource]
     formats = [CSV, XLSX]
+    change_list_template = "admin/distribution/distributionrequest/change_list.html"  # + the stopped-worker banner
     list_display = (
         "id", "live_status", "coupon", "table", "progress", "read_count", "issued_count", "skipped_count",
         "elapsed", "throughput", "requested_by", "created_at", "finished_at",

@@ -8,8 +8,12 @@ into "commit this chunk, queue the request again, then exit" (tasks.stop_on_sigt
 
 import os
 import signal
+import threading
 
 from django_q.cluster import Sentinel
+from django_q.conf import Conf
+
+from couponops.heartbeat import Heartbeat
 
 
 class GracefulSentinel(Sentinel):
@@ -18,7 +22,20 @@ class GracefulSentinel(Sentinel):
         # default KillMode, `kill -TERM -<pgid>`), possibly inside a lock the main process then waits
         # on forever. Ignored here, the main process's orderly stop reaches it instead.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        self.fork_lock = threading.Lock()
         super().start()
+
+    def guard(self):
+        # The guard loop lives as long as the cluster, busy or idle: its heartbeat is the cluster's.
+        heartbeat = Heartbeat(Conf.CLUSTER_NAME, self.fork_lock).start()
+        try:
+            super().guard()
+        finally:
+            heartbeat.stop()
+
+    def spawn_process(self, target, *args):
+        with self.fork_lock:  # never fork while the heartbeat thread holds a database connection
+            return super().spawn_process(target, *args)
 
     def stop(self):
         for process in self.pool:  # the workers only: the pusher and monitor must live to drain the queues
