@@ -71,7 +71,7 @@ class OperationsCollector:
         yield CounterMetricFamily("couponops_coupons_issued", "Coupons issued, ever (revoked ones included).",
                                   value=selectors.coupons_issued_total())
         yield CounterMetricFamily("couponops_distribution_runs_failed", "Distribution runs that failed, ever.",
-                                  value=notification_selectors.failure_events_total())
+                                  value=selectors.runs_failed_total())
         yield from self._outbox()
         yield self._heartbeats()
 

@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Coupon, DistributionRequest, IssuedCoupon
+from .models import Coupon, DistributionRequest, IssuedCoupon, Transition
 from .sources import SourceError, Target, get_source
 from .sources.base import Profile
 
@@ -87,6 +87,11 @@ def member_coupons(*, user_id: int, coupon_ids=None, states=None, now=None) -> l
 # Everything here reads DistributionRequest rows only: never the issued-coupon table, which holds tens
 # of millions of rows and has no index but its primary key. A request's coupons count on the day its
 # run ended (the last chunk's day while it runs): one row per request, not a scan of what it issued.
+
+
+def runs_failed_total() -> int:
+    """Runs that failed, ever: each failure is one Transition row, and the audit trail is never deleted."""
+    return Transition.objects.filter(action=Transition.Action.FAILED).count()
 
 
 def requests_by_status() -> dict[str, int]:

@@ -11,8 +11,3 @@ def outbox_backlog() -> tuple[int, object]:
     backlog = pending.aggregate(n=Count("pk"), oldest=Min("created_at"))
     return backlog["n"], backlog["oldest"]
 
-
-def failure_events_total() -> int:
-    """Distribution runs that failed, ever: each failure is recorded once in the outbox (sent or not,
-    Slack configured or not), and outbox rows are never deleted, so this count only grows."""
-    return Notification.objects.filter(event=Notification.Event.FAILED).count()

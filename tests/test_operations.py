@@ -23,6 +23,7 @@ from distribution.models import DistributionRequest
 from notifications.models import Notification
 from tests.harness.cluster import ROOT, manage, process_env, qcluster
 from tests.harness.postgres import free_port
+from tests.helpers import by
 
 Status = DistributionRequest.Status
 TOKEN = "metrics-token-for-tests"
@@ -70,14 +71,14 @@ def test_metrics_move_while_a_real_worker_runs_a_distribution(live_server, setti
     assert value(before, "couponops_coupons_issued_total") == 0
     assert value(before, "couponops_distribution_running") == 0
     with qcluster(env, tmp_path / "worker.log"):
-        request = services.distribution_request_submit(request=DistributionRequest(
+        distribution = services.distribution_submit(actor=by(), distribution=DistributionRequest(
             coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="metrics"))
         first = wait_for(lambda: (s := scrape(live_server.url)) and
                          value(s, "couponops_distribution_running_read_rows") and s, what="a running request")
         later = wait_for(lambda: (s := scrape(live_server.url)) and (
             value(s, "couponops_distribution_running_read_rows") or 150_000) > value(
             first, "couponops_distribution_running_read_rows") and s, what="the read count to move")
-        wait_for(lambda: request.refresh_from_db() or request.is_finished, what="the request to finish")
+        wait_for(lambda: distribution.refresh_from_db() or distribution.is_finished, what="the distribution to finish")
         after = scrape(live_server.url)
 
     assert value(first, "couponops_distribution_running") == 1
@@ -86,7 +87,7 @@ def test_metrics_move_while_a_real_worker_runs_a_distribution(live_server, setti
     assert value(first, "couponops_distribution_running_rows_per_second") > 0
     assert value(first, "couponops_worker_heartbeat_age_seconds", cluster="couponops") < 30
     assert 0 < value(first, "couponops_coupons_issued_total") <= value(later, "couponops_coupons_issued_total")
-    assert request.status == Status.SUCCEEDED
+    assert distribution.status == Status.SUCCEEDED
     assert value(after, "couponops_distribution_running") == 0
     assert value(after, "couponops_distribution_requests", status="succeeded") == 1
     assert value(after, "couponops_coupons_issued_total") == 150_000
@@ -108,10 +109,10 @@ def test_metrics_are_off_without_a_token_and_closed_to_a_wrong_one(client, setti
 def test_failed_runs_and_the_outbox_backlog_are_counted(client, settings, postgres, coupon,
                                                         django_capture_on_commit_callbacks):
     settings.METRICS_TOKEN, settings.SLACK_WEBHOOK_URL = TOKEN, "http://127.0.0.1:9/never-answers"
-    request = DistributionRequest.objects.create(coupon=coupon, source="warehouse", table="t", column="c", memo="m",
+    distribution = DistributionRequest.objects.create(coupon=coupon, source="warehouse", table="t", column="c", memo="m",
                                                  status=Status.RUNNING, attempts=1)
     with django_capture_on_commit_callbacks(execute=True):
-        services.distribution_fail(request=request, error=RuntimeError("Trino went away"), elapsed=1.0)
+        services.distribution_fail(distribution=distribution, error=RuntimeError("Trino went away"), elapsed=1.0)
     Notification.objects.update(created_at=timezone.now() - timedelta(minutes=5))
 
     body = client.get("/metrics", HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode()
@@ -251,3 +252,15 @@ def test_a_transition_is_one_json_line_with_the_request_id_when_log_format_is_js
 def test_a_transition_is_one_plain_line_searchable_by_request_id_by_default():
     assert transition_log("plain").endswith("couponops.transitions request_id=42 event=claimed status=running "
                                             "attempt=2")
+
+
+def test_every_service_transition_is_logged_once_it_commits(coupon, staff_user, caplog,
+                                                            django_capture_on_commit_callbacks):
+    distribution = DistributionRequest.objects.create(coupon=coupon, source="demo", table="t", column="c", memo="m",
+                                                      status=Status.QUEUED, requested_by=staff_user)
+    with caplog.at_level("INFO", logger="couponops.transitions"):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.distribution_cancel(distribution=distribution, actor=by(staff_user))
+    lines = [r for r in caplog.records if r.name == "couponops.transitions"]
+    assert [(r.request_id, r.event, r.status, r.actor) for r in lines] == [
+        (distribution.pk, "cancelled", "cancelled", "marketer")]

@@ -33,7 +33,7 @@ def a_month_of_requests(manager):
     coupons = [Coupon.objects.create(name=f"Campaign {code}", code=code, discount_kind="percent", discount_amount=10,
                                      valid_days=14) for code in ("WELCOME10", "SPRING15", "VIP20", "COMEBACK5")]
 
-    def request(coupon, status, days_ago=None, issued=0, **fields):
+    def distribution(coupon, status, days_ago=None, issued=0, **fields):
         at = now - timedelta(days=days_ago, hours=1) if days_ago is not None else None
         return DistributionRequest.objects.create(
             coupon=coupon, source="warehouse", table="hive.crm.audience", column="user_id", memo="overview",
@@ -41,21 +41,21 @@ def a_month_of_requests(manager):
             finished_at=at, started_at=at, heartbeat_at=at, **fields)
 
     for i in range(24):  # succeeded runs, most days of the last five weeks
-        request(coupons[i % 3], Status.SUCCEEDED, days_ago=i * 1.5, issued=(i % 5 + 1) * 210_000 + i * 1_337)
-    request(coupons[1], Status.REVOKED, days_ago=3, issued=400_000, revoked_count=380_000, revoked_at=now)
-    request(coupons[2], Status.FAILED, days_ago=1, issued=120_000,
+        distribution(coupons[i % 3], Status.SUCCEEDED, days_ago=i * 1.5, issued=(i % 5 + 1) * 210_000 + i * 1_337)
+    distribution(coupons[1], Status.REVOKED, days_ago=3, issued=400_000, revoked_count=380_000, revoked_at=now)
+    distribution(coupons[2], Status.FAILED, days_ago=1, issued=120_000,
             error_message="Trino: Query exceeded per-node memory limit of 2GB")
-    request(coupons[0], Status.FAILED, days_ago=5, issued=0, error_message="Coupon “WELCOME10” was deactivated or "
-            "expired after the request was queued; nothing more was issued.")
-    request(coupons[0], Status.FAILED, days_ago=12, issued=0, error_message="an old failure, out of the window")
-    request(coupons[1], Status.CANCELLED, days_ago=2, issued=35_000)
-    running = request(coupons[3], Status.RUNNING, target=2_000_000, issued=0, attempts=1)
+    distribution(coupons[0], Status.FAILED, days_ago=5, issued=0, error_message="Coupon “WELCOME10” was deactivated or "
+            "expired after the distribution was queued; nothing more was issued.")
+    distribution(coupons[0], Status.FAILED, days_ago=12, issued=0, error_message="an old failure, out of the window")
+    distribution(coupons[1], Status.CANCELLED, days_ago=2, issued=35_000)
+    running = distribution(coupons[3], Status.RUNNING, target=2_000_000, issued=0, attempts=1)
     DistributionRequest.objects.filter(pk=running.pk).update(read_count=1_300_000, issued_count=1_240_000,
                                                              started_at=now - timedelta(seconds=5),
                                                              heartbeat_at=now)
     for coupon in coupons[:2]:
-        request(coupon, Status.QUEUED, target=500_000, queued_at=now)
-    request(coupons[2], Status.AWAITING_APPROVAL, target=3_000_000, requested_by=manager, confirmed_at=now)
+        distribution(coupon, Status.QUEUED, target=500_000, queued_at=now)
+    distribution(coupons[2], Status.AWAITING_APPROVAL, target=3_000_000, requested_by=manager, confirmed_at=now)
     for cluster in ("couponops", "notifications"):  # both workers are up
         heartbeat_record(cluster=cluster, host=socket.gethostname(), pid=1, started_at=now)
 
@@ -93,7 +93,7 @@ def test_the_overview_shows_the_databases_numbers_in_english_and_korean(live_ser
 
     expect(page.locator("h1")).to_have_text("Overview")
     expect(page.locator(".worker-banner")).to_have_count(0)
-    expect(page.locator(".running .live-progress")).to_have_attribute("data-status", "running")
+    expect(page.locator(".running .live-progress")).to_have_attribute("data-live", "true")
     expect(page.locator(".running .percent")).to_have_text("65%")
     expect(page.locator('[data-count="queued"]')).to_have_text("2")
     expect(page.locator('[data-count="awaiting"]')).to_have_text("1")

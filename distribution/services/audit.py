@@ -1,15 +1,15 @@
 """The one audit path: every change of a request's status is written here, and logged."""
 
-import logging
-
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from couponops.logs import log_transition
 
 from ..actors import Actor
 from ..models import DistributionRequest, Transition
 
-logger = logging.getLogger("couponops.transitions")
 COUNTED = ("target_count", "read_count", "issued_count", "skipped_count", "revoked_count")
 
 
@@ -21,9 +21,9 @@ def transition_record(*, distribution: DistributionRequest, action: str, actor: 
         actor=actor.user, actor_name=actor.name, at=timezone.now(),
         counts={field: getattr(distribution, field) for field in COUNTED}, details=details,
     )
-    logger.info("request %s %s (%s) by %s", distribution.pk, action, distribution.status, actor.name or actor.kind,
-                extra={"request_id": distribution.pk, "event": action, "status": distribution.status,
-                       "actor": actor.name or actor.kind})
+    line = {"request_id": distribution.pk, "event": action, "status": distribution.status,
+            "actor": actor.name or actor.kind, **details}
+    transaction.on_commit(lambda: log_transition(**line))  # a rolled-back transition never happened
     return transition
 
 
