@@ -1,4 +1,4 @@
-"""The page a locked-out login gets (django-axes' AXES_LOCKOUT_CALLABLE): the admin's look, translated."""
+"""django-axes' two hooks: the page a locked-out login gets, and the address a login comes from."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -15,3 +15,15 @@ def locked_out(request, original_response=None, credentials=None):
     }
     # 429 Too Many Requests, as django-axes answers by default.
     return TemplateResponse(request, "admin/locked_out.html", context, status=429).render()
+
+
+def client_address(request):
+    """REMOTE_ADDR, or behind N trusted proxies the address the outermost one appended to X-Forwarded-For.
+
+    Entries left of that one are whatever the client sent, so they are never trusted.
+    """
+    count = settings.AXES_PROXY_COUNT
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if count and len(forwarded) >= count:
+        return forwarded[-count]
+    return request.META.get("REMOTE_ADDR")

@@ -208,11 +208,10 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 # Our page, in the admin's look and the browser's language (couponops/lockout.py).
 AXES_LOCKOUT_CALLABLE = "couponops.lockout.locked_out"
-# The client address is REMOTE_ADDR; behind N trusted reverse proxies it is taken from
-# X-Forwarded-For instead, or every login would share (and lock) the proxy's address.
-if env.int("AXES_PROXY_COUNT", default=0):
-    AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT")
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+# The client address is REMOTE_ADDR; behind AXES_PROXY_COUNT trusted reverse proxies it is the one
+# the outermost proxy appended to X-Forwarded-For, or every login would share (and lock) the proxy's.
+AXES_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "couponops.lockout.client_address"
 
 # --- Security for deployments (`manage.py check --deploy`) --------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -80,6 +80,18 @@ def test_the_address_is_locked_for_any_username(client, staff_user, django_user_
     assert log_in(client, "manager", PASSWORD, address="10.0.0.8").status_code == 302
 
 
+def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw(client, staff_user, settings):
+    settings.AXES_PROXY_COUNT = 1
+    for attempt in range(5):  # a client rotating forged X-Forwarded-For entries, all through one proxy
+        client.post(reverse("admin:login"), {"username": f"guess{attempt}", "password": "x"},
+                    REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=f"1.2.3.{attempt}, 203.0.113.9")
+    locked = client.post(reverse("admin:login"), {"username": "marketer", "password": PASSWORD},
+                         REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    other = client.post(reverse("admin:login"), {"username": "marketer", "password": PASSWORD},
+                        REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.4")
+    assert (locked.status_code, other.status_code) == (429, 302)
+
+
 def test_a_successful_login_clears_the_count(client, staff_user):
     fail(client, 4)
     assert log_in(client, "marketer", PASSWORD).status_code == 302
