@@ -22,7 +22,7 @@ def client_address(request):
 
     Entries left of that one are whatever the client sent, so they are never trusted.
     """
-    count = settings.AXES_PROXY_COUNT
+    count = settings.TRUSTED_PROXY_COUNT
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
     if count and len(forwarded) >= count:
         return forwarded[-count]

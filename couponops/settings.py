@@ -208,9 +208,9 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 # Our page, in the admin's look and the browser's language (couponops/lockout.py).
 AXES_LOCKOUT_CALLABLE = "couponops.lockout.locked_out"
-# The client address is REMOTE_ADDR; behind AXES_PROXY_COUNT trusted reverse proxies it is the one
+# The client address is REMOTE_ADDR; behind TRUSTED_PROXY_COUNT trusted reverse proxies it is the one
 # the outermost proxy appended to X-Forwarded-For, or every login would share (and lock) the proxy's.
-AXES_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "couponops.lockout.client_address"
 
 # --- Security for deployments (`manage.py check --deploy`) --------------------------------------

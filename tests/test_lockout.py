@@ -81,7 +81,7 @@ def test_the_address_is_locked_for_any_username(client, staff_user, django_user_
 
 
 def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw(client, staff_user, settings):
-    settings.AXES_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_COUNT = 1
     for attempt in range(5):  # a client rotating forged X-Forwarded-For entries, all through one proxy
         client.post(reverse("admin:login"), {"username": f"guess{attempt}", "password": "x"},
                     REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=f"1.2.3.{attempt}, 203.0.113.9")
