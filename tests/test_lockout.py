@@ -118,6 +118,8 @@ def test_the_access_attempts_are_listed_in_the_admin(client, staff_user, django_
     client.force_login(manager)
     page = client.get(reverse("admin:axes_accessattempt_changelist"))
     assert page.status_code == 200 and "marketer" in page.content.decode()
+    korean = client.get(reverse("admin:axes_accessattempt_changelist"), HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "로그인 시도" in korean and "잠김" in korean
 
 
 @pytest.mark.integration

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 POLL = 0.1
 
@@ -79,7 +79,10 @@ class Command(BaseCommand):
             while not self.signals and all(child.process.poll() is None for child in children):
                 time.sleep(POLL)
         finally:
+            ended = [child.name for child in children if child.process.returncode is not None]
             self._stop(children, stop_timeout)
+        if ended:  # e.g. the web server's port is taken
+            raise CommandError(f"the {', '.join(ended)} exited on its own; everything else was stopped")
 
     def _commands(self, addr):
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
