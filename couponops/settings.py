@@ -4,6 +4,7 @@
 process environment wins over it.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -31,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_q",
     "import_export",
+    "axes",
     "distribution",
     "notifications",
     "couponops",
@@ -47,6 +49,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "couponops.urls"
@@ -78,6 +82,12 @@ if SQLITE:
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes first: a locked-out user or address is refused before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -214,6 +224,23 @@ SLACK_TIMEOUT = env.int("SLACK_TIMEOUT", default=10)
 # Attempts per message before it is marked failed; the wait doubles from NOTIFICATION_RETRY_BASE seconds.
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
 NOTIFICATION_RETRY_BASE = env.int("NOTIFICATION_RETRY_BASE", default=30)
+
+# --- Login throttling (django-axes) ----------------------------------------------------------------
+# An account that can issue millions of coupons: after AXES_FAILURE_LIMIT failed logins for one
+# username, or from one address, both are refused for AXES_COOLOFF_MINUTES (even with the right
+# password); a successful login clears the count. An administrator unlocks at once with
+# `manage.py axes_reset_username <name>` (or axes_reset_ip, axes_reset) or by deleting the
+# access attempt in the admin (README, "Locked out").
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# Our page, in the admin's look and the browser's language (couponops/lockout.py).
+AXES_LOCKOUT_CALLABLE = "couponops.lockout.locked_out"
+# The client address is REMOTE_ADDR; behind TRUSTED_PROXY_COUNT trusted reverse proxies it is the one
+# the outermost proxy appended to X-Forwarded-For, or every login would share (and lock) the proxy's.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "couponops.lockout.client_address"
 
 # --- Security for deployments (`manage.py check --deploy`) --------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -11,7 +11,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ExportMixin, ImportExportMixin
-from import_export.formats.base_formats import CSV, XLSX
+
+from couponops.exports import SpreadsheetExports
 
 from . import selectors, services
 from .actors import Actor
@@ -23,9 +24,8 @@ Status = DistributionRequest.Status
 
 
 @admin.register(Coupon)
-class CouponAdmin(ImportExportMixin, admin.ModelAdmin):
+class CouponAdmin(SpreadsheetExports, ImportExportMixin, admin.ModelAdmin):
     resource_classes = [CouponResource]
-    formats = [CSV, XLSX]
     change_list_template = "admin/distribution/coupon/change_list.html"
     list_display = ("name", "code", "discount_kind", "discount_amount", "valid_days", "budget", "is_active",
                     "created_at")
@@ -147,10 +147,9 @@ class DistributionRequestForm(forms.ModelForm):
 
 
 @admin.register(DistributionRequest)
-class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
+class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin):
     form = DistributionRequestForm
     resource_classes = [DistributionRequestResource]
-    formats = [CSV, XLSX]
     change_list_template = "admin/distribution/distributionrequest/change_list.html"  # + the stopped-worker banner
     list_display = (
         "id", "live_status", "coupon", "table", "progress", "read_count", "issued_count", "skipped_count",

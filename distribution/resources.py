@@ -1,11 +1,16 @@
-"""django-import-export resources: request history out (CSV/XLSX), coupons in and out."""
+"""django-import-export resources: request history out (CSV/XLSX), coupons in and out.
 
-from import_export import fields, resources
+Both derive from SafeModelResource: an exported cell is data, never a formula (couponops/exports.py).
+"""
+
+from import_export import fields
+
+from couponops.exports import SafeModelResource
 
 from .models import Coupon, DistributionRequest
 
 
-class CouponResource(resources.ModelResource):
+class CouponResource(SafeModelResource):
     class Meta:
         model = Coupon
         import_id_fields = ("code",)
@@ -13,7 +18,7 @@ class CouponResource(resources.ModelResource):
         skip_unchanged = True
 
 
-class DistributionRequestResource(resources.ModelResource):
+class DistributionRequestResource(SafeModelResource):
     coupon = fields.Field(attribute="coupon__code", column_name="coupon")
     requested_by = fields.Field(attribute="requested_by__username", column_name="requested_by")
 

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import services
+from . import services, transports
 from .models import Notification
 
 
@@ -30,6 +30,10 @@ class NotificationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send the selected notifications again"), permissions=["change"])
     def resend(self, request, queryset):
+        if transports.configured_destination() == "none":
+            self.message_user(request, _("No Slack is configured: set SLACK_WEBHOOK_URL, or SLACK_BOT_TOKEN and "
+                                         "SLACK_CHANNEL, then send again."), messages.WARNING)
+            return
         count = sum(services.notification_resend(notification=n) for n in queryset)
         self.message_user(request, ngettext("%(count)d notification queued to be sent again.",
                                             "%(count)d notifications queued to be sent again.", count)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_q.tasks import async_task
 
 from . import messages, transports
@@ -43,8 +43,12 @@ def notification_kick(notification_id=None):
 
 
 def notification_resend(*, notification: Notification) -> bool:
+    """Sends it again through the Slack configured now: the fix for a refused message is a new setting."""
+    destination = transports.configured_destination()
+    if destination == "none":
+        return False
     updated = Notification.objects.filter(pk=notification.pk).exclude(destination="none").update(
-        status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
+        status=Status.PENDING, destination=destination, attempts=0, next_attempt_at=timezone.now(), last_error=""
     )
     if updated:
         transaction.on_commit(lambda: notification_kick(notification.pk))
@@ -75,7 +79,7 @@ def notification_deliver(*, notification: Notification) -> bool:
     try:
         transports.TRANSPORTS[notification.destination]().send(notification.payload)
     except transports.DeliveryError as exc:
-        _record_failure(notification, str(exc))
+        _record_failure(notification, exc)
         return False
     Notification.objects.filter(pk=notification.pk).update(status=Status.SENT, sent_at=timezone.now(), last_error="")
     return True
@@ -91,8 +95,9 @@ def _claim(notification):
     return bool(claimed)
 
 
-def _record_failure(notification, error):
-    gave_up = notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS
+def _record_failure(notification, exc):
+    gave_up = exc.permanent or notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS
+    error = _reason(exc)
     delay = settings.NOTIFICATION_RETRY_BASE * 2 ** (notification.attempts - 1)
     Notification.objects.filter(pk=notification.pk).update(
         status=Status.FAILED if gave_up else Status.PENDING,
@@ -102,3 +107,10 @@ def _record_failure(notification, error):
     log = logger.error if gave_up else logger.warning
     log("notification %s attempt %s failed%s: %s", notification.pk, notification.attempts,
         " (gave up)" if gave_up else "", error)
+
+
+def _reason(exc):
+    if not exc.permanent:
+        return str(exc)
+    with translation.override(settings.LANGUAGE_CODE):  # like the messages themselves
+        return f"{exc} — {exc.hint}"

@@ -72,13 +72,13 @@ def test_a_failed_distribution_message_carries_the_error(distribute, slack_webho
     assert "failed" in failed["text"] and "does not exist" in failed["text"]
 
 
-def test_invalid_auth_is_stored_and_the_later_message_waits(distribute, slack_bot):
-    slack_bot.then("invalid_auth")
+def test_a_failed_attempt_is_stored_and_the_later_message_waits(distribute, slack_bot):
+    slack_bot.then("server_error", "server_error", "server_error")
     distribution = distribute()
     assert services.notification_deliver_due() == 0
     started, succeeded = distribution.notifications.order_by("pk")
     assert (started.status, started.attempts, succeeded.attempts) == ("pending", 1, 0)
-    assert "invalid_auth" in started.last_error and started.next_attempt_at > timezone.now()
+    assert "fatal_error" in started.last_error and started.next_attempt_at > timezone.now()
     assert distribution.status == "succeeded"
 
 

@@ -1,7 +1,11 @@
 """A local HTTP server that answers as Slack's Web API (chat.postMessage) and incoming webhooks do.
 
 Slack is the one part outside our machines, so tests talk to this instead. Each request takes the
-next scripted behaviour (default "ok") and is recorded with its arrival time.
+next scripted behaviour (default "ok") and is recorded with its arrival time. A behaviour is "ok",
+"rate_limited", "server_error", "hang", or any Slack error name, answered as Slack does: the Web API
+with HTTP 200 and {"ok": false, "error": name}, an incoming webhook with the status Slack gives it
+(403 invalid_token, 404 no_service, 410 channel_is_archived…). `refuse()` makes one webhook URL,
+bot token or channel refuse every request, as a deleted webhook or a revoked token does.
 """
 
 import json
@@ -14,6 +18,7 @@ from urllib.parse import parse_qs
 class FakeSlack:
     def __init__(self):
         self.script = []
+        self.refusals = {}
         self.received = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -41,12 +46,21 @@ class FakeSlack:
         self.server.server_close()
 
     def then(self, *behaviours):
-        """Scripts the answers to the next requests: ok, invalid_auth, rate_limited, server_error, hang."""
+        """Scripts the answers to the next requests: ok, rate_limited, server_error, hang, a Slack error."""
         with self.lock:
             self.script.extend(behaviours)
 
-    def _next(self):
+    def refuse(self, key, error):
+        """Every request to this webhook path, with this bot token or to this channel answers `error`."""
         with self.lock:
+            self.refusals[key] = error
+
+    def _next(self, path, body, headers):
+        token = headers.get("Authorization", "").removeprefix("Bearer ")
+        with self.lock:
+            for key in (path, token, body.get("channel")):
+                if key in self.refusals:
+                    return self.refusals[key]
             return self.script.pop(0) if self.script else "ok"
 
     def _record(self, path, body, headers):
@@ -62,7 +76,7 @@ class FakeSlack:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 body = json.loads(raw) if raw.startswith("{") else {k: v[0] for k, v in parse_qs(raw).items()}
                 slack._record(self.path, body, dict(self.headers))
-                behaviour = slack._next()
+                behaviour = slack._next(self.path, body, self.headers)
                 if behaviour == "hang":
                     time.sleep(5)
                     behaviour = "ok"
@@ -74,15 +88,18 @@ class FakeSlack:
             def _api(self, behaviour, body):
                 answers = {
                     "ok": (200, {"ok": True, "channel": body.get("channel"), "ts": f"{time.time():.6f}"}),
-                    "invalid_auth": (200, {"ok": False, "error": "invalid_auth"}),
                     "rate_limited": (429, {"ok": False, "error": "ratelimited"}),
                     "server_error": (500, {"ok": False, "error": "fatal_error"}),
                 }
-                status, answer = answers[behaviour]
+                status, answer = answers.get(behaviour, (200, {"ok": False, "error": behaviour}))
                 self._reply(status, json.dumps(answer), "application/json", behaviour)
 
             def _webhook(self, behaviour):
                 answers = {"ok": (200, "ok"), "invalid_auth": (403, "invalid_token"),
+                           "invalid_token": (403, "invalid_token"), "action_prohibited": (403, "action_prohibited"),
+                           "invalid_payload": (400, "invalid_payload"), "no_service": (404, "no_service"),
+                           "channel_not_found": (404, "channel_not_found"),
+                           "channel_is_archived": (410, "channel_is_archived"),
                            "rate_limited": (429, "rate_limited"), "server_error": (500, "internal_error")}
                 status, answer = answers[behaviour]
                 self._reply(status, answer, "text/html", behaviour)

@@ -1,11 +1,60 @@
+"""`make demo`'s foreground process: the web server and both workers, until Ctrl-C stops them all.
+
+Each child runs in a process group of its own, so the terminal's Ctrl-C reaches only this process,
+and the stop is ours to order: SIGTERM to each worker's whole group (runworker ends a running chunk
+and queues the request again), SIGINT to the web server, a wait, then SIGKILL to every group still
+holding a live process. A cluster's worker can outlive its main process (a stop stuck in django-q2,
+a crash); killing the group, not the main process, is what leaves nothing behind to run later.
+"""
+
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+
+POLL = 0.1
+
+
+class Child:
+    """One child process, leader of its own process group (its pid is the group id)."""
+
+    def __init__(self, name, argv, env, stop_signal):
+        self.name, self.stop_signal = name, stop_signal
+        self.process = subprocess.Popen(argv, env=env, start_new_session=True)
+
+    def signal(self, signum):
+        try:
+            os.killpg(self.process.pid, signum)
+        except ProcessLookupError:  # the whole group is gone already
+            pass
+
+    def alive(self):
+        """Whether any process of the group still lives; zombies left for an init that never reaps them do not."""
+        self.process.poll()  # reaps the leader
+        try:
+            os.killpg(self.process.pid, 0)
+        except ProcessLookupError:
+            return False
+        return live_members(self.process.pid)
+
+
+def live_members(pgid):
+    proc = Path("/proc")
+    if not proc.is_dir():  # not Linux: a group that answers signals is alive
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
 
 
 class Command(BaseCommand):
@@ -13,31 +62,49 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default="127.0.0.1:8000")
+        parser.add_argument("--stop-timeout", type=float, default=20,
+                            help="seconds to wait for a graceful stop before killing what is left")
 
-    def handle(self, *args, addr, **options):
+    def handle(self, *args, addr, stop_timeout, **options):
+        self.signals = []
+        # Handlers first: a Ctrl-C while the children start still stops every child started.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, lambda signum, frame: self.signals.append(signum))
+        children = []
+        try:
+            for name, argv, env, stop_signal in self._commands(addr):
+                if self.signals:
+                    break
+                children.append(Child(name, argv, env, stop_signal))
+            while not self.signals and all(child.process.poll() is None for child in children):
+                time.sleep(POLL)
+        finally:
+            ended = [child.name for child in children if child.process.returncode is not None]
+            self._stop(children, stop_timeout)
+        if ended:  # e.g. the web server's port is taken
+            raise CommandError(f"the {', '.join(ended)} exited on its own; everything else was stopped")
+
+    def _commands(self, addr):
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         # DEBUG lets runserver serve the admin's CSS and scripts without collectstatic.
-        web_env = {**os.environ, "DEBUG": "true"}
-        processes = [
-            subprocess.Popen([*manage, "runworker"]),
-            subprocess.Popen([*manage, "runworker"], env={**os.environ, "Q_CLUSTER_NAME": "notifications"}),
-            subprocess.Popen([*manage, "runserver", addr, "--noreload"], env=web_env),
+        return [
+            ("distribution worker", [*manage, "runworker"], os.environ, signal.SIGTERM),
+            ("notifications worker", [*manage, "runworker"], {**os.environ, "Q_CLUSTER_NAME": "notifications"},
+             signal.SIGTERM),
+            ("web server", [*manage, "runserver", addr, "--noreload"], {**os.environ, "DEBUG": "true"},
+             signal.SIGINT),
         ]
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        try:
-            while all(process.poll() is None for process in processes):
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self._stop(processes)
 
-    def _stop(self, processes):
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    def _stop(self, children, timeout):
+        for child in children:
+            child.signal(child.stop_signal)
+        deadline = time.monotonic() + timeout
+        # A second Ctrl-C means "now": no more waiting for the graceful stop.
+        while any(child.alive() for child in children) and time.monotonic() < deadline and len(self.signals) < 2:
+            time.sleep(POLL)
+        for child in children:
+            if child.alive():
+                self.stderr.write(f"rundemo: the {child.name} did not stop in time; killing its processes")
+                child.signal(signal.SIGKILL)
+        for child in children:
+            child.process.wait()

@@ -1,0 +1,29 @@
+"""django-axes' two hooks: the page a locked-out login gets, and the address a login comes from."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+
+
+def locked_out(request, original_response=None, credentials=None):
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Login blocked"),
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+    }
+    # 429 Too Many Requests, as django-axes answers by default.
+    return TemplateResponse(request, "admin/locked_out.html", context, status=429).render()
+
+
+def client_address(request):
+    """REMOTE_ADDR, or behind N trusted proxies the address the outermost one appended to X-Forwarded-For.
+
+    Entries left of that one are whatever the client sent, so they are never trusted.
+    """
+    count = settings.TRUSTED_PROXY_COUNT
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if count and len(forwarded) >= count:
+        return forwarded[-count]
+    return request.META.get("REMOTE_ADDR")
