@@ -1,7 +1,7 @@
 """Failed admin logins are throttled (django-axes): a clear, translated lockout, and an administrator unlocks.
 
 Every login here goes through the admin's real login form, as a person (or a script guessing
-passwords) would, with the test client's distributions carrying a client address.
+passwords) would, with the test client's requests carrying a client address.
 """
 
 import os
