@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.distribution
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -97,7 +97,7 @@ class Demo:
 
     def serving(self):
         try:
-            with urllib.distribution.urlopen(f"http://127.0.0.1:{self.port}/admin/login/", timeout=1):
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/admin/login/", timeout=1):
                 return True
         except OSError:
             return False
