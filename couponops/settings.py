@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "import_export",
     "distribution",
     "notifications",
+    "api",
+    "ninja",  # serves the API docs page's scripts from this server, not from a CDN
 ]
 
 MIDDLEWARE = [
@@ -175,6 +177,17 @@ Q_CLUSTER = {
         "notifications": {"workers": 1, "timeout": 300, "retry": 360, "max_attempts": 2, "recycle": 500},
     },
 }
+
+# --- The Coupon API (/api/v1/) ------------------------------------------------------------------------
+# A larger body is refused (413) before it is read: 10,000 ids of 19 digits fit in about 210 KB.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
+# Most user ids in one issue call.
+API_ISSUE_MAX_IDS = env.int("API_ISSUE_MAX_IDS", default=10_000)
+# An issue call's claim on its idempotency key that is older than this belongs to a call that died
+# (its work rolled back with it): another call with that key may take it over.
+API_IDEMPOTENCY_STALE_AFTER = env.int("API_IDEMPOTENCY_STALE_AFTER", default=60)
+# Idempotency keys are kept this many hours, then pruned (daily schedule, or `prune_idempotency_keys`).
+API_IDEMPOTENCY_KEEP_HOURS = env.int("API_IDEMPOTENCY_KEEP_HOURS", default=24)
 
 # --- Notifications (Slack) -------------------------------------------------------------------------
 # An incoming webhook, or a bot token and a channel for chat.postMessage; neither: messages are

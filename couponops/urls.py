@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
@@ -9,5 +9,7 @@ admin.site.index_title = _("Coupon distribution")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The Coupon API (api/): key-authenticated JSON, no session or CSRF.
+    path("api/", include("api.urls")),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]
