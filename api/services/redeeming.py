@@ -46,28 +46,32 @@ RETURNING user_id"""
 def issued_coupon_redeem(*, client: ApiClient, coupon: Coupon, user_id: int, order_id: str) -> Redeemed:
     """Marks the member's coupon used by the order. The same order again gets the same answer;
     ApiError 404 not held, 409 used by another order, 410 revoked or expired."""
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(_sql(REDEEM), [now, order_id, client.pk, coupon.pk, user_id, now])
-        row = cursor.fetchone()
-    if row is not None:
-        logger.info("API redeem: client=%s coupon=%s user=%s order=%s", client.name, coupon.code, user_id, order_id)
-        return Redeemed(coupon, user_id, order_id, row[0])
-    return _redeem_refused(coupon, user_id, order_id, now)
+    for _attempt in range(3):
+        now = timezone.now()
+        with connection.cursor() as cursor:
+            cursor.execute(_sql(REDEEM), [now, order_id, client.pk, coupon.pk, user_id, now])
+            row = cursor.fetchone()
+        if row is not None:
+            logger.info("API redeem: client=%s coupon=%s user=%s order=%s", client.name, coupon.code, user_id,
+                        order_id)
+            return Redeemed(coupon, user_id, order_id, row[0])
+        held = _held(coupon, user_id)
+        if held.used_at is not None and held.order_id == order_id:
+            return Redeemed(coupon, user_id, order_id, held.used_at)
+        _refuse(held, now)
+        # Usable after all: the row was committed (a bulk chunk, an issue call) or released between
+        # our UPDATE and our read. Once more.
+    raise ApiError(409, "conflict", _("This coupon changed while it was being redeemed; try again."))
 
 
-def _redeem_refused(coupon, user_id, order_id, now):
-    held = _held(coupon, user_id)
-    if held.used_at is not None and held.order_id == order_id:
-        return Redeemed(coupon, user_id, order_id, held.used_at)
+def _refuse(held, now):
     state = held.state(now)
     if state == State.USED:
         raise ApiError(409, "already_redeemed", _("This coupon was already redeemed by another order."))
-    if state in (State.REVOKED, State.EXPIRED):
-        raise ApiError(410, state.value, _("This coupon was revoked.") if state == State.REVOKED
-                       else _("This coupon expired on %(date)s.") % {"date": held.expires_at.isoformat()})
-    # Usable now: an order released it between our UPDATE and our read. The caller may simply retry.
-    raise ApiError(409, "conflict", _("This coupon changed while it was being redeemed; try again."))
+    if state == State.REVOKED:
+        raise ApiError(410, "revoked", _("This coupon was revoked."))
+    if state == State.EXPIRED:
+        raise ApiError(410, "expired", _("This coupon expired on %(date)s.") % {"date": held.expires_at.isoformat()})
 
 
 def issued_coupon_release(*, client: ApiClient, coupon: Coupon, user_id: int, order_id: str) -> IssuedCoupon:
