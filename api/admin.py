@@ -49,9 +49,7 @@ class ApiClientAdmin(admin.ModelAdmin):
     def response_add(self, request, obj, post_url_continue=None):
         context = {**self.admin_site.each_context(request), "title": _("The new API key"), "opts": self.opts,
                    "client": ApiClient.objects.get(pk=obj.pk), "key": request._api_key}
-        response = TemplateResponse(request, "admin/api/apiclient/key_created.html", context)
-        response["Cache-Control"] = "no-store"  # the one page that ever shows the key
-        return response
+        return TemplateResponse(request, "admin/api/apiclient/key_created.html", context)
 
     @admin.action(description=_("Revoke the selected clients' keys"), permissions=["change"])
     def revoke_keys(self, request, queryset):

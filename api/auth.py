@@ -25,8 +25,8 @@ class ApiKey(HttpBearer):
         if not client.is_active:
             raise ApiError(401, "key_revoked", _("This API key was revoked."))
         if not client.may(self.scope):
-            raise ApiError(403, "missing_scope", _("This API key may not %(scope)s: it lacks the “%(scope)s” "
-                                                   "scope.") % {"scope": self.scope}, scope=self.scope)
+            raise ApiError(403, "missing_scope", _("This API key lacks the “%(scope)s” scope.") % {
+                "scope": self.scope}, scope=self.scope)
         services.api_client_touch(client=client)
         return client
 

@@ -126,3 +126,21 @@ def test_redeems_succeed_while_a_distribution_writes_the_same_coupon(server, war
     # the redeems really overlapped the bulk write: some landed while it ran
     assert used.filter(used_at__gt=distribution.started_at, used_at__lt=distribution.finished_at).exists()
     assert IssuedCoupon.objects.filter(coupon=coupon).count() == 150_000
+
+
+def test_concurrent_issue_calls_never_exceed_the_coupons_budget(server, coupon):
+    coupon.budget = 15_000
+    coupon.save()
+    _client, key = api_key()
+    url = f"{server.url}/api/v1/coupons/{coupon.code}/issue"
+
+    def issue(first_id, call):
+        ids = list(range(first_id, first_id + 10_000))
+        return lambda session: session.post(url, json={"user_ids": ids}, timeout=60, headers={
+            "Authorization": f"Bearer {key}", "Idempotency-Key": call})
+
+    answers = all_at_once([issue(1, "a"), issue(100_001, "b"), issue(200_001, "c")])
+
+    assert sorted(a.status_code for a in answers) == [200, 409, 409]
+    assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {"budget_exceeded"}
+    assert IssuedCoupon.objects.filter(coupon=coupon).count() == 10_000 == coupon.issued_so_far()
