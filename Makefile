@@ -3,8 +3,9 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 ROWS ?= 10000000
+SECONDS ?= 60
 
-.PHONY: demo demo-data test bench messages clean
+.PHONY: demo demo-data test bench bench-api messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -34,6 +35,10 @@ test: venv
 
 bench: venv
 	$(PY) -m bench.run --rows $(ROWS)
+
+# The Coupon API under gunicorn, loaded by locust: `make bench-api ROWS=200000 SECONDS=20` for a smoke run.
+bench-api: venv
+	$(PY) -m bench.api --rows $(ROWS) --seconds $(SECONDS)
 
 # Developers only: refresh the Korean catalogue after changing strings (needs GNU gettext).
 messages: venv
