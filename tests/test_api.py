@@ -327,3 +327,12 @@ def test_old_idempotency_keys_are_pruned(key, coupon, client):
     IdempotencyKey.objects.filter(key="old").update(created_at=timezone.now() - timedelta(hours=25))
     call_command("prune_idempotency_keys")
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_a_draft_preview_counts_members_who_got_the_coupon_through_the_api(client, key, coupon, duckdb_source):
+    from distribution import selectors
+    duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
+    issue(client, key, [3, 4, 99])
+    target, profile = selectors.audience_check(source="demo", table="warehouse.main.members", column="user_id")
+    assert selectors.audience_holders_count(coupon=coupon, source="demo", target=target,
+                                            targets=profile.targets) == 2
