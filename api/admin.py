@@ -64,7 +64,7 @@ class IssueCallAdmin(admin.ModelAdmin):
 
     list_display = ("at", "client", "coupon", "idempotency_key", "issued_count", "reissued_count",
                     "already_held_count", "invalid_count")
-    list_filter = ("client", "coupon", "at")
+    list_filter = ("client", "coupon")
     search_fields = ("idempotency_key", "coupon__code")
     list_select_related = ("client", "coupon")
     date_hierarchy = "at"

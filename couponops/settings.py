@@ -76,6 +76,11 @@ if SQLITE:
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+# Seconds a web process keeps its database connection between requests. A new PostgreSQL connection
+# costs more than a whole API call (a redeem is one UPDATE), so the web server sets it (docs/systemd.md:
+# CONN_MAX_AGE=60); the workers keep the default, a connection per task.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
