@@ -312,6 +312,8 @@ def test_a_release_clears_the_redeem_only_for_the_order_that_made_it(client, key
 
 def test_unknown_endpoints_answer_in_the_same_error_shape(client, key):
     assert error_of(client.get("/api/v1/nothing/here", **bearer(key))) == (404, "not_found")
+    wrong_method = client.get("/api/v1/coupons/SPRING10/issue", **bearer(key))
+    assert error_of(wrong_method) == (405, "method_not_allowed") and wrong_method["Allow"] == "POST"
 
 
 def test_the_openapi_schema_and_docs_page_are_served(client):
