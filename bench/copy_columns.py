@@ -2,10 +2,11 @@
 
     .venv/bin/python -m bench.copy_columns --rows 2000000
 
-COPYs the writer's own binary payload, in key order, into two tables in one throwaway PostgreSQL (bench/run.py's
-settings): the bulk table as it was (7 columns, request_id NOT NULL) and as it is now (10 columns: request_id
-nullable, issue_call_id, order_id, redeemed_by_id), alternating, each from empty; prints the median time and
-the size of each. The API columns are NULL in every COPYed row, as in every row a distribution writes.
+COPYs the writer's own binary payload, in key order, into tables in one throwaway PostgreSQL (bench/run.py's
+settings): the bulk table as it was (7 columns, request_id NOT NULL), as it is now (10 columns: request_id
+nullable, issue_call_id, order_id, redeemed_by_id) and, for comparison, with one column more than before (8);
+alternating, each from empty. Prints the median time and the size of each. The API columns are NULL in every
+COPYed row, as in every row a distribution writes.
 """
 
 import argparse
@@ -24,6 +25,10 @@ BEFORE = """CREATE TABLE coupons_before (coupon_id bigint NOT NULL, user_id bigi
 AFTER = """CREATE TABLE coupons_after (coupon_id bigint NOT NULL, user_id bigint NOT NULL, request_id bigint,
   issued_at timestamptz NOT NULL, expires_at timestamptz NOT NULL, used_at timestamptz, deleted_at timestamptz,
   issue_call_id bigint, order_id varchar(100), redeemed_by_id bigint, PRIMARY KEY (coupon_id, user_id))"""
+# For comparison: one nullable column more than before, eight in all (see docs/benchmarks.md on the null bitmap).
+ONE_MORE = """CREATE TABLE coupons_one_more (coupon_id bigint NOT NULL, user_id bigint NOT NULL, request_id bigint,
+  issued_at timestamptz NOT NULL, expires_at timestamptz NOT NULL, used_at timestamptz, deleted_at timestamptz,
+  issue_call_id bigint, PRIMARY KEY (coupon_id, user_id))"""
 COLUMNS = "coupon_id, user_id, request_id, issued_at, expires_at"
 
 
@@ -50,11 +55,12 @@ def measure(rows, repeats):
 
     now = datetime.now(UTC)
     payload = copy_payload(Chunk(7, 1, [], now, now + timedelta(days=30)), range(1_000_000, 1_000_000 + 3 * rows, 3))
-    times = {"coupons_before": [], "coupons_after": []}
+    times = {"coupons_before": [], "coupons_one_more": [], "coupons_after": []}
     sizes = {}
     with connection.cursor() as cursor:
         cursor.execute(BEFORE)
         cursor.execute(AFTER)
+        cursor.execute(ONE_MORE)
         for _ in range(repeats):
             for table in times:
                 cursor.execute(f"TRUNCATE {table}")
