@@ -101,7 +101,8 @@ def load(url, env, user_class, users, seconds, scenario):
                "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--csv", str(prefix), "--only-summary",
                "--loglevel", "WARNING", "--stop-timeout", "10", user_class]
     started = time.time()
-    subprocess.run(command, env=env, check=False, stdout=subprocess.DEVNULL, stderr=open(f"{prefix}.log", "wb"))
+    with open(f"{prefix}.log", "wb") as log:
+        subprocess.run(command, env=env, check=False, stdout=subprocess.DEVNULL, stderr=log)
     ended = time.time()
     with open(f"{prefix}_stats.csv") as stats:
         rows = [row for row in csv.DictReader(stats) if row["Name"] != "Aggregated"]
