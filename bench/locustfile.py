@@ -54,5 +54,6 @@ class BulkIssuer(FastHttpUser):
     @task
     def issue(self):
         first = BULK_FIRST_ID + next(_batches) * IDS_PER_CALL
-        self.client.post(f"/api/v1/coupons/{BULK_COUPON}/issue", json={"user_ids": list(range(first, first + IDS_PER_CALL))},
+        body = {"user_ids": list(range(first, first + IDS_PER_CALL))}
+        self.client.post(f"/api/v1/coupons/{BULK_COUPON}/issue", json=body,
                          headers={**HEADERS, "Idempotency-Key": uuid.uuid4().hex}, name="issue 10,000 ids")

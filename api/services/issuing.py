@@ -1,6 +1,7 @@
 """The issue call: a client hands one coupon to up to API_ISSUE_MAX_IDS members, once per idempotency key."""
 
 import logging
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -70,7 +71,7 @@ def _write(coupon, call, valid, now):
     try:
         written = get_writer().write(chunk, limit=coupon.budget_left())
     except BudgetExceeded as exc:
-        _check(lambda: coupon.check_budget(exc.args[0]), "budget_exceeded")
+        _check(partial(coupon.check_budget, exc.args[0]), "budget_exceeded")
         raise
     if connection.vendor == "postgresql":
         # The COPY writer lets a chunk commit without waiting for its WAL flush (a distribution redoes
