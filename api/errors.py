@@ -15,4 +15,5 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message, **details) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": str(message), **details}}, status=status)
+    return JsonResponse({"error": {"code": code, "message": str(message), **details}}, status=status,
+                        json_dumps_params={"ensure_ascii": False})
