@@ -255,9 +255,12 @@ def redeem(client, key, user_id, order, code="SPRING10", action="redeem"):
     return post(client, f"/api/v1/members/{user_id}/coupons/{code}/{action}", {"order_id": order}, key)
 
 
-def test_a_redeem_marks_the_coupon_used_by_the_order_and_client(client, key, coupon):
+def test_a_redeem_marks_the_coupon_used_by_the_order_and_client(client, key, coupon, caplog):
     hold(coupon, 42)
-    response = redeem(client, key, 42, "order-1")
+    with caplog.at_level("INFO", logger="couponops.api"):
+        response = redeem(client, key, 42, "order-1")
+    assert [r.getMessage() for r in caplog.records if r.name == "couponops.api"] == [
+        "API redeem: client=storefront coupon=SPRING10 user=42 order=order-1"]
 
     assert response.status_code == 200
     body = response.json()
