@@ -37,6 +37,10 @@ class ApiClientAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.readonly_fields
 
+    def has_delete_permission(self, request, obj=None):
+        # Coupons keep pointing at the client that issued or redeemed them: revoke a key, never delete it.
+        return False
+
     def save_model(self, request, obj, form, change):
         if change:
             obj.save()
