@@ -4,8 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ROWS ?= 10000000
 SIZES ?= 1000000,10000000,30000000
+LOAD_SECONDS ?= 60
 
-.PHONY: demo demo-data test bench bench-scale messages clean
+.PHONY: demo demo-data test bench bench-scale bench-api messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -39,6 +40,9 @@ bench: venv
 # Growth: the full path at each size, with table/index/WAL sizes and admin timings (docs/scaling.md).
 bench-scale: venv
 	$(PY) -m bench.scale --sizes $(SIZES)
+# The Coupon API under gunicorn, loaded by locust: `make bench-api ROWS=200000 LOAD_SECONDS=20` for a smoke run.
+bench-api: venv
+	$(PY) -m bench.api --rows $(ROWS) --seconds $(LOAD_SECONDS)
 
 # Developers only: refresh the Korean catalogue after changing strings (needs GNU gettext).
 messages: venv

@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "distribution",
     "notifications",
     "couponops",
+    "api",
+    "ninja",  # serves the API docs page's scripts from this server, not from a CDN
 ]
 
 MIDDLEWARE = [
@@ -81,6 +83,11 @@ if SQLITE:
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+# Seconds a web process keeps its database connection between requests. A new PostgreSQL connection
+# costs more than a whole API call (a redeem is one UPDATE), so the web server sets it (docs/systemd.md:
+# CONN_MAX_AGE=60); the workers keep the default, a connection per task.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # django-axes first: a locked-out user or address is refused before the password is even checked.
@@ -212,6 +219,16 @@ METRICS_TOKEN = env("METRICS_TOKEN", default="")
 # the admin call it stopped when its last beat is older than WORKER_HEARTBEAT_STALE.
 WORKER_HEARTBEAT_INTERVAL = env.float("WORKER_HEARTBEAT_INTERVAL", default=10)
 WORKER_HEARTBEAT_STALE = env.float("WORKER_HEARTBEAT_STALE", default=60)
+# --- The Coupon API (/api/v1/) ------------------------------------------------------------------------
+# A larger body is refused (413) before it is read: 10,000 ids of 19 digits fit in about 210 KB.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
+# Most user ids in one issue call.
+API_ISSUE_MAX_IDS = env.int("API_ISSUE_MAX_IDS", default=10_000)
+# An issue call's claim on its idempotency key that is older than this belongs to a call that died
+# (its work rolled back with it): another call with that key may take it over.
+API_IDEMPOTENCY_STALE_AFTER = env.int("API_IDEMPOTENCY_STALE_AFTER", default=60)
+# Idempotency keys are kept this many hours, then pruned (daily schedule, or `prune_idempotency_keys`).
+API_IDEMPOTENCY_KEEP_HOURS = env.int("API_IDEMPOTENCY_KEEP_HOURS", default=24)
 
 # --- Notifications (Slack) -------------------------------------------------------------------------
 # An incoming webhook, or a bot token and a channel for chat.postMessage; neither: messages are

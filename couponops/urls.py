@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
@@ -17,5 +17,7 @@ urlpatterns = [
     # An admin page of its own, before admin.site.urls so that the admin's catch-all does not take it.
     path("admin/overview/", admin.site.admin_view(overview_view), name="couponops_overview"),
     path("admin/", admin.site.urls),
+    # The Coupon API (api/): key-authenticated JSON, no session or CSRF.
+    path("api/", include("api.urls")),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]

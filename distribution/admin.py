@@ -57,7 +57,8 @@ class IssuedCouponPage:
 
     def __init__(self, filters, after=None):
         self.filters = filters
-        rows = IssuedCoupon.objects.filter(**filters).order_by("coupon_id", "user_id")
+        rows = IssuedCoupon.objects.filter(**filters).order_by("coupon_id", "user_id").select_related(
+            "redeemed_by", "issue_call__client")
         if after:
             rows = rows.filter(pk__gt=after)
         size = settings.ADMIN_ISSUED_COUPONS_PER_PAGE

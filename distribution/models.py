@@ -45,8 +45,18 @@ class Coupon(models.Model):
         return issued_at + timedelta(days=self.valid_days)
 
     def issued_so_far(self):
-        """Coupons issued by all its requests, revoked ones included: a budget counts what was ever given."""
-        return self.distributions.aggregate(total=models.Sum("issued_count"))["total"] or 0
+        """Coupons issued by all its requests and Coupon API calls, revoked ones included: a budget counts
+        what was ever given."""
+        by_requests = self.distributions.aggregate(total=models.Sum("issued_count"))["total"] or 0
+        by_api = self.issue_calls.aggregate(total=models.Sum(F("issued_count") + F("reissued_count")))["total"] or 0
+        return by_requests + by_api
+
+    def lock_budget(self):
+        """Inside a transaction, locks the coupon's row when it has a budget, until commit: a Coupon API
+        call and a running distribution then count and issue one after the other and cannot together
+        exceed it. Without a budget nothing is counted, so nothing waits."""
+        if self.budget is not None:
+            Coupon.objects.select_for_update().only("pk").get(pk=self.pk)
 
     def budget_left(self):
         return None if self.budget is None else max(0, self.budget - self.issued_so_far())
@@ -265,6 +275,13 @@ class IssuedCoupon(models.Model):
     bulk insert, and the deleted flag must never be indexed: an index on it is rewritten by every
     revoke and slows every insert, the lesson of the system this one replaces.
     Rows are never hard-deleted; revoking sets `deleted_at`.
+
+    Where a coupon came from: `distribution` (the request that issued it) or, for one issued through
+    the Coupon API, `issue_call` (the call: which client, which idempotency key, when). When it is
+    used through the API, `used_at`, `order_id` (the order that redeemed it) and `redeemed_by` (the
+    client) say so: the row is the record of a redeem. Like the other references, `issue_call` and
+    `redeemed_by` have neither an index nor a database constraint, and the nullable columns cost
+    COPY nothing (docs/benchmarks.md).
     """
 
     pk = models.CompositePrimaryKey("coupon", "user_id")
@@ -275,11 +292,16 @@ class IssuedCoupon(models.Model):
     user_id = models.BigIntegerField(_("user id"))
     # The column keeps its first name: renaming a column of the bulk table is not worth a migration.
     distribution = models.ForeignKey(DistributionRequest, models.DO_NOTHING, db_index=False, db_constraint=False,
-                                     db_column="request_id")
+                                     db_column="request_id", null=True, blank=True)
+    issue_call = models.ForeignKey("api.IssueCall", models.DO_NOTHING, db_index=False, db_constraint=False,
+                                   null=True, blank=True, related_name="+")
     issued_at = models.DateTimeField(_("issued at"))
     expires_at = models.DateTimeField(_("expires at"))
     used_at = models.DateTimeField(_("used at"), null=True, blank=True)
     deleted_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    order_id = models.CharField(_("order id"), max_length=100, null=True, blank=True)
+    redeemed_by = models.ForeignKey("api.ApiClient", models.DO_NOTHING, db_index=False, db_constraint=False,
+                                    null=True, blank=True, related_name="+", verbose_name=_("redeemed by"))
 
     class Meta:
         verbose_name = _("issued coupon")

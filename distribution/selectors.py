@@ -32,7 +32,7 @@ def audience_check(*, source: str, table: str, column: str) -> tuple[Target, Pro
 
 def audience_holders_count(*, coupon: Coupon, source: str, target: Target, targets: int) -> int | None:
     """Members of the audience who already hold the coupon, or None when too many to look up now."""
-    if not coupon.distributions.filter(issued_count__gt=0).exists():
+    if not coupon.issued_so_far():  # by requests and API calls alike
         return 0
     if targets > settings.DISTRIBUTION_PREVIEW_HOLDERS_LIMIT:
         return None

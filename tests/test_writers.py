@@ -58,3 +58,17 @@ def test_copy_writes_every_column_like_bulk_create(postgres, coupon):
     get_writer("copy").write(chunk)
     assert table_rows(coupon) == [(7, distribution.pk, chunk.issued_at, chunk.expires_at, None),
                                   (8, distribution.pk, chunk.issued_at, chunk.expires_at, None)]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", ["copy", "bulk_create"])
+def test_a_coupon_api_chunk_records_its_call_instead_of_a_request(postgres, coupon, name):
+    from api.models import IssueCall
+    from tests.api_helpers import api_key
+
+    call = IssueCall.objects.create(client=api_key()[0], coupon=coupon, idempotency_key="k", at=timezone.now())
+    now = timezone.now().replace(microsecond=0)
+    assert get_writer(name).write(Chunk(coupon.pk, None, [3, 9], now, now, issue_call_id=call.pk)).issued == 2
+    rows = IssuedCoupon.objects.filter(coupon=coupon).order_by("user_id")
+    assert [(r.user_id, r.distribution_id, r.issue_call_id, r.order_id, r.redeemed_by_id) for r in rows] == [
+        (3, None, call.pk, None, None), (9, None, call.pk, None, None)]

@@ -95,6 +95,7 @@ def distribution_issue_chunk(*, distribution: DistributionRequest, writer, user_
     chunk = Chunk(coupon.pk, distribution.pk, user_ids, now, coupon.expiry_for(now))
     failed = None
     with transaction.atomic():
+        coupon.lock_budget()
         try:
             written = writer.write(chunk, limit=coupon.budget_left())
         except BudgetExceeded as exc:

@@ -8,13 +8,17 @@ from distribution.models import IssuedCoupon
 
 @dataclass(frozen=True)
 class Chunk:
-    """Ascending, distinct user ids to receive one coupon, all stamped with one issue time."""
+    """Ascending, distinct user ids to receive one coupon, all stamped with one issue time.
+
+    Its provenance is a distribution request, or a Coupon API call (`issue_call_id`, with
+    `distribution_id` None)."""
 
     coupon_id: int
-    distribution_id: int
+    distribution_id: int | None
     user_ids: list[int]
     issued_at: datetime
     expires_at: datetime
+    issue_call_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ class BulkCreateWriter:
                     coupon_id=chunk.coupon_id,
                     user_id=user_id,
                     distribution_id=chunk.distribution_id,
+                    issue_call_id=chunk.issue_call_id,
                     issued_at=chunk.issued_at,
                     expires_at=chunk.expires_at,
                 )

@@ -10,6 +10,8 @@ from distribution.models import IssuedCoupon
 from .base import Written, new_holders
 
 COLUMNS = ("coupon_id", "user_id", "request_id", "issued_at", "expires_at")
+# A Coupon API call's coupons carry the call instead of a request, in the same place of the stream.
+API_COLUMNS = ("coupon_id", "user_id", "issue_call_id", "issued_at", "expires_at")
 # PostgreSQL's binary COPY format: a header, then per row a field count and (length, value) pairs.
 HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
@@ -31,23 +33,23 @@ class CopyWriter:
     def write(self, chunk, limit=None):
         user_ids = new_holders(chunk, limit)
         if user_ids:
-            self._copy(copy_payload(chunk, user_ids))
+            self._copy(copy_payload(chunk, user_ids), API_COLUMNS if chunk.issue_call_id else COLUMNS)
         return Written(issued=len(user_ids))
 
-    def _copy(self, payload):
+    def _copy(self, payload, columns):
         with connection.cursor() as cursor:
             # The chunk's commit need not wait for its WAL flush: a crash can then lose the last
             # chunks, but each together with its own progress record, so a resume redoes exactly
             # those. Only this transaction is affected (SET LOCAL).
             cursor.execute("SET LOCAL synchronous_commit = off")
-            copy_stream(cursor, _Stream(payload))
+            copy_stream(cursor, _Stream(payload), columns)
 
 
-def copy_stream(cursor, stream, table=None):
+def copy_stream(cursor, stream, table=None, columns=COLUMNS):
     """COPYs a binary payload (see copy_payload) from a file-like object into the bulk table (or `table`,
     one shaped like it: the benchmark compares a partitioned one)."""
     table = connection.ops.quote_name(table or IssuedCoupon._meta.db_table)
-    sql = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT binary)"
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)"
     cursor.copy_expert(sql, stream, size=1 << 20)
 
 
@@ -64,7 +66,8 @@ def copy_payload(chunk, user_ids):
     integers per row (about a third of its COPY time); only the user id differs between rows, so
     the rest is packed once and one C-level join does the rest."""
     before = struct.pack(">hiq", len(COLUMNS), 8, chunk.coupon_id) + struct.pack(">i", 8)
-    after = struct.pack(">iqiqiq", 8, chunk.distribution_id, 8, _micros(chunk.issued_at), 8, _micros(chunk.expires_at))
+    provenance = chunk.issue_call_id or chunk.distribution_id
+    after = struct.pack(">iqiqiq", 8, provenance, 8, _micros(chunk.issued_at), 8, _micros(chunk.expires_at))
     return HEADER + before + (after + before).join(map(_int8, user_ids)) + after + TRAILER
 
 

@@ -1,0 +1,125 @@
+"""The Coupon API, /api/v1/: thin operations over api.services and api.selectors."""
+
+import hashlib
+import logging
+from typing import Annotated, Literal
+
+from django.conf import settings
+from django.http import Http404
+from django.utils.translation import gettext as _
+from ninja import Header, NinjaAPI, Status
+from ninja import Path as PathParam
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from . import selectors, services
+from .auth import ApiKey
+from .errors import ApiError, error_response
+from .schemas import ErrorOut, IssueIn, IssueOut, OrderIn, RedeemOut, ReleaseOut, WalletOut
+from .services.issuing import BIGINT_MAX
+
+logger = logging.getLogger("couponops.api")
+
+api = NinjaAPI(title="couponops Coupon API", version="1", urls_namespace="api-v1",
+               description="Issue, look up, redeem and release coupons. See the README's “API” section.")
+
+UserId = Annotated[int, PathParam(gt=0, le=BIGINT_MAX, description="A member id: a positive 64-bit integer.")]
+ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 410, 413, 422)}
+
+
+@api.post("/coupons/{code}/issue", auth=ApiKey("issue"), response={200: IssueOut, **ERRORS})
+def issue(request, code: str, body: IssueIn,
+          idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None):
+    """Issues the coupon to up to 10,000 members; one logical call per `Idempotency-Key`."""
+    if not idempotency_key or len(idempotency_key) > 255:
+        raise ApiError(400, "idempotency_key_required", _("An Idempotency-Key header (1 to 255 characters) is "
+                                                          "required: one new key per logical call, the same on "
+                                                          "every retry."))
+    if len(body.user_ids) > settings.API_ISSUE_MAX_IDS:
+        raise ApiError(422, "too_many_ids", _("At most %(limit)s user ids per call.") % {
+            "limit": f"{settings.API_ISSUE_MAX_IDS:,}"})
+    coupon = selectors.coupon_by_code(code)
+    answer = services.coupon_issue(client=request.auth, coupon=coupon, user_ids=body.user_ids,
+                                   key=idempotency_key, fingerprint=fingerprint(request))
+    return Status(answer.status, answer.body)
+
+
+@api.get("/members/{user_id}/coupons", auth=ApiKey("read"), response={200: WalletOut, **ERRORS})
+def wallet(request, user_id: UserId, status: Literal["live", "all"] = "live"):
+    """The member's live coupons (usable); `?status=all` adds used, revoked and expired ones."""
+    held = selectors.member_wallet(user_id=user_id, every_state=status == "all")
+    return {"user_id": user_id, "coupons": [wallet_entry(row) for row in held]}
+
+
+@api.post("/members/{user_id}/coupons/{code}/redeem", auth=ApiKey("redeem"), response={200: RedeemOut, **ERRORS})
+def redeem(request, user_id: UserId, code: str, body: OrderIn):
+    """Uses the member's coupon for an order; the same order again gets the same answer."""
+    redeemed = services.issued_coupon_redeem(client=request.auth, coupon=selectors.coupon_by_code(code),
+                                             user_id=user_id, order_id=body.order_id)
+    return {"code": code, "user_id": user_id, "order_id": redeemed.order_id, "redeemed_at": redeemed.redeemed_at}
+
+
+@api.post("/members/{user_id}/coupons/{code}/release", auth=ApiKey("redeem"), response={200: ReleaseOut, **ERRORS})
+def release(request, user_id: UserId, code: str, body: OrderIn):
+    """The order was cancelled: the coupon is usable again if that order redeemed it."""
+    held = services.issued_coupon_release(client=request.auth, coupon=selectors.coupon_by_code(code),
+                                          user_id=user_id, order_id=body.order_id)
+    return {"code": code, "user_id": user_id, "status": held.state().value}
+
+
+def fingerprint(request) -> str:
+    """What makes two calls the same call: method, path and the body's exact bytes."""
+    return hashlib.sha256(b"\n".join([request.method.encode(), request.path.encode(), request.body])).hexdigest()
+
+
+def wallet_entry(row):
+    coupon = row.coupon
+    return {"code": coupon.code, "name": coupon.name, "issued_at": row.issued_at, "expires_at": row.expires_at,
+            "discount": {"kind": coupon.discount_kind, "amount": coupon.discount_amount},
+            "status": row.state().value}
+
+
+# --- every error in one shape ----------------------------------------------------------------------
+
+
+@api.exception_handler(ApiError)
+def api_error(request, exc):
+    return exc.response()
+
+
+@api.exception_handler(ValidationError)
+def invalid_request(request, exc):
+    problems = [{"field": ".".join(str(part) for part in error.get("loc", ())), "message": error.get("msg", "")}
+                for error in exc.errors]
+    first = problems[0] if problems else {"field": "", "message": ""}
+    return error_response(422, "invalid_request", f"{first['field']}: {first['message']}", problems=problems)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthorized(request, exc):
+    response = error_response(401, "unauthorized", _("A valid API key is required: Authorization: Bearer <key>."))
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc):
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+        return error_response(400, "malformed_json", _("The request body is not valid JSON."))
+    return error_response(exc.status_code, "bad_request", str(exc))
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return error_response(404, "not_found", _("Not found."))
+
+
+@api.exception_handler(Exception)
+def internal_error(request, exc):
+    logger.exception("Coupon API: %s %s failed", request.method, request.path)
+    return error_response(500, "internal_error", _("Something went wrong on our side; nothing was changed by this "
+                                                   "call unless its answer said so. Try again."))
+
+
+def unknown_path(request, rest=""):
+    """Anything else under /api/v1/: the same error shape as the operations."""
+    return error_response(404, "not_found", _("There is no such API endpoint: %(path)s") % {"path": request.path})
