@@ -42,10 +42,10 @@ class CopyWriter:
             # chunks, but each together with its own progress record, so a resume redoes exactly
             # those. Only this transaction is affected (SET LOCAL).
             cursor.execute("SET LOCAL synchronous_commit = off")
-            copy_stream(cursor, _Stream(payload), columns)
+            copy_stream(cursor, _Stream(payload), columns=columns)
 
 
-def copy_stream(cursor, stream, table=None, columns=COLUMNS):
+def copy_stream(cursor, stream, *, table=None, columns=COLUMNS):
     """COPYs a binary payload (see copy_payload) from a file-like object into the bulk table (or `table`,
     one shaped like it: the benchmark compares a partitioned one)."""
     table = connection.ops.quote_name(table or IssuedCoupon._meta.db_table)
