@@ -1,8 +1,21 @@
 """Small helpers shared by test modules."""
 
+import time
+
+import pytest
+
 from distribution.actors import Actor
 
 
 def by(user=None):
     """The actor of a service call: a person, or the command line when no user is given."""
     return Actor.for_user(user) if user is not None else Actor.command_line()
+
+
+def wait_for(condition, timeout=120, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")

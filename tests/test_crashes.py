@@ -18,7 +18,7 @@ from distribution import services
 from distribution.models import Coupon, DistributionRequest, IssuedCoupon
 from tests.conftest import unavailable
 from tests.harness.cluster import process_env, qcluster
-from tests.helpers import by
+from tests.helpers import by, wait_for
 
 Status = DistributionRequest.Status
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -39,14 +39,6 @@ KILL_POINTS = [
     "finish:recorded",  # the success written but not committed
 ]
 
-
-def wait_for(condition, timeout=120, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def submit(coupon):

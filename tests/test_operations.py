@@ -23,19 +23,11 @@ from distribution.models import DistributionRequest
 from notifications.models import Notification
 from tests.harness.cluster import ROOT, manage, process_env, qcluster
 from tests.harness.postgres import free_port
-from tests.helpers import by
+from tests.helpers import by, wait_for
 
 Status = DistributionRequest.Status
 TOKEN = "metrics-token-for-tests"
 
-
-def wait_for(condition, timeout=120, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (value := condition()):
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def get(url, token=None):

@@ -59,13 +59,14 @@ class HttpWriter:
         self.codes = {}
 
     def write(self, chunk, limit=None):
+        url = self._url(chunk.coupon_id)  # here: the calls' threads have no database connection of their own
         if limit is not None:
-            return self._write_within(chunk, limit)
+            return self._write_within(chunk, url, limit)
         calls = [chunk.user_ids[i:i + CALL_SIZE] for i in range(0, len(chunk.user_ids), CALL_SIZE)]
-        outcomes = list(self.executor.map(lambda ids: self._outcome(chunk, ids), calls))
+        outcomes = list(self.executor.map(lambda ids: self._outcome(chunk, url, ids), calls))
         return _contiguous(calls, outcomes)
 
-    def _write_within(self, chunk, limit):
+    def _write_within(self, chunk, url, limit):
         """With a budget, one call at a time, never asking for more coupons than the budget has left."""
         issued = reissued = at = 0
         while at < len(chunk.user_ids):
@@ -75,25 +76,22 @@ class HttpWriter:
                                     "coupons it had left.") % {"left": f"{limit:,}"},
                                   Written(issued=issued, reissued=reissued), at)
             ids = chunk.user_ids[at:at + min(CALL_SIZE, left)]
-            outcome = self._outcome(chunk, ids)
+            outcome = self._outcome(chunk, url, ids)
             if isinstance(outcome, Exception):
                 raise WriteFailed(str(outcome), Written(issued=issued, reissued=reissued), at)
             issued, reissued, at = issued + outcome.issued, reissued + outcome.reissued, at + len(ids)
         return Written(issued=issued, reissued=reissued)
 
-    def _outcome(self, chunk, ids):
+    def _outcome(self, chunk, url, ids):
         """The service's answer to one call, or the exception that ended its retries."""
+        key = idempotency_key(chunk.distribution_id, ids)
         try:
-            return self._call(chunk, ids)
+            for attempt in stamina.retry_context(on=_backoff, attempts=settings.COUPON_API_ATTEMPTS,
+                                                 timeout=settings.COUPON_API_RETRY_FOR, wait_max=30):
+                with attempt:
+                    return self._post(url, ids, key)
         except (Retryable, Refused) as exc:
             return exc
-
-    def _call(self, chunk, ids):
-        key = idempotency_key(chunk.distribution_id, ids)
-        for attempt in stamina.retry_context(on=_backoff, attempts=settings.COUPON_API_ATTEMPTS,
-                                             timeout=settings.COUPON_API_RETRY_FOR, wait_max=30):
-            with attempt:
-                return self._post(self._url(chunk.coupon_id), ids, key)
 
     def _post(self, url, ids, key):
         try:
