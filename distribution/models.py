@@ -3,9 +3,23 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import ExpressionWrapper, F, Q, Value
+from django.db.models import ExpressionWrapper, F, Q, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
+
+
+class CouponQuerySet(models.QuerySet):
+    def with_issued(self):
+        """Each coupon with `issued` (all its requests' issued counts) in the same query."""
+        return self.annotate(issued=Coalesce(Sum("distributions__issued_count"), 0))
+
+    def issuable(self, now=None):
+        """Coupons a new request may issue now: active, not expired, budget not spent (the rules of
+        Coupon.check_issuable and check_budget, as a filter for choosing one)."""
+        now = now or timezone.now()
+        return self.with_issued().filter(Q(issue_until__isnull=True) | Q(issue_until__gt=now), is_active=True).filter(
+            Q(budget__isnull=True) | Q(budget__gt=F("issued")))
 
 
 class Coupon(models.Model):
@@ -30,6 +44,8 @@ class Coupon(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
+    objects = CouponQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("coupon")
         verbose_name_plural = _("coupons")
@@ -49,7 +65,10 @@ class Coupon(models.Model):
         return self.distributions.aggregate(total=models.Sum("issued_count"))["total"] or 0
 
     def budget_left(self):
-        return None if self.budget is None else max(0, self.budget - self.issued_so_far())
+        if self.budget is None:
+            return None
+        issued = getattr(self, "issued", None)  # annotated by CouponQuerySet.with_issued
+        return max(0, self.budget - (issued if issued is not None else self.issued_so_far()))
 
     def check_issuable(self, now=None):
         """Raises ValidationError (on the coupon field) unless the coupon may be issued now."""
@@ -57,7 +76,7 @@ class Coupon(models.Model):
             raise ValidationError({"coupon": _("Coupon “%(code)s” is not active.") % {"code": self.code}})
         if self.is_expired(now):
             raise ValidationError({"coupon": _("Coupon “%(code)s” expired on %(date)s.") % {
-                "code": self.code, "date": formats.date_format(timezone.localtime(self.issue_until))}})
+                "code": self.code, "date": formats.date_format(timezone.localtime(self.issue_until), "DATETIME_FORMAT")}})
 
     def check_budget(self, would_issue):
         """Raises ValidationError (on the coupon field) if `would_issue` more coupons exceed the budget left."""
@@ -232,7 +251,24 @@ class DistributionRequest(models.Model):
 
     @property
     def is_revocable(self):
-        return self.status in self.REVOCABLE
+        """Something to revoke: a finished request that issued coupons (never one that issued none)."""
+        return self.status in self.REVOCABLE and self.issued_count > 0
+
+    # A start time this far in the past is a typing mistake, not "now": it is refused.
+    START_GRACE = timedelta(minutes=5)
+
+    def check_start(self, now=None):
+        """Raises ValidationError (on the start field) for a start time already past."""
+        if self.not_before is not None and self.not_before < (now or timezone.now()) - self.START_GRACE:
+            raise ValidationError({"not_before": _(
+                "The start time %(time)s has already passed. Leave it empty to start as soon as possible.")
+                % {"time": formats.date_format(timezone.localtime(self.not_before), "DATETIME_FORMAT")}})
+
+    def starts_later(self, now=None):
+        """The scheduled start, while it is still ahead; None otherwise."""
+        if self.not_before is not None and self.not_before > (now or timezone.now()):
+            return self.not_before
+        return None
 
     def coupons_issued(self):
         # Filtering on the coupon first lets the primary key (coupon, user_id) narrow the scan:

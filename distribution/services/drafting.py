@@ -21,13 +21,14 @@ Status = DistributionRequest.Status
 Action = Transition.Action
 
 
-def distribution_draft(*, distribution: DistributionRequest, actor: Actor, audience=None) -> DistributionRequest:
-    """Checks an unsaved request against its source and saves it as a draft with its preview.
+def distribution_preview(*, distribution: DistributionRequest, audience=None) -> DistributionRequest:
+    """Checks an unsaved request against its rules and its source, and fills in its preview; saves nothing.
 
-    The table and column are stored as the source's metadata spells them. `audience` is
-    audience_check's answer when the caller (the admin form) has just asked it. Raises
-    ValidationError keyed by form field; nothing is saved then.
+    The table and column become the source's metadata spelling. `audience` is audience_check's answer
+    when the caller has just asked it. Raises ValidationError keyed by form field: the admin form calls
+    this while it validates, so every refusal lands on the field it is about.
     """
+    distribution.check_start()
     distribution.coupon.check_issuable()
     target, profile = audience or audience_check(
         source=distribution.source, table=distribution.table, column=distribution.column)
@@ -38,6 +39,21 @@ def distribution_draft(*, distribution: DistributionRequest, actor: Actor, audie
         coupon=distribution.coupon, source=distribution.source, target=target, targets=profile.targets)
     distribution.coupon.check_budget(distribution.would_issue)
     distribution.estimated_seconds = distribution_estimate_seconds(targets=distribution.target_count)
+    return distribution
+
+
+def distribution_draft(*, distribution: DistributionRequest, actor: Actor, audience=None,
+                       previewed: bool = False) -> DistributionRequest:
+    """Saves an unsaved request as a draft with its preview (distribution_preview's, taken now unless
+    `previewed`). The cheap rules are checked again either way: nothing the form let through by
+    mistake is saved. Raises ValidationError keyed by form field; nothing is saved then.
+    """
+    if previewed:
+        distribution.check_start()
+        distribution.coupon.check_issuable()
+        distribution.coupon.check_budget(distribution.would_issue)
+    else:
+        distribution_preview(distribution=distribution, audience=audience)
     distribution.requested_by, distribution.status = actor.user, Status.DRAFT
     distribution.full_clean()
     with transaction.atomic():

@@ -1,0 +1,42 @@
+// Suggestions for the table and column boxes of a new request, from the source's metadata: catalogs,
+// then schemas, then tables as the name is typed, and the table's integer columns. The server decides
+// what to suggest (the admin's names view); this only fills the boxes' <datalist>s.
+(function () {
+  "use strict";
+
+  function datalist(id) {
+    let list = document.getElementById(id);
+    if (!list) {
+      list = document.createElement("datalist");
+      list.id = id;
+      document.body.appendChild(list);
+    }
+    return list;
+  }
+
+  function fill(list, names) {
+    list.replaceChildren(...names.map((name) => Object.assign(document.createElement("option"), { value: name })));
+  }
+
+  function suggester(url, box, listId, extra) {
+    let timer = null;
+    const ask = async () => {
+      const params = new URLSearchParams({ source: document.getElementById("id_source").value,
+                                           table: document.getElementById("id_table").value, ...extra() });
+      const response = await fetch(url + "?" + params, { credentials: "same-origin" });
+      if (response.ok) fill(datalist(listId), (await response.json()).suggestions);
+    };
+    const later = () => { window.clearTimeout(timer); timer = window.setTimeout(ask, 250); };
+    box.addEventListener("input", later);
+    box.addEventListener("focus", later);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const marker = document.querySelector("[data-names-url]");
+    const table = document.getElementById("id_table");
+    const column = document.getElementById("id_column");
+    if (!marker || !table || !column) return;
+    suggester(marker.dataset.namesUrl, table, "table-suggestions", () => ({}));
+    suggester(marker.dataset.namesUrl, column, "column-suggestions", () => ({ column: column.value }));
+  });
+})();
