@@ -98,6 +98,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # Django's own loggers keep their default handlers unless told otherwise, and then also pass each
+    # record to the root: every error was printed twice. They go through the root's handler only.
+    "loggers": {"django": {"handlers": [], "propagate": True}},
 }
 
 # --- Warehouse sources --------------------------------------------------------------------------
