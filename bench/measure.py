@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from distribution import services
 from distribution.actors import Actor
@@ -244,7 +245,10 @@ def admin_pages(distribution):
     client.force_login(user)
     urls = {"request list": reverse("admin:distribution_distributionrequest_changelist"),
             "request detail": reverse("admin:distribution_distributionrequest_change", args=[distribution.pk]),
-            "issued coupons (first page)": reverse("admin:distribution_issuedcoupon_list")}
+            "issued coupons (first page)": reverse("admin:distribution_issuedcoupon_list"),
+            # Support's question, typed as people type it: probes the primary key once per coupon.
+            "member look-up (member id + coupon code)": reverse("admin:distribution_issuedcoupon_list") + "?"
+            + urlencode({"user_id": f"{distribution.checkpoint or 1:,}", "coupon": distribution.coupon.code})}
     timings = {}
     for name, url in urls.items():
         samples = []

@@ -90,6 +90,17 @@ def preview_rows(obj):
 
 
 class CouponChoiceField(forms.ModelChoiceField):
+    """Lists the issuable coupons; accepts any, so that one which expired after the page was loaded
+    gets the service's message saying why, not "not one of the available choices"."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return Coupon.objects.with_issued().get(pk=value)
+        except (ValueError, TypeError, Coupon.DoesNotExist):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+
     def label_from_instance(self, coupon):
         left = coupon.budget_left()
         if left is None:
