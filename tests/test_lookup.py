@@ -11,9 +11,16 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from distribution.models import Coupon, DistributionRequest, IssuedCoupon
+from distribution.roles import roles_apply
 
 URL = reverse("admin:distribution_issuedcoupon_list")
 KO = {"HTTP_ACCEPT_LANGUAGE": "ko"}
+
+
+@pytest.fixture(autouse=True)
+def roles(db):
+    """The groups the data migration made; set again, as a transactional test's flush empties them."""
+    roles_apply()
 
 
 @pytest.fixture
