@@ -8,6 +8,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -110,9 +111,9 @@ class CouponChoiceField(forms.ModelChoiceField):
 
 
 class DistributionRequestForm(forms.ModelForm):
-    source = forms.ChoiceField(label=_("source"))
+    source = forms.ChoiceField(label=capfirst(_("source")))
     coupon = CouponChoiceField(
-        queryset=Coupon.objects.none(), label=_("coupon"),
+        queryset=Coupon.objects.none(), label=capfirst(_("coupon")),
         help_text=_("Only coupons that can be issued now are listed: inactive coupons, expired ones and those "
                     "whose budget is spent are not."))
 
@@ -196,8 +197,7 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
     change_list_template = "admin/distribution/distributionrequest/change_list.html"
     export_template_name = "admin/distribution/distributionrequest/export.html"
     # The columns a manager scans, narrow enough for a 1,400 px screen; the rest is on the request.
-    list_display = ("id", "live_status", "coupon_code", "progress", "issued", "skipped", "elapsed",
-                    "requested_by", "requested_at", "finished")
+    list_display = ("id", "live_status", "coupon_code", "progress", "issued", "skipped", "elapsed", "requested")
     list_display_links = ("id", "coupon_code")
     list_filter = (StatusFilter, "source", "coupon", "requested_by", "created_at")
     search_fields = ("memo", "table", "coupon__code", "coupon__name")
@@ -217,6 +217,10 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
         asked = ("coupon", "source", "table", "column", "memo", "not_before")
         if obj is None:
             return [(None, {"fields": asked})]
+        if obj.is_draft or obj.awaits_approval:  # nothing has run: the preview says it all
+            return [(None, {"fields": (*asked, "live_status")}),
+                    (_("Who and when"), {"classes": ["collapse"], "fields": (
+                        "requested_by", "created_at", "confirmed_by", "confirmed_at")})]
         return [
             (None, {"fields": (*asked, "live_status", "progress", "error", "issued_coupons")}),
             (_("Counts"), {"fields": ("target_count", "read", "issued", "skipped", "invalid_count",
@@ -254,7 +258,7 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
     progress = live_field("progress", _("progress"))
     read = live_field("read", _("read"), "read_count")
     issued = live_field("issued", _("issued"), "issued_count")
-    skipped = live_field("skipped", _("skipped (already held)"), "skipped_count")
+    skipped = live_field("skipped", _("skipped"), "skipped_count")
     revoked = live_field("revoked", _("revoked"), "revoked_count")
     elapsed = live_field("elapsed", _("elapsed"), "elapsed_seconds")
     rate = live_field("rate", _("members per second"), "rows_per_second")
@@ -265,9 +269,10 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
     def coupon_code(self, obj):
         return format_html('<span title="{}">{}</span>', obj.coupon.name, obj.coupon.code)
 
-    @admin.display(description=_("requested at"), ordering="created_at")
-    def requested_at(self, obj):
-        return live.when(obj.created_at)
+    @admin.display(description=_("requested"), ordering="created_at")
+    def requested(self, obj):
+        who = obj.requested_by.get_username() if obj.requested_by else _("command line")
+        return format_html('{}<br><span class="when">{}</span>', who, live.when(obj.created_at))
 
     @admin.display(description=_("resumes after member id"))
     def resume_after(self, obj):
@@ -330,7 +335,9 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def add_view(self, request, form_url="", extra_context=None):
-        extra_context = {"names_url": self._url("names"), **(extra_context or {})}
+        # Saving makes a draft and opens its preview: "save and add another" or "continue editing" mean nothing.
+        extra_context = {"names_url": self._url("names"), "show_save_and_add_another": False,
+                         "show_save_and_continue": False, **(extra_context or {})}
         return super().add_view(request, form_url, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -338,7 +345,7 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
         context = {"progress_url": self._url("progress")}
         if obj is not None:
             context.update(self._decision_context(request, obj))
-            context["title"] = str(obj)
+            context["title"] = capfirst(self.opts.verbose_name)  # the request itself is the subtitle
         return super().change_view(request, object_id, form_url, {**context, **(extra_context or {})})
 
     def _decision_context(self, request, obj):

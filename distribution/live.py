@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from .models import DistributionRequest
 
@@ -22,10 +23,11 @@ def when(moment):
 
 
 def start_time(moment):
-    """“14:00” today, “Dec. 2 14:00” another day, in the site's time zone."""
+    """“14:00” today, “Dec. 2, 14:00” another day, in the site's time zone."""
     local = timezone.localtime(moment)
-    clock = date_format(local, "H:i")
-    return clock if local.date() == timezone.localdate() else f"{date_format(local, 'MONTH_DAY_FORMAT')} {clock}"
+    if local.date() == timezone.localdate():
+        return date_format(local, "H:i")
+    return date_format(local, pgettext("day and time", "N j, H:i"))
 
 
 def status_label(obj):

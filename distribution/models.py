@@ -7,6 +7,13 @@ from django.db.models import ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
+
+
+def local_moment(moment):
+    """A moment as people read it: in the site's time zone (a coupon expiring at 00:00 KST on Jan. 1 reads
+    Jan. 1, not Dec. 31), on a 24-hour clock, in the reader's language's word order."""
+    return formats.date_format(timezone.localtime(moment), pgettext("date and time", "N j, Y, H:i"))
 
 
 class CouponQuerySet(models.QuerySet):
@@ -76,7 +83,7 @@ class Coupon(models.Model):
             raise ValidationError({"coupon": _("Coupon “%(code)s” is not active.") % {"code": self.code}})
         if self.is_expired(now):
             raise ValidationError({"coupon": _("Coupon “%(code)s” expired on %(date)s.") % {
-                "code": self.code, "date": formats.date_format(timezone.localtime(self.issue_until), "DATETIME_FORMAT")}})
+                "code": self.code, "date": local_moment(self.issue_until)}})
 
     def check_budget(self, would_issue):
         """Raises ValidationError (on the coupon field) if `would_issue` more coupons exceed the budget left."""
@@ -262,7 +269,7 @@ class DistributionRequest(models.Model):
         if self.not_before is not None and self.not_before < (now or timezone.now()) - self.START_GRACE:
             raise ValidationError({"not_before": _(
                 "The start time %(time)s has already passed. Leave it empty to start as soon as possible.")
-                % {"time": formats.date_format(timezone.localtime(self.not_before), "DATETIME_FORMAT")}})
+                % {"time": local_moment(self.not_before)}})
 
     def starts_later(self, now=None):
         """The scheduled start, while it is still ahead; None otherwise."""

@@ -8,12 +8,12 @@ the django-q2 task tables are for superusers only whatever the groups say (distr
 from django.apps import apps as global_apps
 
 ROLES = {
-    # Drafts, previews, confirms and cancels their own campaigns; keeps coupons up to date.
+    # Drafts, previews and confirms campaigns; cancels or revokes a mistake; keeps coupons up to date.
     "marketer": [
         "distribution.view_coupon", "distribution.add_coupon", "distribution.change_coupon",
         "distribution.view_distributionrequest", "distribution.add_distributionrequest",
         "distribution.change_distributionrequest", "distribution.cancel_distributionrequest",
-        "distribution.view_transition",
+        "distribution.revoke_distributionrequest",
     ],
     # Approves or rejects large requests of others, cancels and revokes, reads and exports the history.
     "manager": [

@@ -1,6 +1,6 @@
 """A request's way into the queue: drafted with a preview, confirmed by its requester, approved by another."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,8 +28,7 @@ def distribution_preview(*, distribution: DistributionRequest, audience=None) ->
     when the caller has just asked it. Raises ValidationError keyed by form field: the admin form calls
     this while it validates, so every refusal lands on the field it is about.
     """
-    distribution.check_start()
-    distribution.coupon.check_issuable()
+    _check_all(distribution.check_start, distribution.coupon.check_issuable)
     target, profile = audience or audience_check(
         source=distribution.source, table=distribution.table, column=distribution.column)
     distribution.table, distribution.column = target.display_name, target.column
@@ -49,9 +48,8 @@ def distribution_draft(*, distribution: DistributionRequest, actor: Actor, audie
     mistake is saved. Raises ValidationError keyed by form field; nothing is saved then.
     """
     if previewed:
-        distribution.check_start()
-        distribution.coupon.check_issuable()
-        distribution.coupon.check_budget(distribution.would_issue)
+        _check_all(distribution.check_start, distribution.coupon.check_issuable,
+                   lambda: distribution.coupon.check_budget(distribution.would_issue))
     else:
         distribution_preview(distribution=distribution, audience=audience)
     distribution.requested_by, distribution.status = actor.user, Status.DRAFT
@@ -60,6 +58,19 @@ def distribution_draft(*, distribution: DistributionRequest, actor: Actor, audie
         distribution.save()
         transition_record(distribution=distribution, action=Action.DRAFTED, actor=actor)
     return distribution
+
+
+def _check_all(*checks):
+    """Runs every check and raises their errors together, so a form shows all its mistakes at once."""
+    errors = {}
+    for check in checks:
+        try:
+            check()
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
 
 
 def distribution_confirm(*, distribution: DistributionRequest, actor: Actor) -> str | None:

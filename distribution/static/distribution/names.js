@@ -18,13 +18,35 @@
     list.replaceChildren(...names.map((name) => Object.assign(document.createElement("option"), { value: name })));
   }
 
+  // The same names as buttons under the box: seen without opening the list, picked with one click.
+  function chips(box, names) {
+    let holder = box.parentNode.querySelector(".suggestions");
+    if (!holder) {
+      holder = Object.assign(document.createElement("div"), { className: "suggestions" });
+      box.insertAdjacentElement("afterend", holder);
+    }
+    holder.replaceChildren(...names.slice(0, 12).map((name) => {
+      const chip = Object.assign(document.createElement("button"), { type: "button", textContent: name });
+      chip.addEventListener("click", () => {
+        box.value = name;
+        box.dispatchEvent(new Event("input"));
+        box.focus();
+      });
+      return chip;
+    }));
+  }
+
   function suggester(url, box, listId, extra) {
     let timer = null;
     const ask = async () => {
       const params = new URLSearchParams({ source: document.getElementById("id_source").value,
                                            table: document.getElementById("id_table").value, ...extra() });
       const response = await fetch(url + "?" + params, { credentials: "same-origin" });
-      if (response.ok) fill(datalist(listId), (await response.json()).suggestions);
+      if (response.ok) {
+        const names = (await response.json()).suggestions;
+        fill(datalist(listId), names);
+        chips(box, names.filter((name) => name !== box.value));
+      }
     };
     const later = () => { window.clearTimeout(timer); timer = window.setTimeout(ask, 250); };
     box.addEventListener("input", later);
