@@ -60,5 +60,10 @@
     if (!marker || !table || !column) return;
     suggester(marker.dataset.namesUrl, table, "table-suggestions", () => ({}));
     suggester(marker.dataset.namesUrl, column, "column-suggestions", () => ({ column: column.value }));
+    // Another table, other columns: the old ones go until the column box asks again.
+    table.addEventListener("input", () => {
+      fill(datalist("column-suggestions"), []);
+      chips(column, []);
+    });
   });
 })();
