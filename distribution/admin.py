@@ -334,6 +334,15 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
                          "progress_url": self._url("progress"), **(extra_context or {})}
         return super().changelist_view(request, extra_context)
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """The form asks the service first, so its refusals land on their fields; should something change
+        between that check and the save (a budget spent meanwhile), the refusal is a message, not a 500."""
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
     def add_view(self, request, form_url="", extra_context=None):
         # Saving makes a draft and opens its preview: "save and add another" or "continue editing" mean nothing.
         extra_context = {"names_url": self._url("names"), "show_save_and_add_another": False,
@@ -475,7 +484,7 @@ class DistributionRequestAdmin(ExportMixin, admin.ModelAdmin):
 class TransitionAdmin(admin.ModelAdmin):
     """Every transition of every request, read-only: nobody edits or deletes the audit trail."""
 
-    list_display = ("at", "distribution", "action", "status", "actor_kind", "actor_name", "counts")
+    list_display = ("at", "distribution", "action", "status", "by", "read", "issued", "details")
     list_filter = ("action", "actor_kind", "status", "at")
     search_fields = ("actor_name", "distribution__memo")
     list_select_related = ("distribution", "distribution__coupon")
@@ -490,6 +499,22 @@ class TransitionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("by"), ordering="actor_name")
+    def by(self, obj):
+        return obj.actor_name if obj.actor_kind == Transition.ActorKind.USER else obj.get_actor_kind_display()
+
+    @admin.display(description=_("read"))
+    def read(self, obj):
+        return live.count(obj.counts.get("read_count"))
+
+    @admin.display(description=_("issued"))
+    def issued(self, obj):
+        return live.count(obj.counts.get("issued_count"))
+
+    @admin.display(description=_("details"))
+    def details(self, obj):
+        return obj.details.get("reason") or obj.details.get("error") or ""
 
 
 class SuperusersOnly:

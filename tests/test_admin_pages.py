@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.core.management import call_command
@@ -297,6 +298,8 @@ def test_the_request_page_shows_its_history_in_the_readers_language(marketer, co
     korean = text(marketer.get(change_url(distribution), **KO))
     for said in ("이 요청에 일어난 일", "미리보기와 함께 초안 작성", "확정", "시스템"):
         assert said in korean, said
+    audit = text(marketer.get(reverse("admin:distribution_transition_changelist"), **KO))
+    assert "미리보기와 함께 초안 작성" in audit and "read_count" not in audit  # words, not raw JSON
 
 
 # --- 9. a cancelled run reports its time ------------------------------------------------------------
@@ -416,3 +419,26 @@ def test_the_list_finds_a_request_by_coupon_name_and_shows_times_to_the_second(m
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", found)
     headers = re.findall(r'<th scope="col"\s+class="[^"]*column-(\w+)', marketer.get(LIST_URL).content.decode())
     assert len(headers) <= 10, headers
+
+
+# --- 14. make demo -------------------------------------------------------------------------------
+
+def test_the_demo_login_keeps_its_password_across_runs_and_is_written_to_show_last(db, tmp_path, settings,
+                                                                                   monkeypatch):
+    import duckdb
+    from django.contrib.auth import authenticate
+    warehouse = tmp_path / "demo.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE TABLE members AS SELECT i AS member_id FROM range(1, 21) t(i)")
+    settings.COUPONOPS_SOURCES = {**settings.COUPONOPS_SOURCES, "demo": {"kind": "duckdb", "path": str(warehouse)}}
+    settings.VAR_DIR = tmp_path
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    call_command("setup_demo", stdout=io.StringIO())
+    first = (tmp_path / "demo-password").read_text()
+    hashed = get_user_model().objects.get(username="admin").password
+    call_command("setup_demo", stdout=io.StringIO())
+    assert (tmp_path / "demo-password").read_text() == first
+    assert get_user_model().objects.get(username="admin").password == hashed  # open tabs stay logged in
+    assert authenticate(username="admin", password=first) is not None
+    login = (tmp_path / "demo-login.txt").read_text()
+    assert f"Password  {first}" in login and "http://127.0.0.1:8000/admin/" in login
