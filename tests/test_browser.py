@@ -126,6 +126,12 @@ def test_a_marketer_fixes_a_mistake_confirms_and_watches_every_live_part_change_
     page.reload()
     expect(page.locator("#history .transition-succeeded")).to_contain_text("Succeeded")
     shot(page, "3-done", full_page=True)
+    korean = browser(new_context, live_server.url, "marketer", locale="ko-KR")
+    korean.goto(page.url)
+    expect(korean.locator("#history .transition-succeeded")).to_contain_text("성공")
+    expect(korean.locator("#history .transition-started")).to_contain_text("시스템")
+    expect(korean.locator(".live-status")).to_have_text("성공")
+    shot(korean, "3-done-ko", full_page=True)
     done = DistributionRequest.objects.get(table=table)
     assert (done.status, done.issued_count) == ("succeeded", 40_000)
 
@@ -198,6 +204,12 @@ def test_the_list_a_manager_scans_fits_1400_pixels_without_discarded_drafts(
     assert manager.evaluate("""() => [document.documentElement, document.querySelector("#changelist .results")]
         .every((box) => box.scrollWidth <= box.clientWidth)""")  # no horizontal scrolling, page or table
     shot(manager, "5-history")
+    korean = browser(new_context, live_server.url, "manager", locale="ko-KR")
+    korean.goto(f"{live_server.url}/admin/distribution/distributionrequest/export/?status=succeeded")
+    expect(korean.locator(".export-scope")).to_contain_text("목록의 필터와 검색 조건이 그대로 적용됩니다")
+    shot(korean, "11-export-ko", full_page=True)
+    korean.goto(f"{live_server.url}/admin/distribution/distributionrequest/")
+    shot(korean, "5-history-ko")
     manager.fill("#searchbar", "Spring 10")
     manager.press("#searchbar", "Enter")
     expect(manager.locator("#result_list tbody tr")).to_have_count(4)
