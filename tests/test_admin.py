@@ -55,7 +55,7 @@ def test_a_wrong_table_is_a_form_error(marketer, coupon, members):
 def test_a_text_column_is_refused_in_korean_for_a_korean_browser(marketer, coupon, members):
     response = marketer.post(reverse(ADD_URL), {"coupon": coupon.pk, "source": "demo", "table": members,
                                                 "column": "name", "memo": "m"}, HTTP_ACCEPT_LANGUAGE="ko")
-    assert "사용자 ID는 정수여야 합니다" in response.content.decode()
+    assert "회원 ID는 정수여야 합니다" in response.content.decode()
 
 
 def test_submitting_makes_a_draft_and_confirming_queues_it_at_once(marketer, coupon, members, staff_user,

@@ -257,7 +257,7 @@ def test_ordinary_mistakes_are_form_errors_and_names_are_suggested_in_korean(
     expect(page.locator("#content-main")).not_to_contain_text("Django Q")  # the task tables: superusers only
     expect(page.locator("#content-main")).to_contain_text("배포 요청")
     page.goto(f"{live_server.url}/admin/distribution/distributionrequest/add/")
-    expect(page.locator("label[for=id_column]")).to_contain_text("사용자 ID 컬럼")
+    expect(page.locator("label[for=id_column]")).to_contain_text("회원 ID 컬럼")
     expect(page.locator(".field-coupon .help")).to_contain_text("지금 발급할 수 있는 쿠폰만")
     page.select_option("#id_source", "warehouse")
     page.fill("#id_table", "tp")
