@@ -442,3 +442,11 @@ def test_the_demo_login_keeps_its_password_across_runs_and_is_written_to_show_la
     assert authenticate(username="admin", password=first) is not None
     login = (tmp_path / "demo-login.txt").read_text()
     assert f"Password  {first}" in login and "http://127.0.0.1:8000/admin/" in login
+
+
+def test_errors_are_logged_once_and_no_page_asks_for_a_missing_favicon(client, db):
+    import logging
+    assert logging.getLogger("django").handlers == [] and logging.getLogger("django").propagate
+    assert logging.getLogger("django.request").handlers == []  # the root's handler prints it, once
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("distribution/favicon.svg")
