@@ -168,11 +168,11 @@ class StatusFilter(admin.SimpleListFilter):
         return [*Status.choices, (self.ALL, _("All, discarded drafts included"))]
 
     def choices(self, changelist):
+        yield {"selected": self.value() is None, "display": _("All but discarded drafts"),
+               "query_string": changelist.get_query_string(remove=[self.parameter_name])}
         for lookup, title in self.lookup_choices:
             yield {"selected": self.value() == str(lookup), "display": title,
                    "query_string": changelist.get_query_string({self.parameter_name: lookup})}
-        yield {"selected": self.value() is None, "display": _("All but discarded drafts"),
-               "query_string": changelist.get_query_string(remove=[self.parameter_name])}
 
     def queryset(self, request, queryset):
         if self.value() is None:
