@@ -24,9 +24,9 @@ class CouponQuerySet(models.QuerySet):
     def issuable(self, now=None):
         """Coupons a new request may issue now: active, not expired, budget not spent (the rules of
         Coupon.check_issuable and check_budget, as a filter for choosing one)."""
-        now = now or timezone.now()
-        return self.with_issued().filter(Q(issue_until__isnull=True) | Q(issue_until__gt=now), is_active=True).filter(
-            Q(budget__isnull=True) | Q(budget__gt=F("issued")))
+        not_expired = Q(issue_until__isnull=True) | Q(issue_until__gt=now or timezone.now())
+        budget_left = Q(budget__isnull=True) | Q(budget__gt=F("issued"))
+        return self.with_issued().filter(not_expired, budget_left, is_active=True)
 
 
 class Coupon(models.Model):
