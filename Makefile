@@ -23,13 +23,14 @@ demo-data: venv var
 	$(PY) manage.py build_demo_warehouse --rows 1000000
 
 # Migrates the SQLite default, builds the DuckDB demo warehouse, queues a 1,000,000-coupon
-# distribution, then runs the web server and the worker until Ctrl-C.
+# distribution, then runs the web server and the worker until Ctrl-C. The login (var/demo-login.txt)
+# keeps its password across runs.
 demo: venv var
 	$(PY) manage.py migrate --noinput -v0
 	@test -f var/demo.duckdb || $(PY) manage.py build_demo_warehouse --rows 1000000
 	$(PY) manage.py setup_demo
-	@echo "  Open http://127.0.0.1:8000/admin/distribution/distributionrequest/ — Ctrl-C stops everything."
-	$(PY) manage.py rundemo
+	@# The login again once the processes' start-up logs are out, so it is the last thing on screen.
+	@(sleep 6; cat var/demo-login.txt) & $(PY) manage.py rundemo
 
 test: venv
 	$(PY) -m pytest

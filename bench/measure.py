@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from distribution import services
 from distribution.actors import Actor
@@ -253,7 +254,10 @@ def admin_pages(distribution):
     urls = {"request list": reverse("admin:distribution_distributionrequest_changelist"),
             "request detail": reverse("admin:distribution_distributionrequest_change", args=[distribution.pk]),
             "issued coupons (first page)": issued,
-            "issued coupon look-up (coupon + user id)": f"{issued}?coupon={distribution.coupon_id}&user_id={middle}"}
+            "issued coupon look-up (coupon + user id)": f"{issued}?coupon={distribution.coupon_id}&user_id={middle}",
+            # Support's question, typed as people type it: probes the primary key once per coupon.
+            "member look-up (member id + coupon code)": issued + "?"
+            + urlencode({"user_id": f"{distribution.checkpoint or 1:,}", "coupon": distribution.coupon.code})}
     timings = {}
     for name, url in urls.items():
         samples = []

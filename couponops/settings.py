@@ -125,6 +125,9 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "plain"},
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # Django's own loggers keep their default handlers unless told otherwise, and then also pass each
+    # record to the root: every error was printed twice. They go through the root's handler only.
+    "loggers": {"django": {"handlers": [], "propagate": True}},
 }
 
 # --- Warehouse sources --------------------------------------------------------------------------

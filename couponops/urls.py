@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
@@ -20,4 +22,6 @@ urlpatterns = [
     # The Coupon API (api/): key-authenticated JSON, no session or CSRF.
     path("api/", include("api.urls")),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    # Browsers ask every page for it; without one each page logs a 404.
+    path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("distribution/favicon.svg"))),
 ]

@@ -1,21 +1,25 @@
 from django import forms
-from django.conf import settings
+from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ExportMixin, ImportExportMixin
+from import_export.forms import SelectableFieldsExportForm
 
 from couponops.exports import SpreadsheetExports
 
-from . import selectors, services
+from . import live, selectors, services
 from .actors import Actor
+from .lookup import IssuedCouponLookup
 from .models import Coupon, DistributionRequest, IssuedCoupon, Transition
 from .resources import CouponResource, DistributionRequestResource
 from .sources import source_names
@@ -41,61 +45,26 @@ class CouponAdmin(SpreadsheetExports, ImportExportMixin, admin.ModelAdmin):
         # so its read-only list is a view of its own, reached from the coupon admin.
         if not self.has_view_permission(request):
             raise PermissionDenied
+        lookup = IssuedCouponLookup(request.GET)
+        now = timezone.now()
         context = {
             **self.admin_site.each_context(request),
             "title": _("Issued coupons"),
             "opts": IssuedCoupon._meta,
-            "page": IssuedCouponPage.from_query(request.GET),
+            "lookup": lookup,
+            "rows": [{"row": row, "state": row.state(now), "state_label": row.State(row.state(now)).label}
+                     for row in lookup.rows],
+            "member_url": _member_url(),
         }
         return TemplateResponse(request, "admin/distribution/issuedcoupon/list.html", context)
 
 
-class IssuedCouponPage:
-    """A page of issued coupons, walked by primary key: the table is far too large to count."""
-
-    filter_fields = {"coupon": "coupon_id", "request": "distribution_id", "user_id": "user_id"}
-
-    def __init__(self, filters, after=None):
-        self.filters = filters
-        rows = IssuedCoupon.objects.filter(**filters).order_by("coupon_id", "user_id").select_related(
-            "redeemed_by", "issue_call__client")
-        if after:
-            rows = rows.filter(pk__gt=after)
-        size = settings.ADMIN_ISSUED_COUPONS_PER_PAGE
-        fetched = list(rows[: size + 1])
-        self.rows, self.has_next = fetched[:size], len(fetched) > size
-
-    @classmethod
-    def from_query(cls, query):
-        filters = {
-            field: int(query[key]) for key, field in cls.filter_fields.items() if query.get(key, "").isdigit()
-        }
-        after = query.get("after", "").split(":")
-        after_key = tuple(map(int, after)) if len(after) == 2 and all(p.isdigit() for p in after) else None
-        return cls(filters, after_key)
-
-    @property
-    def form_values(self):
-        return {key: self.filters.get(field, "") for key, field in self.filter_fields.items()}
-
-    @property
-    def next_query(self):
-        last = self.rows[-1]
-        values = {key: value for key, value in self.form_values.items() if value != ""}
-        return urlencode({**values, "after": f"{last.coupon_id}:{last.user_id}"})
-
-
-def progress_detail(obj):
-    """“1,234,567 / 10,000,000 · 420,000 rows/s · about 21 s left” while running; the status otherwise."""
-    if obj.status != DistributionRequest.Status.RUNNING:
-        return obj.get_status_display()
-    rate = obj.live_rate()
-    counts = f"{obj.read_count:,} / {obj.target_count or 0:,}"
-    if not rate:
-        return counts
-    left = max(0, (obj.target_count or 0) - obj.read_count) / rate
-    return _("%(counts)s · %(rate)s rows/s · about %(left)s s left") % {
-        "counts": counts, "rate": f"{rate:,.0f}", "left": f"{left:,.0f}"}
+def _member_url():
+    """The per-member revoke/restore page, where this build has one."""
+    try:
+        return reverse("admin:distribution_coupon_member")
+    except NoReverseMatch:
+        return None
 
 
 def human_duration(seconds):
@@ -122,8 +91,32 @@ def preview_rows(obj):
     ]
 
 
+class CouponChoiceField(forms.ModelChoiceField):
+    """Lists the issuable coupons; accepts any, so that one which expired after the page was loaded
+    gets the service's message saying why, not "not one of the available choices"."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return Coupon.objects.with_issued().get(pk=value)
+        except (ValueError, TypeError, Coupon.DoesNotExist):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+
+    def label_from_instance(self, coupon):
+        left = coupon.budget_left()
+        if left is None:
+            return str(coupon)
+        return _("%(coupon)s · %(left)s left in budget") % {
+            "coupon": coupon, "left": number_format(left, force_grouping=True)}
+
+
 class DistributionRequestForm(forms.ModelForm):
-    source = forms.ChoiceField(label=_("source"))
+    source = forms.ChoiceField(label=capfirst(_("source")))
+    coupon = CouponChoiceField(
+        queryset=Coupon.objects.none(), label=capfirst(_("coupon")),
+        help_text=_("Only coupons that can be issued now are listed: inactive coupons, expired ones and those "
+                    "whose budget is spent are not."))
 
     class Meta:
         model = DistributionRequest
@@ -131,20 +124,79 @@ class DistributionRequestForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "coupon" in self.fields:  # the read-only view of a submitted request has no fields
+        if "table" in self.fields:  # the read-only view of a submitted request has no model fields
             self.fields["source"].choices = [(name, name) for name in source_names()]
-            self.fields["coupon"].queryset = Coupon.objects.filter(is_active=True)
+            self.fields["coupon"].queryset = Coupon.objects.issuable()
+            self.fields["table"].help_text = table_help()
+            self.fields["table"].widget.attrs.update(autocomplete="off", list="table-suggestions")
+            self.fields["column"].widget.attrs.update(autocomplete="off", list="column-suggestions")
 
     def clean(self):
+        """Asks the service for the preview while validating: whatever it refuses lands on its field,
+        and save_model then only saves."""
         cleaned = super().clean()
-        self.audience = None
-        if not self.errors:
-            try:
-                self.audience = selectors.audience_check(
-                    source=cleaned["source"], table=cleaned["table"], column=cleaned["column"])
-            except ValidationError as exc:
-                self.add_error(None, exc)
+        if self.errors:
+            return cleaned
+        draft = self.instance
+        for field in ("coupon", "source", "table", "column", "not_before"):
+            setattr(draft, field, cleaned[field])
+        try:
+            services.distribution_preview(distribution=draft)
+        except ValidationError as exc:
+            self.add_error(None, exc)
+        else:  # the names as the metadata spells them, which the form would otherwise overwrite
+            cleaned["table"], cleaned["column"] = draft.table, draft.column
         return cleaned
+
+
+def table_help():
+    examples = ", ".join(filter(None, (selectors.source_example_table(source=name) for name in source_names())))
+    if not examples:
+        return _("catalog.schema.table")
+    return _("catalog.schema.table, for example %(examples)s. Suggestions appear as you type.") % {
+        "examples": examples}
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """Status, with discarded drafts left out unless asked for: they are not part of the history."""
+
+    title = _("status")
+    parameter_name = "status"
+    ALL = "all"
+
+    def lookups(self, request, model_admin):
+        return [*Status.choices, (self.ALL, _("All, discarded drafts included"))]
+
+    def choices(self, changelist):
+        yield {"selected": self.value() is None, "display": _("All but discarded drafts"),
+               "query_string": changelist.get_query_string(remove=[self.parameter_name])}
+        for lookup, title in self.lookup_choices:
+            yield {"selected": self.value() == str(lookup), "display": title,
+                   "query_string": changelist.get_query_string({self.parameter_name: lookup})}
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset.exclude(status=Status.DISCARDED)
+        if self.value() == self.ALL:
+            return queryset
+        return queryset.filter(status=self.value())
+
+
+class ExportForm(SelectableFieldsExportForm):
+    """The columns to export named as their headers read, in the reader's language (not "Read Count").
+    `_get_field_label` is django-import-export's own hook for it (4.x, pinned in requirements.txt)."""
+
+    def _get_field_label(self, resource, field_name):
+        field = resource.fields.get(field_name)
+        return capfirst(str(field.column_name)) if field else super()._get_field_label(resource, field_name)
+
+
+def live_field(name, description, ordering=None):
+    """An admin column or read-only field that the progress endpoint keeps current (distribution/live.py)."""
+    @admin.display(description=description, ordering=ordering)
+    def display(self, obj):
+        return live.render(obj, name)
+    return display
 
 
 @admin.register(DistributionRequest)
@@ -152,37 +204,43 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
     form = DistributionRequestForm
     resource_classes = [DistributionRequestResource]
     change_list_template = "admin/distribution/distributionrequest/change_list.html"  # + the stopped-worker banner
-    list_display = (
-        "id", "live_status", "coupon", "table", "progress", "read_count", "issued_count", "skipped_count",
-        "elapsed", "throughput", "requested_by", "created_at", "finished_at",
-    )
-    list_filter = ("status", "source", "coupon", "requested_by", "created_at")
-    search_fields = ("memo", "table", "coupon__code")
+    export_template_name = "admin/distribution/distributionrequest/export.html"
+    export_form_class = ExportForm
+    # The columns a manager scans, narrow enough for a 1,400 px screen; the rest is on the request.
+    list_display = ("id", "live_status", "coupon_code", "progress", "issued", "skipped", "elapsed", "requested")
+    list_display_links = ("id", "coupon_code")
+    list_filter = (StatusFilter, "source", "coupon", "requested_by", "created_at")
+    search_fields = ("memo", "table", "coupon__code", "coupon__name")
     list_select_related = ("coupon", "requested_by")
     date_hierarchy = "created_at"
     show_full_result_count = False
     actions = ["approve", "retry", "cancel"]
     readonly_fields = (
-        "live_status", "progress", "target_count", "read_count", "issued_count", "skipped_count", "elapsed",
-        "throughput", "checkpoint", "attempts", "invalid_count", "duplicate_count", "held_count",
+        "live_status", "progress", "target_count", "read", "issued", "skipped", "elapsed", "rate",
+        "resume_after", "attempts", "invalid_count", "duplicate_count", "held_count",
         "requested_by", "created_at", "confirmed_by", "confirmed_at", "approved_by", "approved_at", "queued_at",
-        "started_at", "finished_at", "cancelled_by", "cancelled_at", "revoked_by", "revoked_at", "revoked_count",
-        "heartbeat_at", "error_message", "issued_coupons",
+        "started_at", "finished", "cancelled_by", "cancelled_at", "revoked_by", "revoked_at", "revoked",
+        "heartbeat_at", "error", "issued_coupons",
     )
 
     def get_fieldsets(self, request, obj=None):
         asked = ("coupon", "source", "table", "column", "memo", "not_before")
         if obj is None:
             return [(None, {"fields": asked})]
+        if obj.is_draft or obj.awaits_approval:  # nothing has run: the preview says it all
+            return [(None, {"fields": (*asked, "live_status")}),
+                    (_("Who and when"), {"classes": ["collapse"], "fields": (
+                        "requested_by", "created_at", "confirmed_by", "confirmed_at")})]
         return [
-            (None, {"fields": (*asked, "live_status", "progress", "error_message", "issued_coupons")}),
-            (_("Counts"), {"fields": ("target_count", "read_count", "issued_count", "skipped_count", "invalid_count",
-                                      "duplicate_count", "held_count", "elapsed", "throughput", "checkpoint",
-                                      "attempts", "revoked_count")}),
+            (None, {"fields": (*asked, "live_status", "progress", "error", "issued_coupons")}),
+            (_("Counts"), {"fields": ("target_count", "read", "issued", "skipped", "invalid_count",
+                                      "duplicate_count", "held_count", "revoked", "elapsed", "rate")}),
             (_("Who and when"), {"classes": ["collapse"], "fields": (
                 "requested_by", "created_at", "confirmed_by", "confirmed_at", "approved_by", "approved_at",
-                "queued_at", "started_at", "heartbeat_at", "finished_at", "cancelled_by", "cancelled_at",
-                "revoked_by", "revoked_at")}),
+                "queued_at", "started_at", "finished", "cancelled_by", "cancelled_at", "revoked_by",
+                "revoked_at")}),
+            (_("For the engineers"), {"classes": ["collapse"], "fields": ("resume_after", "attempts",
+                                                                          "heartbeat_at")}),
         ]
 
     def has_change_permission(self, request, obj=None):
@@ -193,60 +251,66 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
         return False
 
     def save_model(self, request, obj, form, change):
-        services.distribution_draft(distribution=obj, actor=Actor.for_user(request.user), audience=form.audience)
+        services.distribution_draft(distribution=obj, actor=Actor.for_user(request.user), previewed=True)
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(request, _("Saved as a draft. Check the preview, then confirm to queue it."),
-                          messages.WARNING)
+                          messages.SUCCESS)
         return HttpResponseRedirect(self._url("change", obj.pk))
 
     def _url(self, name, *args):
         return reverse(f"{self.admin_site.name}:distribution_distributionrequest_{name}", args=args)
 
     class Media:
-        js = ["distribution/progress.js"]
+        js = ["distribution/progress.js", "distribution/names.js"]
 
-    @admin.display(description=_("progress"))
-    def progress(self, obj):
-        return format_html(
-            '<span class="live-progress" data-request="{}" data-live="{}" data-url="{}">'
-            '<progress max="100" value="{}"></progress> <span class="percent">{}%</span> '
-            '<span class="detail">{}</span></span>',
-            obj.pk, "true" if obj.is_live else "false", self._url("progress"),
-            obj.progress_percent, obj.progress_percent, progress_detail(obj),
-        )
+    live_status = live_field("status", _("status"), "status")
+    progress = live_field("progress", _("progress"))
+    read = live_field("read", _("read"), "read_count")
+    issued = live_field("issued", _("issued"), "issued_count")
+    skipped = live_field("skipped", _("skipped"), "skipped_count")
+    revoked = live_field("revoked", _("revoked"), "revoked_count")
+    elapsed = live_field("elapsed", _("elapsed"), "elapsed_seconds")
+    rate = live_field("rate", _("members per second"), "rows_per_second")
+    finished = live_field("finished", _("finished at"), "finished_at")
+    error = live_field("error", _("error"))
+
+    @admin.display(description=_("coupon"), ordering="coupon__code")
+    def coupon_code(self, obj):
+        return format_html('<span title="{}">{}</span>', obj.coupon.name, obj.coupon.code)
+
+    @admin.display(description=_("requested"), ordering="created_at")
+    def requested(self, obj):
+        who = obj.requested_by.get_username() if obj.requested_by else _("command line")
+        return format_html('{}<br><span class="when">{}</span>', who, live.when(obj.created_at))
+
+    @admin.display(description=_("resumes after member id"))
+    def resume_after(self, obj):
+        return "–" if obj.checkpoint is None else str(obj.checkpoint)
 
     def progress_view(self, request):
-        """The live state of the requests named in ?ids=, for the progress bars' polling."""
+        """The live parts of the requests named in ?ids=, rendered (distribution/live.py)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()][:200]
-        states = {
-            str(obj.pk): {"status": obj.status, "live": obj.is_live, "label": str(obj.get_status_display()),
-                          "percent": obj.progress_percent, "detail": str(progress_detail(obj))}
-            for obj in DistributionRequest.objects.filter(pk__in=ids)
-        }
-        return JsonResponse(states)
+        objs = DistributionRequest.objects.filter(pk__in=ids).select_related("coupon")
+        return JsonResponse(live.states(objs, request.user))
 
-    @admin.display(description=_("status"), ordering="status")
-    def live_status(self, obj):
-        """The status, kept current by the same polling as the progress bars."""
-        return format_html('<span class="live-status" data-request="{}">{}</span>', obj.pk, obj.get_status_display())
-
-    @admin.display(description=_("elapsed"), ordering="elapsed_seconds")
-    def elapsed(self, obj):
-        return f"{obj.elapsed_seconds:,.1f} s" if obj.elapsed_seconds else "–"
-
-    @admin.display(description=_("rows/s"), ordering="rows_per_second")
-    def throughput(self, obj):
-        return f"{obj.rows_per_second:,.0f}" if obj.rows_per_second else "–"
+    def names_view(self, request):
+        """Suggestions for the table and column boxes, from the source's metadata (names.js asks)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        query = request.GET
+        return JsonResponse({"suggestions": selectors.source_suggestions(
+            source=query.get("source", ""), table=query.get("table", ""), column=query.get("column"))})
 
     @admin.display(description=_("issued coupons"))
     def issued_coupons(self, obj):
         url = reverse(f"{self.admin_site.name}:distribution_issuedcoupon_list") + "?" + urlencode({"request": obj.pk})
         return format_html('<a href="{}">{}</a>', url, _("Show the coupons this request issued"))
 
-    @admin.action(description=_("Retry the selected failed requests from their checkpoint"), permissions=["change"])
+    @admin.action(description=_("Retry the selected failed requests from where they stopped"),
+                  permissions=["change"])
     def retry(self, request, queryset):
         actor = Actor.for_user(request.user)
         retried = sum(services.distribution_retry(distribution=distribution, actor=actor) for distribution in queryset)
@@ -269,21 +333,53 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
         view = self.admin_site.admin_view
         name = "distribution_distributionrequest_{}".format
         return [path("progress/", view(self.progress_view), name=name("progress")),
+                path("names/", view(self.names_view), name=name("names")),
                 *(path(f"<path:object_id>/{action}/", view(getattr(self, f"{action}_view")), name=name(action))
-                  for action in ("revoke", "confirm", "approve", "discard")),
+                  for action in ("revoke", "confirm", "approve", "reject", "discard")),
                 *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        # The list is a history to read, not records to change: its title says what it is.
+        extra_context = {"title": self.opts.verbose_name_plural.capitalize(),
+                         "progress_url": self._url("progress"), **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """The form asks the service first, so its refusals land on their fields; should something change
+        between that check and the save (a budget spent meanwhile), the refusal is a message, not a 500."""
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # Saving makes a draft and opens its preview: "save and add another" or "continue editing" mean nothing.
+        extra_context = {"names_url": self._url("names"), "show_save_and_add_another": False,
+                         "show_save_and_continue": False, **(extra_context or {})}
+        return super().add_view(request, form_url, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
-        extra_context = {
-            **(extra_context or {}),
-            "can_revoke": self.has_revoke_permission(request),
-            "can_confirm": obj is not None and obj.is_draft and obj.may_be_confirmed_by(request.user),
-            "can_approve": obj is not None and obj.awaits_approval and obj.may_be_approved_by(request.user),
-            "preview": preview_rows(obj) if obj is not None else [],
-            "needs_approval": obj is not None and selectors.distribution_needs_approval(distribution=obj),
+        context = {"progress_url": self._url("progress")}
+        if obj is not None:
+            context.update(self._decision_context(request, obj))
+            context["title"] = capfirst(self.opts.verbose_name)  # the request itself is the subtitle
+        return super().change_view(request, object_id, form_url, {**context, **(extra_context or {})})
+
+    def _decision_context(self, request, obj):
+        """What the request page needs beyond its fields: the preview, the approval and the history."""
+        approval = obj.is_draft or obj.awaits_approval
+        return {
+            "can_confirm": obj.is_draft and obj.may_be_confirmed_by(request.user),
+            "can_approve": obj.awaits_approval and obj.may_be_approved_by(request.user),
+            "preview": preview_rows(obj),
+            "approval_reasons": selectors.distribution_approval_reasons(distribution=obj) if approval else [],
+            "approval_value": selectors.distribution_value(distribution=obj) if approval else None,
+            "approvers": selectors.distribution_approvers(distribution=obj) if obj.awaits_approval else [],
+            "live_tools": live.render(obj, "tools", request.user),
+            "transitions": Transition.objects.filter(distribution=obj).select_related("actor"),
         }
-        return super().change_view(request, object_id, form_url, extra_context)
 
     def _transition_view(self, request, object_id, transition):
         """POST-only endpoint for a button on the change page. The service checks who may do it (the
@@ -304,9 +400,12 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
 
     def _confirm(self, request, obj, actor):
         status = services.distribution_confirm(distribution=obj, actor=actor)
+        starts = obj.starts_later()
+        queued = (_("Confirmed and queued; it starts at %(time)s.") % {"time": live.start_time(starts)} if starts
+                  else _("Confirmed and queued; the worker will start it in turn."))
         self.message_user(request, *{
             None: (_("This request was already confirmed; nothing changed."), messages.INFO),
-            Status.QUEUED: (_("Confirmed and queued; the worker will start it in turn."), messages.SUCCESS),
+            Status.QUEUED: (queued, messages.SUCCESS),
             Status.AWAITING_APPROVAL: (
                 _("Confirmed. It is large, so it waits for another user's approval."), messages.WARNING),
         }[status])
@@ -317,6 +416,19 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
     def _approve_one(self, request, obj, actor):
         if services.distribution_approve(distribution=obj, actor=actor):
             self.message_user(request, _("Approved and queued."), messages.SUCCESS)
+        else:
+            self.message_user(request, _("This request is not awaiting approval; nothing changed."), messages.INFO)
+
+    def reject_view(self, request, object_id):
+        return self._transition_view(request, object_id, self._reject)
+
+    def _reject(self, request, obj, actor):
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            self.message_user(request, _("Say why you reject the request: the requester reads it."), messages.ERROR)
+        elif services.distribution_reject(distribution=obj, actor=actor, reason=reason):
+            self.message_user(request, _("Rejected; the requester can read why in the request's history."),
+                              messages.SUCCESS)
         else:
             self.message_user(request, _("This request is not awaiting approval; nothing changed."), messages.INFO)
 
@@ -348,11 +460,12 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
         change_url = self._url("change", obj.pk)
         if request.method == "POST":
             if services.distribution_revoke(distribution=obj, actor=Actor.for_user(request.user)):
-                self.message_user(request, _("Revoking has started; the worker soft-deletes the unused coupons and "
-                                             "the request shows “Revoked” with the count when it is done."),
-                                  messages.SUCCESS)
+                self.message_user(request, _("Revoking has started: the unused coupons are taken back in the "
+                                             "background, and the request shows “Revoked” with the count when it "
+                                             "is done."), messages.SUCCESS)
             else:
-                self.message_user(request, _("Only a succeeded or cancelled request can be revoked."), messages.ERROR)
+                self.message_user(request, _("Only a succeeded or cancelled request that issued coupons can be "
+                                             "revoked."), messages.ERROR)
             return HttpResponseRedirect(change_url)
         context = {
             **self.admin_site.each_context(request),
@@ -362,7 +475,8 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
         }
         return TemplateResponse(request, "admin/distribution/distributionrequest/revoke.html", context)
 
-    @admin.action(description=_("Cancel the selected queued or running requests"), permissions=["cancel"])
+    @admin.action(description=_("Cancel the selected requests (awaiting approval, queued or running)"),
+                  permissions=["cancel"])
     def cancel(self, request, queryset):
         actor = Actor.for_user(request.user)
         cancelled = sum(services.distribution_cancel(distribution=distribution, actor=actor)
@@ -380,7 +494,7 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
 class TransitionAdmin(admin.ModelAdmin):
     """Every transition of every request, read-only: nobody edits or deletes the audit trail."""
 
-    list_display = ("at", "distribution", "action", "status", "actor_kind", "actor_name", "counts")
+    list_display = ("at", "distribution", "action", "status", "by", "read", "issued", "details")
     list_filter = ("action", "actor_kind", "status", "at")
     search_fields = ("actor_name", "distribution__memo")
     list_select_related = ("distribution", "distribution__coupon")
@@ -395,3 +509,45 @@ class TransitionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("by"), ordering="actor_name")
+    def by(self, obj):
+        return obj.actor_name if obj.actor_kind == Transition.ActorKind.USER else obj.get_actor_kind_display()
+
+    @admin.display(description=_("read"))
+    def read(self, obj):
+        return live.count(obj.counts.get("read_count"))
+
+    @admin.display(description=_("issued"))
+    def issued(self, obj):
+        return live.count(obj.counts.get("issued_count"))
+
+    @admin.display(description=_("details"))
+    def details(self, obj):
+        return obj.details.get("reason") or obj.details.get("error") or ""
+
+
+class SuperusersOnly:
+    """The worker's task tables (django-q2) are for the engineers: hidden from everyone else."""
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+for _model in apps.get_app_config("django_q").get_models():
+    if admin.site.is_registered(_model):
+        _class = type(admin.site.get_model_admin(_model))
+        admin.site.unregister(_model)
+        admin.site.register(_model, type(_class.__name__, (SuperusersOnly, _class), {}))

@@ -3,9 +3,30 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import ExpressionWrapper, F, Q, Value
+from django.db.models import ExpressionWrapper, F, Q, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
+
+
+def local_moment(moment):
+    """A moment as people read it: in the site's time zone (a coupon expiring at 00:00 KST on Jan. 1 reads
+    Jan. 1, not Dec. 31), on a 24-hour clock, in the reader's language's word order."""
+    return formats.date_format(timezone.localtime(moment), pgettext("date and time", "N j, Y, H:i"))
+
+
+class CouponQuerySet(models.QuerySet):
+    def with_issued(self):
+        """Each coupon with `issued` (all its requests' issued counts) in the same query."""
+        return self.annotate(issued=Coalesce(Sum("distributions__issued_count"), 0))
+
+    def issuable(self, now=None):
+        """Coupons a new request may issue now: active, not expired, budget not spent (the rules of
+        Coupon.check_issuable and check_budget, as a filter for choosing one)."""
+        not_expired = Q(issue_until__isnull=True) | Q(issue_until__gt=now or timezone.now())
+        budget_left = Q(budget__isnull=True) | Q(budget__gt=F("issued"))
+        return self.with_issued().filter(not_expired, budget_left, is_active=True)
 
 
 class Coupon(models.Model):
@@ -29,6 +50,8 @@ class Coupon(models.Model):
         _("budget"), null=True, blank=True, help_text=_("The most coupons ever to be issued; empty for no limit.")
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = CouponQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("coupon")
@@ -59,7 +82,10 @@ class Coupon(models.Model):
             Coupon.objects.select_for_update().only("pk").get(pk=self.pk)
 
     def budget_left(self):
-        return None if self.budget is None else max(0, self.budget - self.issued_so_far())
+        if self.budget is None:
+            return None
+        issued = getattr(self, "issued", None)  # annotated by CouponQuerySet.with_issued
+        return max(0, self.budget - (issued if issued is not None else self.issued_so_far()))
 
     def check_issuable(self, now=None):
         """Raises ValidationError (on the coupon field) unless the coupon may be issued now."""
@@ -67,7 +93,7 @@ class Coupon(models.Model):
             raise ValidationError({"coupon": _("Coupon “%(code)s” is not active.") % {"code": self.code}})
         if self.is_expired(now):
             raise ValidationError({"coupon": _("Coupon “%(code)s” expired on %(date)s.") % {
-                "code": self.code, "date": formats.date_format(timezone.localtime(self.issue_until))}})
+                "code": self.code, "date": local_moment(self.issue_until)}})
 
     def check_budget(self, would_issue):
         """Raises ValidationError (on the coupon field) if `would_issue` more coupons exceed the budget left."""
@@ -228,7 +254,24 @@ class DistributionRequest(models.Model):
 
     @property
     def is_revocable(self):
-        return self.status in self.REVOCABLE
+        """Something to revoke: a finished request that issued coupons (never one that issued none)."""
+        return self.status in self.REVOCABLE and self.issued_count > 0
+
+    # A start time this far in the past is a typing mistake, not "now": it is refused.
+    START_GRACE = timedelta(minutes=5)
+
+    def check_start(self, now=None):
+        """Raises ValidationError (on the start field) for a start time already past."""
+        if self.not_before is not None and self.not_before < (now or timezone.now()) - self.START_GRACE:
+            raise ValidationError({"not_before": _(
+                "The start time %(time)s has already passed. Leave it empty to start as soon as possible.")
+                % {"time": local_moment(self.not_before)}})
+
+    def starts_later(self, now=None):
+        """The scheduled start, while it is still ahead; None otherwise."""
+        if self.not_before is not None and self.not_before > (now or timezone.now()):
+            return self.not_before
+        return None
 
     def coupons_issued(self):
         # Filtering on the coupon first lets the primary key (coupon, user_id) narrow the scan:

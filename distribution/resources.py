@@ -3,7 +3,10 @@
 Both derive from SafeModelResource: an exported cell is data, never a formula (couponops/exports.py).
 """
 
-from import_export import fields
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+from import_export import fields, widgets
 
 from couponops.exports import SafeModelResource
 
@@ -18,15 +21,74 @@ class CouponResource(SafeModelResource):
         skip_unchanged = True
 
 
+def _text(attribute, header):
+    return fields.Field(attribute=attribute, column_name=header, widget=widgets.CharWidget(), readonly=True)
+
+
+def _number(attribute, header):
+    # Plain numbers: a CSV cell 40000 and an XLSX number, never a quoted "40,000".
+    return fields.Field(attribute=attribute, column_name=header, widget=widgets.NumberWidget(coerce_to_string=False),
+                        readonly=True)
+
+
+def _time(attribute, header):
+    # In the site's time zone, as text: an XLSX cell would lose the zone.
+    return fields.Field(attribute=attribute, column_name=header, widget=LocalTimeWidget(), readonly=True)
+
+
+class LocalTimeWidget(widgets.Widget):
+    def render(self, value, obj=None, **kwargs):
+        return date_format(timezone.localtime(value), "Y-m-d H:i:s") if value else ""
+
+
 class DistributionRequestResource(SafeModelResource):
-    coupon = fields.Field(attribute="coupon__code", column_name="coupon")
-    requested_by = fields.Field(attribute="requested_by__username", column_name="requested_by")
+    """The request history for people: headers in the reader's language, statuses in words, plain numbers,
+    rounded seconds, who decided what."""
+
+    id = _number("id", _("request"))
+    status = _text("get_status_display", _("status"))
+    coupon = _text("coupon__code", _("coupon code"))
+    coupon_name = _text("coupon__name", _("coupon name"))
+    source = _text("source", _("source"))
+    table = _text("table", _("table"))
+    column = _text("column", _("user id column"))
+    memo = _text("memo", _("memo"))
+    requested_by = _text("requested_by__username", _("requested by"))
+    created_at = _time("created_at", _("requested at"))
+    confirmed_by = _text("confirmed_by__username", _("confirmed by"))
+    approved_by = _text("approved_by__username", _("approved by"))
+    not_before = _time("not_before", _("start at"))
+    started_at = _time("started_at", _("started at"))
+    finished_at = _time("finished_at", _("finished at"))
+    target_count = _number("target_count", _("targets"))
+    read_count = _number("read_count", _("read"))
+    issued_count = _number("issued_count", _("issued"))
+    skipped_count = _number("skipped_count", _("skipped (already held)"))
+    elapsed_seconds = _number("elapsed_seconds", _("elapsed (s)"))
+    rows_per_second = _number("rows_per_second", _("members per second"))
+    error_message = _text("error_message", _("error"))
+    cancelled_by = _text("cancelled_by__username", _("cancelled by"))
+    cancelled_at = _time("cancelled_at", _("cancelled at"))
+    revoked_by = _text("revoked_by__username", _("revoked by"))
+    revoked_at = _time("revoked_at", _("revoked at"))
+    revoked_count = _number("revoked_count", _("revoked"))
 
     class Meta:
         model = DistributionRequest
         fields = (
-            "id", "status", "coupon", "source", "table", "column", "memo", "requested_by", "created_at",
-            "started_at", "finished_at", "target_count", "read_count", "issued_count", "skipped_count",
-            "elapsed_seconds", "rows_per_second", "error_message", "cancelled_at", "revoked_at", "revoked_count",
+            "id", "status", "coupon", "coupon_name", "source", "table", "column", "memo", "requested_by",
+            "created_at", "confirmed_by", "approved_by", "not_before", "started_at", "finished_at", "target_count",
+            "read_count", "issued_count", "skipped_count", "elapsed_seconds", "rows_per_second", "error_message",
+            "cancelled_by", "cancelled_at", "revoked_by", "revoked_at", "revoked_count",
         )
         export_order = fields
+
+    def dehydrate_elapsed_seconds(self, obj):
+        return round(obj.elapsed_seconds, 1)
+
+    def dehydrate_rows_per_second(self, obj):
+        return round(obj.rows_per_second) if obj.rows_per_second else None
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("coupon", "requested_by", "confirmed_by", "approved_by",
+                                                     "cancelled_by", "revoked_by")

@@ -3,10 +3,14 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from .models import Coupon, DistributionRequest, IssuedCoupon, Transition
@@ -52,12 +56,43 @@ def distribution_estimate_seconds(*, targets: int) -> float | None:
 
 def distribution_needs_approval(*, distribution: DistributionRequest) -> bool:
     """Above the configured size or value, a second person must approve (four eyes)."""
-    coupons, value = settings.DISTRIBUTION_APPROVAL_COUPONS, settings.DISTRIBUTION_APPROVAL_VALUE
-    if coupons and distribution.would_issue > coupons:
-        return True
+    return bool(distribution_approval_reasons(distribution=distribution))
+
+
+def distribution_value(*, distribution: DistributionRequest):
+    """The money at stake: coupons × amount for a fixed-amount coupon; None for a percentage."""
     coupon = distribution.coupon
-    fixed = coupon.discount_kind == coupon.DiscountKind.AMOUNT
-    return bool(value and fixed and distribution.would_issue * coupon.discount_amount > value)
+    if coupon.discount_kind != coupon.DiscountKind.AMOUNT:
+        return None
+    return distribution.would_issue * coupon.discount_amount
+
+
+def distribution_approval_reasons(*, distribution: DistributionRequest) -> list[str]:
+    """Each approval limit the request goes over, in words; empty when none is."""
+    coupons, limit_value = settings.DISTRIBUTION_APPROVAL_COUPONS, settings.DISTRIBUTION_APPROVAL_VALUE
+    value, reasons = distribution_value(distribution=distribution), []
+    if coupons and distribution.would_issue > coupons:
+        reasons.append(_("It would issue %(count)s coupons; more than %(limit)s need approval.") % {
+            "count": number_format(distribution.would_issue, force_grouping=True),
+            "limit": number_format(coupons, force_grouping=True)})
+    if limit_value and value is not None and value > limit_value:
+        reasons.append(_("%(count)s coupons × %(amount)s put %(value)s at stake; more than %(limit)s needs "
+                         "approval.") % {
+            "count": number_format(distribution.would_issue, force_grouping=True),
+            "amount": number_format(distribution.coupon.discount_amount, 0, force_grouping=True),
+            "value": number_format(value, 0, force_grouping=True),
+            "limit": number_format(limit_value, force_grouping=True)})
+    return reasons
+
+
+def distribution_approvers(*, distribution: DistributionRequest, limit=20) -> list[str]:
+    """The names of the active staff who may approve this request (never its requester)."""
+    perm = Q(codename="approve_distributionrequest", content_type__app_label="distribution")
+    users = get_user_model().objects.filter(is_active=True, is_staff=True).filter(
+        Q(is_superuser=True) | Q(user_permissions__in=Permission.objects.filter(perm))
+        | Q(groups__permissions__in=Permission.objects.filter(perm)))
+    users = users.exclude(pk=distribution.requested_by_id).distinct().order_by("username")
+    return [user.get_username() for user in users[:limit]]
 
 
 def distribution_revoke_preview(*, distribution: DistributionRequest) -> dict:
@@ -77,7 +112,8 @@ def member_coupons(*, user_id: int, coupon_ids=None, states=None, now=None) -> l
     coupon_ids = list(coupon_ids) if coupon_ids is not None else list(Coupon.objects.values_list("pk", flat=True))
     if not coupon_ids:
         return []
-    rows = IssuedCoupon.objects.filter(coupon_id__in=coupon_ids, user_id=user_id).select_related("coupon")
+    rows = IssuedCoupon.objects.filter(coupon_id__in=coupon_ids, user_id=user_id).select_related(
+        "coupon", "redeemed_by", "issue_call__client")
     now = now or timezone.now()
     held = [row for row in rows if states is None or row.state(now) in states]
     return sorted(held, key=lambda row: (row.issued_at, row.coupon_id), reverse=True)
@@ -166,3 +202,27 @@ def month_totals(today=None) -> dict[str, int]:
         "failed": ended.filter(status=Status.FAILED).count(),
         "cancelled": ended.filter(status=Status.CANCELLED).count(),
     }
+def source_example_table(*, source: str) -> str | None:
+    """A real table of the source to show as an example (its metadata asked at most every 10 minutes)."""
+    key = f"couponops:example-table:{source}"
+    example = cache.get(key)
+    if example is None:
+        try:
+            example = get_source(source).example_table() or ""
+        except SourceError:
+            example = ""
+        cache.set(key, example, 600)
+    return f"{source}: {example}" if example else None
+
+
+def source_suggestions(*, source: str, table: str, column: str | None = None) -> list[str]:
+    """Names completing what someone is typing: catalog.schema.table parts, or (with `column`) the table's
+    integer columns. Empty when the source does not answer: suggestions are a help, never an error."""
+    try:
+        reader = get_source(source)
+        if column is None:
+            return reader.suggest(table)
+        wanted = column.strip().lower()
+        return [name for name in reader.integer_columns(table) if name.lower().startswith(wanted)]
+    except SourceError:
+        return []

@@ -2,8 +2,8 @@
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import translation
-from django.utils.formats import number_format
+from django.utils import timezone, translation
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -59,14 +59,22 @@ def _facts(event, distribution):
         facts.append((_("Cancelled by"), distribution.cancelled_by.get_username()))
     if event == Event.REVOKED:
         facts.append((_("Revoked"), _number(distribution.revoked_count)))
+    if event == Event.APPROVAL_NEEDED and distribution.starts_later():
+        facts.append((_("Starts at"), _local_time(distribution.not_before)))
     if event not in (Event.STARTED, Event.APPROVAL_NEEDED):
+        facts.append((_("Read / issued / skipped"), " / ".join(_number(n) for n in (
+            distribution.read_count, distribution.issued_count, distribution.skipped_count))))
+    if event not in (Event.STARTED, Event.APPROVAL_NEEDED) and distribution.elapsed_seconds:
+        # A request cancelled before it ran has no time to report: no "0.0 s, 0 per second".
         facts += [
-            (_("Read / issued / skipped"), " / ".join(_number(n) for n in (
-                distribution.read_count, distribution.issued_count, distribution.skipped_count))),
             (_("Elapsed"), _("%(seconds)s s") % {"seconds": number_format(distribution.elapsed_seconds, 1)}),
-            (_("Rows per second"), _number(round(distribution.rows_per_second or 0))),
+            (_("Coupons per second"), _number(round(distribution.rows_per_second or 0))),
         ]
     return facts
+
+
+def _local_time(moment):
+    return date_format(timezone.localtime(moment), "Y-m-d H:i")
 
 
 def _number(value):

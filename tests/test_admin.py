@@ -55,7 +55,7 @@ def test_a_wrong_table_is_a_form_error(marketer, coupon, members):
 def test_a_text_column_is_refused_in_korean_for_a_korean_browser(marketer, coupon, members):
     response = marketer.post(reverse(ADD_URL), {"coupon": coupon.pk, "source": "demo", "table": members,
                                                 "column": "name", "memo": "m"}, HTTP_ACCEPT_LANGUAGE="ko")
-    assert "사용자 ID는 정수여야 합니다" in response.content.decode()
+    assert "회원 ID는 정수여야 합니다" in response.content.decode()
 
 
 def test_submitting_makes_a_draft_and_confirming_queues_it_at_once(marketer, coupon, members, staff_user,
@@ -100,10 +100,10 @@ def test_issued_coupons_are_listed_by_key_without_counting(marketer, coupon, mem
     with CaptureQueriesContext(connection) as queries:
         page = marketer.get(url, {"request": distribution.pk})
     body = page.content.decode()
-    assert page.status_code == 200 and "Next page" not in body and body.count('class="issued-row"') == 50
+    assert page.status_code == 200 and "Next page" not in body and body.count('class="issued-row') == 50
     assert not [q["sql"] for q in queries if "COUNT(" in q["sql"].upper() and "issuedcoupon" in q["sql"]]
     filtered = marketer.get(url, {"user_id": 7}).content.decode()
-    assert filtered.count('class="issued-row"') == 1
+    assert filtered.count('class="issued-row') == 1
 
 
 def test_issued_coupons_page_forward_by_key(marketer, coupon, members, settings):
@@ -163,9 +163,11 @@ def test_the_progress_endpoint_reports_each_request(marketer, coupon, members):
     services.distribution_claim_next()
     DistributionRequest.objects.filter(pk=distribution.pk).update(read_count=25)
     url = reverse("admin:distribution_distributionrequest_progress")
-    states = marketer.get(url, {"ids": f"{distribution.pk},abc"}).json()
-    assert states[str(distribution.pk)]["status"] == "running" and states[str(distribution.pk)]["percent"] == 50
-    assert "25 / 50" in states[str(distribution.pk)]["detail"] and "rows/s" in states[str(distribution.pk)]["detail"]
+    state = marketer.get(url, {"ids": f"{distribution.pk},abc"}).json()[str(distribution.pk)]
+    assert (state["status"], state["live"], state["percent"]) == ("running", True, 50)
+    fields = state["fields"]
+    assert "25 / 50" in fields["progress"] and "per second" in fields["progress"]
+    assert (fields["status"], fields["read"], fields["tools"]) == ("Running", "25", "")
     page = marketer.get(reverse("admin:distribution_distributionrequest_changelist")).content.decode()
     assert "distribution/progress.js" in page and f'data-request="{distribution.pk}"' in page
 

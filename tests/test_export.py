@@ -20,10 +20,10 @@ def test_request_history_exports_with_counts_and_names(db, coupon, duckdb_source
     services.distribution_run_queue()
     dataset = DistributionRequestResource().export()
     row = dict(zip(dataset.headers, dataset[0]))
-    assert (row["coupon"], row["requested_by"], row["status"], row["issued_count"]) == (
-        "SPRING10", "marketer", "succeeded", "10")
+    assert (row["coupon code"], row["requested by"], row["status"], row["issued"]) == (
+        "SPRING10", "marketer", "Succeeded", 10)
     workbook = openpyxl.load_workbook(io.BytesIO(dataset.export("xlsx")))
-    assert workbook.active["A1"].value == "id"
+    assert (workbook.active["A1"].value, workbook.active["A2"].value) == ("request", row["request"])
 
 
 def test_coupons_import_by_code_and_export(db):

@@ -1,6 +1,6 @@
 """Every write of the distribution app, by subject (as Zulip's `zerver/actions/`):
 
-- drafting: draft with a preview, confirm, approve, discard, submit (draft + confirm);
+- drafting: preview (checks, no save), draft, confirm, approve, reject, discard, submit (draft + confirm);
 - queue: wake the worker, claim the next request, take over dead runs, retry, cancel;
 - running: the worker's run of one request, chunk by chunk;
 - revoking: soft-deleting a request's coupons in the background;
@@ -15,6 +15,7 @@ from .drafting import (
     distribution_confirm,
     distribution_discard,
     distribution_draft,
+    distribution_preview,
     distribution_reject,
     distribution_submit,
 )
@@ -41,7 +42,8 @@ from .worker import distribution_run_queue
 __all__ = [
     "ClaimLost", "DistributionError", "Stopping", "distribution_approve", "distribution_cancel",
     "distribution_claim_next", "distribution_confirm", "distribution_discard", "distribution_draft",
-    "distribution_fail", "distribution_issue_chunk", "distribution_queue_kick", "distribution_reject", "distribution_release",
+    "distribution_fail", "distribution_issue_chunk", "distribution_preview", "distribution_queue_kick",
+    "distribution_reject", "distribution_release",
     "distribution_requeue_stale", "distribution_retry", "distribution_revoke", "distribution_revoke_run",
     "distribution_run", "distribution_run_queue", "distribution_submit", "distribution_succeed",
     "transition_record",

@@ -1,6 +1,6 @@
 """A request's way into the queue: drafted with a preview, confirmed by its requester, approved by another."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,14 +21,14 @@ Status = DistributionRequest.Status
 Action = Transition.Action
 
 
-def distribution_draft(*, distribution: DistributionRequest, actor: Actor, audience=None) -> DistributionRequest:
-    """Checks an unsaved request against its source and saves it as a draft with its preview.
+def distribution_preview(*, distribution: DistributionRequest, audience=None) -> DistributionRequest:
+    """Checks an unsaved request against its rules and its source, and fills in its preview; saves nothing.
 
-    The table and column are stored as the source's metadata spells them. `audience` is
-    audience_check's answer when the caller (the admin form) has just asked it. Raises
-    ValidationError keyed by form field; nothing is saved then.
+    The table and column become the source's metadata spelling. `audience` is audience_check's answer
+    when the caller has just asked it. Raises ValidationError keyed by form field: the admin form calls
+    this while it validates, so every refusal lands on the field it is about.
     """
-    distribution.coupon.check_issuable()
+    _check_all(distribution.check_start, distribution.coupon.check_issuable)
     target, profile = audience or audience_check(
         source=distribution.source, table=distribution.table, column=distribution.column)
     distribution.table, distribution.column = target.display_name, target.column
@@ -38,12 +38,39 @@ def distribution_draft(*, distribution: DistributionRequest, actor: Actor, audie
         coupon=distribution.coupon, source=distribution.source, target=target, targets=profile.targets)
     distribution.coupon.check_budget(distribution.would_issue)
     distribution.estimated_seconds = distribution_estimate_seconds(targets=distribution.target_count)
+    return distribution
+
+
+def distribution_draft(*, distribution: DistributionRequest, actor: Actor, audience=None,
+                       previewed: bool = False) -> DistributionRequest:
+    """Saves an unsaved request as a draft with its preview (distribution_preview's, taken now unless
+    `previewed`). The cheap rules are checked again either way: nothing the form let through by
+    mistake is saved. Raises ValidationError keyed by form field; nothing is saved then.
+    """
+    if previewed:
+        _check_all(distribution.check_start, distribution.coupon.check_issuable,
+                   lambda: distribution.coupon.check_budget(distribution.would_issue))
+    else:
+        distribution_preview(distribution=distribution, audience=audience)
     distribution.requested_by, distribution.status = actor.user, Status.DRAFT
     distribution.full_clean()
     with transaction.atomic():
         distribution.save()
         transition_record(distribution=distribution, action=Action.DRAFTED, actor=actor)
     return distribution
+
+
+def _check_all(*checks):
+    """Runs every check and raises their errors together, so a form shows all its mistakes at once."""
+    errors = {}
+    for check in checks:
+        try:
+            check()
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
 
 
 def distribution_confirm(*, distribution: DistributionRequest, actor: Actor) -> str | None:

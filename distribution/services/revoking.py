@@ -16,7 +16,8 @@ Action = Transition.Action
 
 
 def distribution_revoke(*, distribution: DistributionRequest, actor: Actor) -> bool:
-    """Starts revoking the coupons of a succeeded or cancelled request; False if it is not revocable.
+    """Starts revoking the coupons of a succeeded or cancelled request; False if it is not revocable
+    (another status, or nothing was issued).
 
     The page returns at once: the worker soft-deletes the unused coupons chunk by chunk (10 million
     rows are one long UPDATE otherwise, longer than a web request may last). Idempotent: a request
@@ -25,7 +26,7 @@ def distribution_revoke(*, distribution: DistributionRequest, actor: Actor) -> b
     actor_require_permission(actor=actor, permission="distribution.revoke_distributionrequest")
     with transaction.atomic():
         claimed = DistributionRequest.objects.filter(
-            pk=distribution.pk, status__in=DistributionRequest.REVOCABLE
+            pk=distribution.pk, status__in=DistributionRequest.REVOCABLE, issued_count__gt=0
         ).update(status=Status.REVOKING, revoked_by=actor.user, revoked_at=timezone.now(), revoked_count=0)
         if claimed:
             distribution.refresh_from_db()

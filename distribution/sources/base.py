@@ -76,9 +76,12 @@ def split_table_name(text):
         i += 1
     parts.append("".join(current).strip())
     if quoted or len(parts) != 3 or not all(parts):
-        raise SourceError(_("Name the table as catalog.schema.table, for example %(example)s.")
-                          % {"example": "memory.default.members"}, field="table")
+        raise TableNameFormatError(_("Name the table as catalog.schema.table."), field="table")
     return parts
+
+
+class TableNameFormatError(SourceError):
+    """A table name not of the form catalog.schema.table; the source adds an example of its own."""
 
 
 def pick(name, candidates):
@@ -178,7 +181,12 @@ class Source:
 
     def resolve(self, table_name, column_name) -> Target:
         """Checks every part of the name against metadata; raises SourceError naming the first wrong one."""
-        catalog, schema, table = split_table_name(table_name)
+        try:
+            catalog, schema, table = split_table_name(table_name)
+        except TableNameFormatError as exc:
+            example = self.example_table()
+            raise SourceError(_("Name the table as catalog.schema.table, for example %(example)s.")
+                              % {"example": example}, field="table") if example else exc
         with self.cursor() as cursor:
             catalog = self._must_find(catalog, self.catalogs(cursor), _("Catalog “%(name)s” does not exist."))
             schema = self._must_find(schema, self.schemas(cursor, catalog), _("Schema “%(name)s” does not exist."))
@@ -189,6 +197,50 @@ class Source:
             raise SourceError(_("Column “%(name)s” does not exist in %(table)s.")
                               % {"name": column_name, "table": table}, field="column")
         return self._integer_target(Target(catalog, schema, table, column, columns[column]))
+
+    # Metadata that is not anyone's audience: left out of examples and suggestions.
+    SYSTEM_NAMES = frozenset({"system", "information_schema", "pg_catalog", "temp", "jdbc", "runtime", "metadata",
+                              "system_catalog"})
+
+    def example_table(self):
+        """A real table of this source, as catalog.schema.table, to show how a name is written; None if
+        the source has none or does not answer."""
+        try:
+            with self.cursor() as cursor:
+                for catalog in sorted(set(self.catalogs(cursor)) - self.SYSTEM_NAMES):
+                    for schema in sorted(set(self.schemas(cursor, catalog)) - self.SYSTEM_NAMES):
+                        if tables := sorted(self.tables(cursor, catalog, schema)):
+                            return ".".join(display_part(p) for p in (catalog, schema, tables[0]))
+        except SourceError:
+            return None
+        return None
+
+    def suggest(self, typed, limit=30):
+        """Names completing what has been typed of catalog.schema.table, from the metadata."""
+        parts = [part.strip().strip('"') for part in typed.split(".")]
+        with self.cursor() as cursor:
+            names, prefix = self.catalogs(cursor), ""
+            if len(parts) >= 2:
+                catalog = pick(parts[0], names)
+                names, prefix = (self.schemas(cursor, catalog) if catalog else []), f"{display_part(catalog or '')}."
+            if len(parts) >= 3 and names:
+                schema = pick(parts[1], names)
+                names = self.tables(cursor, catalog, schema) if schema else []
+                prefix += f"{display_part(schema or '')}."
+        end = "" if len(parts) >= 3 else "."
+        wanted = parts[min(len(parts), 3) - 1].lower()
+        found = sorted(n for n in set(names) - self.SYSTEM_NAMES if n.lower().startswith(wanted))
+        return [prefix + display_part(name) + end for name in found[:limit]]
+
+    def integer_columns(self, table_name):
+        """The columns of a table that could hold user ids (integers)."""
+        catalog, schema, table = split_table_name(table_name)
+        with self.cursor() as cursor:
+            catalog = pick(catalog, self.catalogs(cursor))
+            schema = catalog and pick(schema, self.schemas(cursor, catalog))
+            table = schema and pick(table, self.tables(cursor, catalog, schema))
+            columns = self.columns(cursor, catalog, schema, table) if table else {}
+        return sorted(name for name, kind in columns.items() if kind.split("(")[0].strip() in INTEGER_TYPES)
 
     def _must_find(self, name, candidates, message):
         found = pick(name, candidates)

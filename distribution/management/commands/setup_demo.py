@@ -1,6 +1,7 @@
 import os
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
@@ -10,11 +11,11 @@ from distribution.models import Coupon, DistributionRequest
 
 
 class Command(BaseCommand):
-    help = "Creates the demo admin login and coupon, and queues the demo distribution."
+    help = ("Creates the demo admin login and coupon, queues the demo distribution, and writes the login to "
+            "var/demo-login.txt (which `make demo` prints once the server is up).")
 
     def handle(self, *args, **options):
-        password = os.environ.get("DEMO_PASSWORD") or secrets.token_urlsafe(9)
-        user = self._admin(password)
+        user = self._admin(self._password())
         coupon, _ = Coupon.objects.get_or_create(
             code="WELCOME10",
             defaults={"name": "Welcome 10%", "discount_kind": "percent", "discount_amount": 10, "valid_days": 30},
@@ -22,15 +23,34 @@ class Command(BaseCommand):
         distribution = DistributionRequest(coupon=coupon, source="demo", table="demo.main.members",
                                            column="member_id", memo="Demo: welcome coupon for every member")
         services.distribution_submit(distribution=distribution, actor=Actor.command_line(user))
-        self.stdout.write(self.style.SUCCESS(
-            f"\n  Admin login:  user {user.username}   password {password}\n"
-            f"  Queued request #{distribution.pk}: {distribution.target_count:,} coupons from {distribution.table}\n"
-        ))
+        self.stdout.write(f"  Queued request #{distribution.pk}: {distribution.target_count:,} coupons from "
+                          f"{distribution.table}")
+        login = self._login_box(user.username, self._password())
+        (settings.VAR_DIR / "demo-login.txt").write_text(login)
+        self.stdout.write(login)
+
+    def _password(self):
+        """The demo password stays the same across runs (so open tabs stay logged in): kept in var/."""
+        saved = settings.VAR_DIR / "demo-password"
+        if os.environ.get("DEMO_PASSWORD"):
+            return os.environ["DEMO_PASSWORD"]
+        if not saved.exists():
+            saved.touch(mode=0o600)
+            saved.write_text(secrets.token_urlsafe(9))
+        return saved.read_text().strip()
 
     def _admin(self, password):
-        user, _ = get_user_model().objects.get_or_create(
+        user, created = get_user_model().objects.get_or_create(
             username="admin", defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.com"}
         )
-        user.set_password(password)
-        user.save()
+        if created or not user.check_password(password):
+            user.set_password(password)
+            user.save()
         return user
+
+    def _login_box(self, username, password):
+        lines = ["couponops demo", "", "Open      http://127.0.0.1:8000/admin/",
+                 f"Login     {username}", f"Password  {password}", "", "Same password next time. Ctrl-C stops."]
+        width = max(map(len, lines)) + 4
+        body = "\n".join(f"  ║  {line.ljust(width - 4)}  ║" for line in lines)
+        return self.style.SUCCESS(f"\n  ╔{'═' * width}╗\n{body}\n  ╚{'═' * width}╝\n") + "\n"

@@ -1,31 +1,32 @@
-// Live progress for distribution requests: polls the admin's progress endpoint every two seconds and
-// updates each bar (and the request's status beside it) in place, until no request on the page is live.
-// Which statuses are live is the server's knowledge (DistributionRequest.is_live), sent with each state.
+// Live parts of the request list and the request page: every two seconds, while a request on the page
+// is live, asks the progress endpoint for its parts (status, bar, counts, times, buttons) rendered by
+// the server and swaps them in together. What is live and how each part reads is the server's
+// knowledge (distribution/live.py); this script only copies HTML into the marked spans.
 (function () {
   "use strict";
 
-  function unfinished() {
-    return Array.from(document.querySelectorAll('.live-progress[data-live="true"]'));
+  function liveIds() {
+    const nodes = document.querySelectorAll('.live[data-live="true"]');
+    return Array.from(new Set(Array.from(nodes, (node) => node.dataset.request)));
   }
 
-  function render(node, state) {
-    node.dataset.live = String(state.live);
-    node.querySelector("progress").value = state.percent;
-    node.querySelector(".percent").textContent = state.percent + "%";
-    node.querySelector(".detail").textContent = state.detail;
-    document.querySelectorAll('.live-status[data-request="' + node.dataset.request + '"]')
-      .forEach((status) => { status.textContent = state.label; });
+  function render(id, state) {
+    document.querySelectorAll('.live[data-request="' + id + '"]').forEach((node) => {
+      if (node.dataset.field in state.fields) node.innerHTML = state.fields[node.dataset.field];
+      node.dataset.live = String(state.live);
+      node.dataset.status = state.status;
+    });
   }
 
   async function refresh() {
-    const nodes = unfinished();
-    if (!nodes.length) return;
-    const ids = nodes.map((node) => node.dataset.request).join(",");
+    const ids = liveIds();
+    if (!ids.length) return;
+    const url = document.querySelector("[data-progress-url]").dataset.progressUrl;
     try {
-      const response = await fetch(nodes[0].dataset.url + "?ids=" + ids, { credentials: "same-origin" });
+      const response = await fetch(url + "?ids=" + ids.join(","), { credentials: "same-origin" });
       if (response.ok) {
         const states = await response.json();
-        nodes.forEach((node) => states[node.dataset.request] && render(node, states[node.dataset.request]));
+        ids.forEach((id) => states[id] && render(id, states[id]));
       }
     } finally {
       window.setTimeout(refresh, 2000);

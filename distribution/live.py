@@ -1,0 +1,108 @@
+"""The parts of a request's pages that change by themselves while it is live, rendered in one place.
+
+The list and the request page render each part through `render`, wrapped in a marked span; the
+progress endpoint answers the same fragments, so the page's script only swaps HTML and knows nothing
+of statuses, counts or buttons.
+"""
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from .models import DistributionRequest
+
+Status = DistributionRequest.Status
+
+
+def when(moment):
+    """A time people scan in a list: date and time to the second, in the site's time zone."""
+    return date_format(timezone.localtime(moment), "Y-m-d H:i:s") if moment else "–"
+
+
+def start_time(moment):
+    """“14:00” today, “Dec. 2, 14:00” another day, in the site's time zone."""
+    local = timezone.localtime(moment)
+    if local.date() == timezone.localdate():
+        return date_format(local, "H:i")
+    return date_format(local, pgettext("day and time", "N j, H:i"))
+
+
+def status_label(obj):
+    """The status in words, with the scheduled start while a queued request waits for it."""
+    starts = obj.starts_later() if obj.status == Status.QUEUED else None
+    if starts is not None:
+        return _("Queued · starts at %(time)s") % {"time": start_time(starts)}
+    return obj.get_status_display()
+
+
+def count(value):
+    return "–" if value is None else number_format(value, force_grouping=True)
+
+
+def progress_detail(obj):
+    """“1,234,567 / 10,000,000 · 420,000 per second · about 21 s left” while running, the counts otherwise."""
+    counts = f"{count(obj.read_count)} / {count(obj.target_count or 0)}"
+    rate = obj.live_rate() if obj.status == Status.RUNNING else None
+    if not rate:
+        return counts
+    left = max(0, (obj.target_count or 0) - obj.read_count) / rate
+    return _("%(counts)s · %(rate)s per second · about %(left)s s left") % {
+        "counts": counts, "rate": count(round(rate)), "left": count(round(left))}
+
+
+def elapsed(obj):
+    if not obj.elapsed_seconds:
+        return "–"
+    return _("%(seconds)s s") % {"seconds": number_format(obj.elapsed_seconds, 1, force_grouping=True)}
+
+
+def rate(obj):
+    return count(round(obj.rows_per_second)) if obj.rows_per_second else "–"
+
+
+def progress(obj):
+    return format_html('<progress max="100" value="{}"></progress> <span class="percent">{}%</span> '
+                       '<span class="detail">{}</span>', obj.progress_percent, obj.progress_percent,
+                       progress_detail(obj))
+
+
+def tools(obj, user):
+    """The request page's buttons that depend on its status (Revoke appears once it is revocable)."""
+    if obj.is_revocable and user.has_perm("distribution.revoke_distributionrequest"):
+        url = reverse("admin:distribution_distributionrequest_revoke", args=[obj.pk])
+        return format_html('<a href="{}" id="revoke">{}</a>', url, _("Revoke coupons"))
+    return ""
+
+
+RENDERERS = {
+    "status": lambda obj, user: status_label(obj),
+    "progress": lambda obj, user: progress(obj),
+    "read": lambda obj, user: count(obj.read_count),
+    "issued": lambda obj, user: count(obj.issued_count),
+    "skipped": lambda obj, user: count(obj.skipped_count),
+    "revoked": lambda obj, user: count(obj.revoked_count),
+    "elapsed": lambda obj, user: elapsed(obj),
+    "rate": lambda obj, user: rate(obj),
+    "finished": lambda obj, user: when(obj.finished_at),
+    "error": lambda obj, user: obj.error_message or "–",
+    "tools": tools,
+}
+
+
+def render(obj, name, user=None):
+    """One live part, marked for the script: `data-live` says whether the request still changes.
+    `user` matters only for the buttons ("tools"), which depend on who looks."""
+    return format_html('<span class="live live-{}" data-request="{}" data-field="{}" data-live="{}" data-status="{}">'
+                       '{}</span>', name, obj.pk, name, "true" if obj.is_live else "false", obj.status,
+                       RENDERERS[name](obj, user))
+
+
+def states(objs, user):
+    """The progress endpoint's answer: per request, whether it is live and every part, rendered."""
+    return {str(obj.pk): {"status": obj.status, "live": obj.is_live, "percent": obj.progress_percent,
+                          "fields": {name: str(renderer(obj, user)) for name, renderer in RENDERERS.items()}}
+            for obj in objs}
+

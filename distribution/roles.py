@@ -1,0 +1,40 @@
+"""The people who use couponops, as Django groups with exactly their permissions.
+
+Applied by a data migration (so every database has them) and by `manage.py setup_roles` (to put a
+group back as written here after someone changed it by hand). A user's role is the group they are in;
+the django-q2 task tables are for superusers only whatever the groups say (distribution/admin.py).
+"""
+
+from django.apps import apps as global_apps
+
+ROLES = {
+    # Drafts, previews and confirms campaigns; cancels or revokes a mistake; keeps coupons up to date.
+    "marketer": [
+        "distribution.view_coupon", "distribution.add_coupon", "distribution.change_coupon",
+        "distribution.view_distributionrequest", "distribution.add_distributionrequest",
+        "distribution.change_distributionrequest", "distribution.cancel_distributionrequest",
+        "distribution.revoke_distributionrequest",
+    ],
+    # Approves or rejects large requests of others, cancels and revokes, reads and exports the history.
+    "manager": [
+        "distribution.view_coupon", "distribution.view_distributionrequest",
+        "distribution.approve_distributionrequest", "distribution.cancel_distributionrequest",
+        "distribution.revoke_distributionrequest", "distribution.view_transition",
+        "notifications.view_notification",
+    ],
+    # Answers members: which coupons they hold, whether usable, until when.
+    "support": [
+        "distribution.view_coupon", "distribution.view_distributionrequest",
+    ],
+}
+
+
+def roles_apply(apps=global_apps):
+    """Creates each group, or sets it back, to exactly its permissions."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, codes in ROLES.items():
+        wanted = [Permission.objects.get(content_type__app_label=code.split(".")[0], codename=code.split(".")[1])
+                  for code in codes]
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.set(wanted)
