@@ -13,9 +13,10 @@ def by(user=None):
 
 
 def wait_for(condition, timeout=120, what="condition"):
+    """Polls `condition` until it is truthy, and returns what it returned."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():
-            return
+        if result := condition():
+            return result
         time.sleep(0.1)
     pytest.fail(f"timed out waiting for {what}")

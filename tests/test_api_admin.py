@@ -57,9 +57,9 @@ def test_the_issue_call_history_and_the_issued_coupon_page_show_where_a_coupon_c
     history = admin_client.get(reverse("admin:api_issuecall_changelist")).content.decode()
     assert "welcome-5" in history and "storefront" in history
     page = admin_client.get(reverse("admin:distribution_issuedcoupon_list"), {"coupon": coupon.pk}).content.decode()
-    rows = re.findall(r'<tr class="issued-row">(.*?)</tr>', page, re.S)
+    rows = re.findall(r'<tr class="issued-row[^"]*">(.*?)</tr>', page, re.S)
     api_row, redeemed_row = rows
-    assert re.search(r'class="issued-by"><a href="[^"]+">storefront</a>', api_row)
+    assert re.search(r'class="issued-by"><a href="[^"]+">API: storefront</a>', api_row)
     assert 'class="order-id">ORD-77<' in redeemed_row and 'class="redeemed-by">storefront<' in redeemed_row
     assert IssueCall.objects.get().issued_count == 1 == IssuedCoupon.objects.filter(issue_call__isnull=False).count()
 
