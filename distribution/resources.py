@@ -21,7 +21,7 @@ class DistributionRequestResource(resources.ModelResource):
         model = DistributionRequest
         fields = (
             "id", "status", "coupon", "source", "table", "column", "memo", "requested_by", "created_at",
-            "started_at", "finished_at", "target_count", "read_count", "issued_count", "skipped_count",
+            "started_at", "finished_at", "target_count", "read_count", "issued_count", "reissued_count", "skipped_count",
             "elapsed_seconds", "rows_per_second", "error_message", "cancelled_at", "revoked_at", "revoked_count",
         )
         export_order = fields

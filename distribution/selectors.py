@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,16 +27,22 @@ def audience_check(*, source: str, table: str, column: str) -> tuple[Target, Pro
     return target, profile
 
 
-def audience_holders_count(*, coupon: Coupon, source: str, target: Target, targets: int) -> int | None:
-    """Members of the audience who already hold the coupon, or None when too many to look up now."""
+def audience_holders_count(*, coupon: Coupon, source: str, target: Target,
+                           targets: int) -> tuple[int | None, int | None]:
+    """(held, revoked): members of the audience who hold the coupon (usable, used or expired: skipped),
+    and those whose coupon was revoked and never used (issued again); (None, None) when too many to
+    look up now."""
     if not coupon.distributions.filter(issued_count__gt=0).exists():
-        return 0
+        return 0, 0
     if targets > settings.DISTRIBUTION_PREVIEW_HOLDERS_LIMIT:
-        return None
-    held = 0
+        return None, None
+    held = revoked = 0
+    revivable = Q(deleted_at__isnull=False, used_at__isnull=True)
     for user_ids in get_source(source).read(target, after=None, batch_size=10_000):
-        held += IssuedCoupon.objects.filter(coupon_id=coupon.pk, user_id__in=user_ids).count()
-    return held
+        counts = IssuedCoupon.objects.filter(coupon_id=coupon.pk, user_id__in=user_ids).aggregate(
+            rows=Count("*"), revoked=Count("*", filter=revivable))
+        held, revoked = held + counts["rows"] - counts["revoked"], revoked + counts["revoked"]
+    return held, revoked
 
 
 def distribution_estimate_seconds(*, targets: int) -> float | None:

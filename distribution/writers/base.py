@@ -3,6 +3,9 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import BooleanField, ExpressionWrapper, Q
+
+from distribution.failpoints import failpoint
 from distribution.models import IssuedCoupon
 
 
@@ -19,34 +22,74 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Written:
-    """What a writer did with a chunk: coupons issued (new rows); the rest of the chunk already held one."""
+    """What a writer did with a chunk: coupons issued (new rows) and re-issued (revoked, unused rows
+    brought back to life); the rest of the chunk already held one."""
 
     issued: int
+    reissued: int = 0
 
 
 class BudgetExceeded(Exception):
     pass
 
 
-def new_holders(chunk, limit=None):
-    """The ids in the chunk that do not hold the coupon yet.
+@dataclass(frozen=True)
+class NewHolders:
+    """The ids of a chunk that will hold a usable coupon after it: `fresh` ones have no row yet (a new
+    row is written), `revoked` ones have a revoked, never used row (it is brought back to life)."""
+
+    fresh: list[int]
+    revoked: list[int]
+
+
+def new_holders(chunk, limit=None) -> NewHolders:
+    """The ids in the chunk that do not hold a usable (or used) coupon.
 
     The chunk is sorted, so one range scan of the primary key (coupon, user_id) finds every
-    existing holder, whatever their number; rows revoked earlier still count as held. Raises
-    BudgetExceeded, writing nothing, when more than `limit` would be issued.
+    existing row, whatever their number. A used coupon is held for good; a revoked, unused one is
+    issued again. Raises BudgetExceeded, writing nothing, when more than `limit` would be issued
+    (re-issues included: each makes a coupon usable again).
     """
-    fresh = _without_holders(chunk)
-    if limit is not None and len(fresh) > limit:
-        raise BudgetExceeded(len(fresh), limit)
-    return fresh
+    holders = _split(chunk)
+    wanted = len(holders.fresh) + len(holders.revoked)
+    if limit is not None and wanted > limit:
+        raise BudgetExceeded(wanted, limit)
+    return holders
 
 
-def _without_holders(chunk):
-    held = set(
+def _split(chunk):
+    revivable = ExpressionWrapper(Q(deleted_at__isnull=False, used_at__isnull=True), output_field=BooleanField())
+    existing = dict(
         IssuedCoupon.objects.filter(
             coupon_id=chunk.coupon_id, user_id__gte=chunk.user_ids[0], user_id__lte=chunk.user_ids[-1]
-        ).values_list("user_id", flat=True)
+        ).annotate(revivable=revivable).values_list("user_id", "revivable")
     )
-    if not held:
-        return chunk.user_ids
-    return [user_id for user_id in chunk.user_ids if user_id not in held]
+    if not existing:
+        return NewHolders(chunk.user_ids, [])
+    fresh = [user_id for user_id in chunk.user_ids if user_id not in existing]
+    revoked = [user_id for user_id in chunk.user_ids if existing.get(user_id)]
+    return NewHolders(fresh, revoked)
+
+
+def reissue(chunk, user_ids, *, update=None, batch_size=5_000) -> int:
+    """Brings the revoked, unused coupons of `user_ids` back to life for the chunk's request, with the
+    chunk's issue time and expiry; returns how many. One UPDATE per batch, in the chunk's transaction:
+    a crash anywhere in it rolls the whole chunk back with its progress record.
+
+    `update(chunk, user_ids) -> rows` is the writer's statement; the default is the portable ORM one
+    (batches small enough for SQLite's parameter limit). Each UPDATE repeats the look-up's conditions,
+    so a coupon used or restored since the look-up is left alone and counts as held: the row count,
+    not the look-up, is the truth."""
+    update = update or _update_orm
+    reissued = 0
+    for start in range(0, len(user_ids), batch_size):
+        failpoint("reissue:updating")
+        reissued += update(chunk, user_ids[start:start + batch_size])
+    return reissued
+
+
+def _update_orm(chunk, user_ids):
+    return IssuedCoupon.objects.filter(
+        coupon_id=chunk.coupon_id, user_id__in=user_ids, deleted_at__isnull=False, used_at__isnull=True,
+    ).update(deleted_at=None, distribution_id=chunk.distribution_id, issued_at=chunk.issued_at,
+             expires_at=chunk.expires_at)
