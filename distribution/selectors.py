@@ -6,7 +6,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Coupon, DistributionRequest, IssuedCoupon
+from .models import Coupon, DistributionRequest, IssuedCoupon, Transition
 from .sources import SourceError, Target, get_source
 from .sources.base import Profile
 
@@ -40,7 +40,7 @@ def audience_holders_count(*, coupon: Coupon, source: str, target: Target,
     revivable = Q(deleted_at__isnull=False, used_at__isnull=True)
     for user_ids in get_source(source).read(target, after=None, batch_size=10_000):
         counts = IssuedCoupon.objects.filter(coupon_id=coupon.pk, user_id__in=user_ids).aggregate(
-            rows=Count("*"), revoked=Count("*", filter=revivable))
+            rows=Count("user_id"), revoked=Count("user_id", filter=revivable))
         held, revoked = held + counts["rows"] - counts["revoked"], revoked + counts["revoked"]
     return held, revoked
 
@@ -68,6 +68,13 @@ def distribution_revoke_preview(*, distribution: DistributionRequest) -> dict:
     coupons = distribution.coupons_issued().filter(deleted_at__isnull=True)
     used = coupons.filter(used_at__isnull=False).count()
     return {"to_revoke": coupons.count() - used, "used": used}
+
+
+def member_transitions(*, coupon_id: int, user_id: int):
+    """Support's revokes and restores of one member's coupon, newest first."""
+    code = Coupon.objects.filter(pk=coupon_id).values_list("code", flat=True).first()
+    actions = (Transition.Action.MEMBER_REVOKED, Transition.Action.MEMBER_RESTORED)
+    return Transition.objects.filter(action__in=actions, details__user_id=user_id, details__coupon=code)
 
 
 def member_coupons(*, user_id: int, coupon_ids=None, states=None, now=None) -> list[IssuedCoupon]:
