@@ -12,6 +12,7 @@ import time
 import pytest
 from django.db import connection
 from django.db.models import Count
+from django.utils import timezone
 from trino.exceptions import TrinoUserError
 
 from distribution import services
@@ -183,3 +184,43 @@ def test_a_trino_query_killed_mid_stream_fails_clearly_and_a_retry_resumes_exact
                 assert "not running" in exc.message
         wait_for(lambda: DistributionRequest.objects.get(pk=distribution.pk).is_finished, what="the failure")
     assert_failed_then_retry_resumes(distribution, "abandoned by the test", env, tmp_path)
+
+
+CUSTOMERS, REVOKED, USED = 150_000, 99_000, 1_000  # tpch.sf1.customer; the first request had the first 100,000
+
+
+@pytest.mark.parametrize("point", [
+    "reissue:updating@2",  # inside the first chunk's re-issue: one UPDATE done, the second not yet
+    "reissue:updating@4",  # inside the second chunk's re-issue, the first chunk committed
+])
+def test_a_reissue_killed_at_any_point_resumes_exactly(point, postgres, env, memory_table, tmp_path):
+    """Revoke, then distribute again, with the worker killed mid-re-issue: no duplicate, nothing re-issued
+    twice, used coupons untouched."""
+    coupon = fresh_coupon()
+    first = services.distribution_submit(actor=by(), distribution=DistributionRequest(
+        coupon=coupon, source="warehouse", column="user_id", memo="first",
+        table=memory_table("SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey <= 100000")))
+    services.distribution_run_queue()
+    IssuedCoupon.objects.filter(coupon=coupon, user_id__lte=USED).update(used_at=timezone.now())
+    services.distribution_revoke(distribution=first, actor=by())
+    services.distribution_run_queue()
+    second = services.distribution_submit(actor=by(), distribution=DistributionRequest(
+        coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="corrected"))
+    env = {**env, "DISTRIBUTION_CHUNK_SIZE": "50000"}  # two re-issue UPDATEs (25,000 ids each) per chunk
+
+    with qcluster({**env, "COUPONOPS_FAILPOINT": point}, tmp_path / "killed.log") as doomed:
+        doomed.wait(120)
+    second.refresh_from_db()
+    assert second.status == Status.RUNNING, (tmp_path / "killed.log").read_text()[-3000:]
+    time.sleep(2.2)
+    with qcluster(env, tmp_path / "restarted.log"):
+        services.distribution_queue_kick()
+        wait_for(lambda: DistributionRequest.objects.get(pk=second.pk).is_finished, what="the resumed run")
+
+    second.refresh_from_db()
+    assert (second.status, second.read_count, second.issued_count, second.reissued_count, second.skipped_count) == (
+        Status.SUCCEEDED, CUSTOMERS, CUSTOMERS - REVOKED - USED, REVOKED, USED)
+    rows = IssuedCoupon.objects.filter(coupon=coupon)
+    assert rows.count() == CUSTOMERS and not rows.filter(deleted_at__isnull=False).exists()
+    assert rows.filter(distribution=second).count() == CUSTOMERS - USED
+    assert rows.filter(distribution=first, used_at__isnull=False).count() == USED
