@@ -186,27 +186,27 @@ def test_a_trino_query_killed_mid_stream_fails_clearly_and_a_retry_resumes_exact
     assert_failed_then_retry_resumes(distribution, "abandoned by the test", env, tmp_path)
 
 
-CUSTOMERS, REVOKED, USED = 150_000, 99_000, 1_000  # tpch.sf1.customer; the first request had the first 100,000
 
-
-@pytest.mark.parametrize("point", [
-    "reissue:updating@2",  # inside the first chunk's re-issue: one UPDATE done, the second not yet
-    "reissue:updating@4",  # inside the second chunk's re-issue, the first chunk committed
-])
-def test_a_reissue_killed_at_any_point_resumes_exactly(point, postgres, env, memory_table, tmp_path):
+@pytest.mark.parametrize("audience, point", [
+    # The corrected audience covers the old one: one key-range UPDATE per chunk; killed before the second.
+    ("SELECT custkey AS user_id FROM tpch.sf1.customer", "reissue:updating@2"),
+    # Odd ids only: the chunk's ids are listed, two UPDATEs per chunk; killed between the first two.
+    ("SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey % 2 = 1", "reissue:updating@2"),
+], ids=["range-form", "listed-ids-inside-a-chunk"])
+def test_a_reissue_killed_at_any_point_resumes_exactly(audience, point, postgres, env, memory_table, tmp_path):
     """Revoke, then distribute again, with the worker killed mid-re-issue: no duplicate, nothing re-issued
-    twice, used coupons untouched."""
-    coupon = fresh_coupon()
+    twice, used coupons untouched, and the counts exact."""
+    coupon, used = fresh_coupon(), 1_000
     first = services.distribution_submit(actor=by(), distribution=DistributionRequest(
         coupon=coupon, source="warehouse", column="user_id", memo="first",
         table=memory_table("SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey <= 100000")))
     services.distribution_run_queue()
-    IssuedCoupon.objects.filter(coupon=coupon, user_id__lte=USED).update(used_at=timezone.now())
+    IssuedCoupon.objects.filter(coupon=coupon, user_id__lte=used).update(used_at=timezone.now())
     services.distribution_revoke(distribution=first, actor=by())
     services.distribution_run_queue()
     second = services.distribution_submit(actor=by(), distribution=DistributionRequest(
-        coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="corrected"))
-    env = {**env, "DISTRIBUTION_CHUNK_SIZE": "50000"}  # two re-issue UPDATEs (25,000 ids each) per chunk
+        coupon=coupon, source="warehouse", table=memory_table(audience), column="user_id", memo="corrected"))
+    env = {**env, "DISTRIBUTION_CHUNK_SIZE": "50000"}
 
     with qcluster({**env, "COUPONOPS_FAILPOINT": point}, tmp_path / "killed.log") as doomed:
         doomed.wait(120)
@@ -217,10 +217,13 @@ def test_a_reissue_killed_at_any_point_resumes_exactly(point, postgres, env, mem
         services.distribution_queue_kick()
         wait_for(lambda: DistributionRequest.objects.get(pk=second.pk).is_finished, what="the resumed run")
 
+    members = set(range(1, 150_001, 2 if "% 2" in audience else 1))
+    held, revoked = set(range(1, used + 1)), set(range(used + 1, 100_001))
     second.refresh_from_db()
     assert (second.status, second.read_count, second.issued_count, second.reissued_count, second.skipped_count) == (
-        Status.SUCCEEDED, CUSTOMERS, CUSTOMERS - REVOKED - USED, REVOKED, USED)
+        Status.SUCCEEDED, len(members), len(members - held - revoked), len(members & revoked), len(members & held))
     rows = IssuedCoupon.objects.filter(coupon=coupon)
-    assert rows.count() == CUSTOMERS and not rows.filter(deleted_at__isnull=False).exists()
-    assert rows.filter(distribution=second).count() == CUSTOMERS - USED
-    assert rows.filter(distribution=first, used_at__isnull=False).count() == USED
+    assert rows.count() == len(members | held | revoked)
+    assert rows.filter(deleted_at__isnull=False).count() == len(revoked - members)
+    assert rows.filter(distribution=second).count() == len(members - held)
+    assert rows.filter(distribution=first, used_at__isnull=False).count() == used

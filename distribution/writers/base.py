@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from distribution.failpoints import failpoint
@@ -40,6 +41,9 @@ class NewHolders:
 
     fresh: list[int]
     revoked: list[int]
+    # Every revoked, unused row between the first and last revoked id is one of `revoked`: one key-range
+    # UPDATE then revives exactly them (the usual case: a corrected audience that covers the old one).
+    dense: bool = False
 
 
 def new_holders(chunk, limit=None) -> NewHolders:
@@ -68,28 +72,53 @@ def _split(chunk):
         return NewHolders(chunk.user_ids, [])
     fresh = [user_id for user_id in chunk.user_ids if user_id not in existing]
     revoked = [user_id for user_id in chunk.user_ids if existing.get(user_id)]
-    return NewHolders(fresh, revoked)
+    return NewHolders(fresh, revoked, dense=sum(existing.values()) == len(revoked))
 
 
-def reissue(chunk, user_ids, *, update=None, batch_size=5_000) -> int:
-    """Brings the revoked, unused coupons of `user_ids` back to life for the chunk's request, with the
-    chunk's issue time and expiry; returns how many. One UPDATE per batch, in the chunk's transaction:
-    a crash anywhere in it rolls the whole chunk back with its progress record.
+def reissue(chunk, holders: NewHolders, *, update=None, batch_size=5_000) -> int:
+    """Brings the chunk's revoked, unused coupons back to life for its request, with the chunk's issue
+    time and expiry; returns how many. In the chunk's transaction: a crash anywhere in it rolls the
+    whole chunk back with its progress record.
 
-    `update(chunk, user_ids) -> rows` is the writer's statement; the default is the portable ORM one
-    (batches small enough for SQLite's parameter limit). Each UPDATE repeats the look-up's conditions,
-    so a coupon used or restored since the look-up is left alone and counts as held: the row count,
+    A dense chunk takes one key-range UPDATE (measured 1.5–2× faster than listing the ids); otherwise,
+    or if the range finds other rows than the look-up did (a member revoked meanwhile), one UPDATE per
+    batch of ids: `update(chunk, user_ids) -> rows` is the writer's statement, by default the portable
+    ORM one (batches small enough for SQLite's parameter limit). Every UPDATE repeats the look-up's
+    conditions, so a coupon used or restored since is left alone and counts as held: the row count,
     not the look-up, is the truth."""
+    if holders.dense and (reissued := _reissue_range(chunk, holders.revoked)) is not None:
+        return reissued
     update = update or _update_orm
     reissued = 0
-    for start in range(0, len(user_ids), batch_size):
+    for start in range(0, len(holders.revoked), batch_size):
         failpoint("reissue:updating")
-        reissued += update(chunk, user_ids[start:start + batch_size])
+        reissued += update(chunk, holders.revoked[start:start + batch_size])
     return reissued
 
 
+class _NotDense(Exception):
+    pass
+
+
+def _reissue_range(chunk, user_ids):
+    """The key-range UPDATE, undone (to a savepoint) unless it revived exactly `user_ids`; None then."""
+    try:
+        with transaction.atomic():
+            failpoint("reissue:updating")
+            reissued = _revive(IssuedCoupon.objects.filter(
+                coupon_id=chunk.coupon_id, user_id__gte=user_ids[0], user_id__lte=user_ids[-1]), chunk)
+            if reissued != len(user_ids):
+                raise _NotDense()
+            return reissued
+    except _NotDense:
+        return None
+
+
+def _revive(rows, chunk):
+    return rows.filter(deleted_at__isnull=False, used_at__isnull=True).update(
+        deleted_at=None, distribution_id=chunk.distribution_id, issued_at=chunk.issued_at,
+        expires_at=chunk.expires_at)
+
+
 def _update_orm(chunk, user_ids):
-    return IssuedCoupon.objects.filter(
-        coupon_id=chunk.coupon_id, user_id__in=user_ids, deleted_at__isnull=False, used_at__isnull=True,
-    ).update(deleted_at=None, distribution_id=chunk.distribution_id, issued_at=chunk.issued_at,
-             expires_at=chunk.expires_at)
+    return _revive(IssuedCoupon.objects.filter(coupon_id=chunk.coupon_id, user_id__in=user_ids), chunk)

@@ -24,5 +24,5 @@ class BulkCreateWriter:
             ),
             batch_size=self.batch_size,
         )
-        reissued = reissue(chunk, holders.revoked) if holders.revoked else 0
+        reissued = reissue(chunk, holders) if holders.revoked else 0
         return Written(issued=len(holders.fresh), reissued=reissued)

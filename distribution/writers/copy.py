@@ -27,8 +27,8 @@ class CopyWriter:
 
     name = "copy"
 
-    # Ids per re-issue UPDATE: large enough that statements cost little, small enough that the crash
-    # tests can stop the worker between two of them (inside a chunk's re-issue).
+    # Ids per re-issue UPDATE when the chunk is not dense (see base.reissue): large enough that
+    # statements cost little, small enough that the crash tests can stop the worker between two of them.
     reissue_batch = 25_000
 
     def write(self, chunk, limit=None):
@@ -37,7 +37,7 @@ class CopyWriter:
             self._copy(copy_payload(chunk, holders.fresh))
         reissued = 0
         if holders.revoked:
-            reissued = reissue(chunk, holders.revoked, update=_update_any, batch_size=self.reissue_batch)
+            reissued = reissue(chunk, holders, update=_update_any, batch_size=self.reissue_batch)
         return Written(issued=len(holders.fresh), reissued=reissued)
 
     def _copy(self, payload):
