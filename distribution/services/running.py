@@ -74,10 +74,12 @@ def _issue_all(distribution, watch, stop):
                                   "nothing more was issued.") % {"code": coupon.code})
     source = get_source(distribution.source)
     target = source.resolve(distribution.table, distribution.column)
-    audience_verify(distribution=distribution, audience=source.audience(target))
     writer = get_writer()
     batches = source.read(target, after=distribution.checkpoint, batch_size=settings.DISTRIBUTION_CHUNK_SIZE)
     with Prefetched(batches) as prefetched:
+        # The id stream starts on its thread while the audience is checked here, so the check's scan
+        # overlaps the stream's; on a mismatch leaving the block cancels the stream, nothing written.
+        audience_verify(distribution=distribution, audience=source.audience(target))
         for user_ids in prefetched:
             failpoint("read:batch")
             distribution_issue_chunk(distribution=distribution, writer=writer, user_ids=user_ids,
