@@ -92,3 +92,10 @@ def test_a_viewer_sees_the_coupon_but_cannot_change_it(issued, coupon, client, v
     assert 'id="member-revoke"' not in page and "needs the permission" in page
     assert client.post(member_url(coupon, 3), {"action": "revoke", "reason": "r"}).status_code == 403
     assert row(coupon, 3).deleted_at is None
+
+
+def test_the_request_history_shows_who_changed_which_member_and_why(issued, coupon, client, staff_user):
+    services.issued_coupon_revoke(coupon=coupon, user_id=3, actor=by(staff_user), reason="fraud report 17")
+    client.force_login(staff_user)
+    page = client.get(reverse("admin:distribution_distributionrequest_history", args=[issued.pk])).content.decode()
+    assert 'class="transition-member_revoked"' in page and "User id 3: fraud report 17" in page
