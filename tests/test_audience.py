@@ -191,3 +191,18 @@ class TestOnDuckDB:
         distribution.refresh_from_db()
         assert (distribution.status, distribution.target_count) == (Status.DRAFT, 4)
         assert 'id="confirm"' in client.get(change).content.decode()
+
+
+def test_an_audience_grown_past_the_approval_limit_needs_approval_after_the_fresh_preview(
+        run_queue, db, coupon, duckdb_source, settings, staff_user):
+    settings.DISTRIBUTION_APPROVAL_COUPONS = 5
+    duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 5) t(i)")
+    distribution = submit(coupon, "warehouse.main.members", source="demo", user=staff_user)
+    assert distribution.status == Status.QUEUED  # 4 members: under the limit, no approval
+    duckdb_source("INSERT INTO members SELECT i FROM range(5, 2001) t(i)")
+    run_queue(distribution)
+    assert distribution.status == Status.AUDIENCE_CHANGED and not IssuedCoupon.objects.exists()
+    services.distribution_preview_again(distribution=distribution, actor=by(staff_user))
+    assert services.distribution_confirm(distribution=distribution, actor=by(staff_user)) == Status.AWAITING_APPROVAL
+    run_queue(distribution)
+    assert distribution.status == Status.AWAITING_APPROVAL and not IssuedCoupon.objects.exists()
