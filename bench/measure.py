@@ -120,16 +120,47 @@ def full_path(rows, method, writer="copy", preheld_every=None, note=""):
     coupon = new_coupon()
     if preheld_every:
         raw_copy(coupon, rows, every=preheld_every)
+    distribution, seconds, peak, submit = through_worker(coupon, rows, writer)
+    check_exact(distribution, rows, preheld=rows // preheld_every if preheld_every else 0)
+    return Row(method, rows, seconds, peak, note or f"submit checks {submit:.1f} s before; "
+                                                    f"request's own elapsed {distribution.elapsed_seconds:.1f} s")
+
+
+def through_worker(coupon, rows, writer="copy"):
+    """Submits the audience for `coupon` to a real worker; (distribution, seconds from queued to finished,
+    peak RSS, seconds the submit's checks took)."""
     env = {"DISTRIBUTION_WRITER": writer, "Q_POLL": "0.2", "LOG_LEVEL": "WARNING"}
     with worker(env) as process:
         submitted = time.perf_counter()
         distribution = services.distribution_submit(actor=Actor.command_line(), distribution=new_request(coupon, rows))
         queued = time.perf_counter()  # the admin page returns here; the clock runs from now
         peak = wait_and_watch(distribution, process)
-        seconds = time.perf_counter() - queued
-    check_exact(distribution, rows, preheld=rows // preheld_every if preheld_every else 0)
-    return Row(method, rows, seconds, peak, note or f"submit checks {queued - submitted:.1f} s before; "
-                                                    f"request's own elapsed {distribution.elapsed_seconds:.1f} s")
+        return distribution, time.perf_counter() - queued, peak, queued - submitted
+
+
+# --- (5) revoke, then distribute again --------------------------------------------------------------
+
+
+def reissue_path(rows):
+    """Every member's coupon was revoked unused; the corrected request gives all of them back (UPDATEs of
+    existing rows instead of COPY)."""
+    truncate()
+    coupon = new_coupon()
+    raw_copy(coupon, rows)
+    revoke_all(coupon)
+    distribution, seconds, peak, submit = through_worker(coupon, rows)
+    check_exact(distribution, rows, preheld=0, reissued=rows)
+    return Row("5. couponops, all re-issued after a revoke", rows, seconds, peak,
+               f"exact: {rows:,} re-issued, 0 new; submit checks {submit:.1f} s before")
+
+
+def revoke_all(coupon):
+    """The state a finished revoke leaves (every row soft-deleted), vacuumed as autovacuum would have by then."""
+    table = IssuedCoupon._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET deleted_at = now() WHERE coupon_id = %s", [coupon.pk])
+        cursor.execute(f"VACUUM (ANALYZE) {table}")
+        cursor.execute("CHECKPOINT")
 
 
 @contextmanager
@@ -173,10 +204,11 @@ def high_water_mark(pid):
     return 0
 
 
-def check_exact(distribution, rows, preheld):
+def check_exact(distribution, rows, preheld, reissued=0):
     distribution.refresh_from_db()
-    expected = (DistributionRequest.Status.SUCCEEDED, rows, rows - preheld, preheld)
-    actual = (distribution.status, distribution.read_count, distribution.issued_count, distribution.skipped_count)
+    expected = (DistributionRequest.Status.SUCCEEDED, rows, rows - preheld - reissued, reissued, preheld)
+    actual = (distribution.status, distribution.read_count, distribution.issued_count, distribution.reissued_count,
+              distribution.skipped_count)
     in_table = IssuedCoupon.objects.filter(coupon=distribution.coupon).count()
     if actual != expected or in_table != rows:
         raise SystemExit(f"bench: counts are wrong: {actual} != {expected}, {in_table} rows in the table")
@@ -292,6 +324,7 @@ def run_all(rows, *, sample_create, bulk_create_cap, repeats=3):
         results.append(full_path(small, "3. couponops, 1,000,000 for comparison"))
     results.append(full_path(rows, "3. couponops, 10% already hold the coupon", preheld_every=10,
                              note="exact: 90% issued, 10% skipped"))
+    results.append(reissue_path(rows))
     results.append(copy_limit(rows))
     extra = [trino_read_only(rows), bare_loop(rows), instrumented_loop(rows)]
     return results, extra, pages

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.html import format_html
@@ -38,7 +38,9 @@ class CouponAdmin(SpreadsheetExports, ImportExportMixin, admin.ModelAdmin):
 
     def get_urls(self):
         issued = self.admin_site.admin_view(self.issued_coupons_view)
-        return [path("issued/", issued, name="distribution_issuedcoupon_list")] + super().get_urls()
+        member = self.admin_site.admin_view(MemberCouponView(self).view)
+        return [path("issued/", issued, name="distribution_issuedcoupon_list"),
+                path("issued/member/", member, name="distribution_issuedcoupon_member")] + super().get_urls()
 
     def issued_coupons_view(self, request):
         # IssuedCoupon has a composite primary key, which ModelAdmin does not support (Django 5.2),
@@ -54,17 +56,80 @@ class CouponAdmin(SpreadsheetExports, ImportExportMixin, admin.ModelAdmin):
             "lookup": lookup,
             "rows": [{"row": row, "state": row.state(now), "state_label": row.State(row.state(now)).label}
                      for row in lookup.rows],
-            "member_url": _member_url(),
+            "member_url": reverse(f"{self.admin_site.name}:distribution_issuedcoupon_member"),
         }
         return TemplateResponse(request, "admin/distribution/issuedcoupon/list.html", context)
 
 
-def _member_url():
-    """The per-member revoke/restore page, where this build has one."""
-    try:
-        return reverse("admin:distribution_coupon_member")
-    except NoReverseMatch:
-        return None
+class MemberCouponForm(forms.Form):
+    reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+                             help_text=_("Kept in the history of the request that issued the coupon."))
+
+
+class MemberCouponView:
+    """Support's page for one member's coupon (?coupon=&user_id=): its state, and revoke or restore with a reason.
+
+    The services check the revoke permission and the row's state; this page only shows what applies."""
+
+    template = "admin/distribution/issuedcoupon/member.html"
+
+    def __init__(self, model_admin):
+        self.model_admin = model_admin
+
+    def view(self, request):
+        if not self.model_admin.has_view_permission(request):
+            raise PermissionDenied
+        coupon_id, user_id = (request.GET.get(key, "") for key in ("coupon", "user_id"))
+        row = None
+        if coupon_id.isdigit() and user_id.isdigit():
+            row = IssuedCoupon.objects.filter(coupon_id=int(coupon_id), user_id=int(user_id)).select_related(
+                "coupon", "distribution").first()
+        form = MemberCouponForm(request.POST or None)
+        if row is not None and request.method == "POST" and form.is_valid():
+            if self._change(request, row, form):
+                return HttpResponseRedirect(request.get_full_path())
+        return TemplateResponse(request, self.template, self._context(request, row, form))
+
+    def _change(self, request, row, form):
+        change = {"revoke": services.issued_coupon_revoke, "restore": services.issued_coupon_restore}.get(
+            request.POST.get("action"))
+        if change is None:
+            return False
+        try:
+            changed = change(coupon=row.coupon, user_id=row.user_id, actor=Actor.for_user(request.user),
+                             reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return False
+        self.model_admin.message_user(request, *(
+            (_("Done: the change is in the history of request #%(pk)s.") % {"pk": row.distribution_id},
+             messages.SUCCESS) if changed else
+            (_("Nothing changed: the coupon is no longer in the state this page showed."), messages.WARNING)))
+        return True
+
+    def _context(self, request, row, form):
+        state = row.state() if row is not None else None
+        return {
+            **self.model_admin.admin_site.each_context(request), "title": _("One member's coupon"),
+            "opts": IssuedCoupon._meta, "row": row, "state": state, "form": form,
+            "can_change": request.user.has_perm("distribution.revoke_distributionrequest"),
+            "may_revoke": row is not None and row.used_at is None and row.deleted_at is None,
+            "may_restore": row is not None and row.used_at is None and row.deleted_at is not None,
+            "history": selectors.member_transitions(coupon_id=row.coupon_id, user_id=row.user_id) if row else [],
+        }
+
+
+def progress_detail(obj):
+    """“1,234,567 / 10,000,000 · 420,000 rows/s · about 21 s left” while running; the status otherwise."""
+    if obj.status != DistributionRequest.Status.RUNNING:
+        return obj.get_status_display()
+    rate = obj.live_rate()
+    counts = f"{obj.read_count:,} / {obj.target_count or 0:,}"
+    if not rate:
+        return counts
+    left = max(0, (obj.target_count or 0) - obj.read_count) / rate
+    return _("%(counts)s · %(rate)s rows/s · about %(left)s s left") % {
+        "counts": counts, "rate": f"{rate:,.0f}", "left": f"{left:,.0f}"}
 
 
 def human_duration(seconds):
@@ -85,6 +150,7 @@ def preview_rows(obj):
         ("invalid", _("Empty, zero or negative ids (never issued)"), count(obj.invalid_count)),
         ("duplicates", _("Duplicate rows (issued once)"), count(obj.duplicate_count)),
         ("held", _("Members who already hold this coupon (skipped)"), count(obj.held_count)),
+        ("reissue", _("Members who had this coupon revoked (they will get it again)"), count(obj.reissue_count)),
         ("would-issue", _("Coupons that would be issued"), count(obj.would_issue)),
         ("samples", _("Sample ids"), ", ".join(str(i) for i in obj.sample_ids) or "–"),
         ("estimate", _("Estimated duration"), human_duration(obj.estimated_seconds)),
@@ -217,7 +283,7 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
     actions = ["approve", "retry", "cancel"]
     readonly_fields = (
         "live_status", "progress", "target_count", "read", "issued", "skipped", "elapsed", "rate",
-        "resume_after", "attempts", "invalid_count", "duplicate_count", "held_count",
+        "resume_after", "attempts", "invalid_count", "duplicate_count", "held_count", "reissued_count", "reissue_count",
         "requested_by", "created_at", "confirmed_by", "confirmed_at", "approved_by", "approved_at", "queued_at",
         "started_at", "finished", "cancelled_by", "cancelled_at", "revoked_by", "revoked_at", "revoked",
         "heartbeat_at", "error", "issued_coupons",
@@ -233,8 +299,9 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
                         "requested_by", "created_at", "confirmed_by", "confirmed_at")})]
         return [
             (None, {"fields": (*asked, "live_status", "progress", "error", "issued_coupons")}),
-            (_("Counts"), {"fields": ("target_count", "read", "issued", "skipped", "invalid_count",
-                                      "duplicate_count", "held_count", "revoked", "elapsed", "rate")}),
+            (_("Counts"), {"fields": ("target_count", "read", "issued", "reissued_count", "skipped",
+                                      "invalid_count", "duplicate_count", "held_count", "reissue_count", "revoked",
+                                      "elapsed", "rate")}),
             (_("Who and when"), {"classes": ["collapse"], "fields": (
                 "requested_by", "created_at", "confirmed_by", "confirmed_at", "approved_by", "approved_at",
                 "queued_at", "started_at", "finished", "cancelled_by", "cancelled_at", "revoked_by",
@@ -335,7 +402,7 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
         return [path("progress/", view(self.progress_view), name=name("progress")),
                 path("names/", view(self.names_view), name=name("names")),
                 *(path(f"<path:object_id>/{action}/", view(getattr(self, f"{action}_view")), name=name(action))
-                  for action in ("revoke", "confirm", "approve", "reject", "discard")),
+                  for action in ("revoke", "confirm", "approve", "reject", "discard", "preview_again")),
                 *super().get_urls()]
 
     def changelist_view(self, request, extra_context=None):
@@ -373,6 +440,7 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
         return {
             "can_confirm": obj.is_draft and obj.may_be_confirmed_by(request.user),
             "can_approve": obj.awaits_approval and obj.may_be_approved_by(request.user),
+            "can_preview_again": obj.may_be_previewed_again and obj.may_be_confirmed_by(request.user),
             "preview": preview_rows(obj),
             "approval_reasons": selectors.distribution_approval_reasons(distribution=obj) if approval else [],
             "approval_value": selectors.distribution_value(distribution=obj) if approval else None,
@@ -438,6 +506,14 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
     def _discard(self, request, obj, actor):
         if services.distribution_discard(distribution=obj, actor=actor):
             self.message_user(request, _("The draft was discarded."), messages.SUCCESS)
+
+    def preview_again_view(self, request, object_id):
+        return self._transition_view(request, object_id, self._preview_again)
+
+    def _preview_again(self, request, obj, actor):
+        if services.distribution_preview_again(distribution=obj, actor=actor):
+            self.message_user(request, _("Previewed again from the table as it is now. Check the new preview, then "
+                                         "confirm."), messages.WARNING)
 
     @admin.action(description=_("Approve the selected requests awaiting approval"), permissions=["approve"])
     def approve(self, request, queryset):

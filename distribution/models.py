@@ -69,10 +69,11 @@ class Coupon(models.Model):
 
     def issued_so_far(self):
         """Coupons issued by all its requests and Coupon API calls, revoked ones included: a budget counts
-        what was ever given."""
-        by_requests = self.distributions.aggregate(total=models.Sum("issued_count"))["total"] or 0
-        by_api = self.issue_calls.aggregate(total=models.Sum(F("issued_count") + F("reissued_count")))["total"] or 0
-        return by_requests + by_api
+        what was ever given. A re-issue counts again: it makes a revoked coupon usable once more, so it
+        spends budget as a new coupon does."""
+        by_requests = self.distributions.aggregate(total=models.Sum(F("issued_count") + F("reissued_count")))
+        by_api = self.issue_calls.aggregate(total=models.Sum(F("issued_count") + F("reissued_count")))
+        return (by_requests["total"] or 0) + (by_api["total"] or 0)
 
     def lock_budget(self):
         """Inside a transaction, locks the coupon's row when it has a budget, until commit: a Coupon API
@@ -137,6 +138,7 @@ class DistributionRequest(models.Model):
         REVOKING = "revoking", _("Revoking")
         REVOKED = "revoked", _("Revoked")
         DISCARDED = "discarded", _("Discarded")
+        AUDIENCE_CHANGED = "audience_changed", _("Audience changed")
 
     coupon = models.ForeignKey(Coupon, models.PROTECT, verbose_name=_("coupon"), related_name="distributions")
     source = models.CharField(_("source"), max_length=64)
@@ -160,6 +162,8 @@ class DistributionRequest(models.Model):
     read_count = models.BigIntegerField(_("read"), default=0)
     issued_count = models.BigIntegerField(_("issued"), default=0)
     skipped_count = models.BigIntegerField(_("skipped (already held)"), default=0)
+    reissued_count = models.BigIntegerField(_("re-issued"), default=0,
+                                            help_text=_("Revoked, never used coupons given back to their members."))
     # The preview, taken when the draft was made: what the marketer saw before confirming.
     invalid_count = models.BigIntegerField(_("invalid ids"), default=0,
                                            help_text=_("Rows whose id is empty, zero or negative: never issued."))
@@ -168,6 +172,13 @@ class DistributionRequest(models.Model):
     held_count = models.BigIntegerField(_("already holding"), null=True, blank=True,
                                         help_text=_("Members who held this coupon at preview time; empty if not "
                                                     "counted in advance."))
+    reissue_count = models.BigIntegerField(_("had it revoked"), null=True, blank=True,
+                                           help_text=_("Members whose coupon was revoked unused at preview time: "
+                                                       "they get it again. Empty if not counted in advance."))
+    audience_fingerprint = models.CharField(
+        _("audience fingerprint"), max_length=64, blank=True,
+        help_text=_("A checksum of the distinct ids seen at preview: a run starts only if the table still holds "
+                    "exactly these members."))
     sample_ids = models.JSONField(_("sample ids"), default=list, blank=True)
     estimated_seconds = models.FloatField(_("estimated duration (s)"), null=True, blank=True)
     confirmed_by = acted_by(_("confirmed by"))
@@ -216,10 +227,14 @@ class DistributionRequest(models.Model):
 
     # What each status allows, in one place: services enforce it, the admin's buttons and the
     # progress script read it (the script through `is_live` in the progress view's answer).
-    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.REVOKED, Status.DISCARDED)
+    # `audience_changed` is finished (nothing runs until a person acts): a fresh preview takes it back to
+    # a draft, and what it issued before the stop can be revoked.
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.REVOKED, Status.DISCARDED,
+                Status.AUDIENCE_CHANGED)
     LIVE = (Status.QUEUED, Status.RUNNING, Status.REVOKING)
     CANCELLABLE = (Status.AWAITING_APPROVAL, Status.QUEUED, Status.RUNNING)
-    REVOCABLE = (Status.SUCCEEDED, Status.CANCELLED)
+    REVOCABLE = (Status.SUCCEEDED, Status.CANCELLED, Status.AUDIENCE_CHANGED)
+    PREVIEWABLE_AGAIN = (Status.AUDIENCE_CHANGED,)
 
     @property
     def is_finished(self):
@@ -238,6 +253,10 @@ class DistributionRequest(models.Model):
     def awaits_approval(self):
         return self.status == self.Status.AWAITING_APPROVAL
 
+    @property
+    def may_be_previewed_again(self):
+        return self.status in self.PREVIEWABLE_AGAIN
+
     def may_be_confirmed_by(self, user):
         """Only the requester confirms or discards a draft: they are the one who read its preview."""
         return self.requested_by_id == (user.pk if user is not None else None)
@@ -249,7 +268,8 @@ class DistributionRequest(models.Model):
 
     @property
     def would_issue(self):
-        """Coupons the preview expects to issue: distinct valid ids less those already held."""
+        """Coupons the preview expects to issue: distinct valid ids less those already held (a member
+        whose coupon was revoked unused does not hold it: it is issued again, and counted here)."""
         return max(0, (self.target_count or 0) - (self.held_count or 0))
 
     @property
@@ -292,23 +312,35 @@ class DistributionRequest(models.Model):
         return self.read_count / seconds
 
     def record_chunk(self, *, read, written, last_id, now, elapsed, landed=False):
-        """Adds a chunk to the counts inside the chunk's transaction; 0 if this run lost its claim.
+        """Adds a chunk to the counts inside the chunk's transaction; 0 if this run lost its claim, or if
+        the chunk would take the members read past the confirmed count (`exceeds_audience` tells which).
 
         `landed`: the chunk was written where no rollback reaches (a remote service), so it is counted
         even when the request was cancelled meanwhile. The elapsed time and rate are kept current too,
         so a request cancelled mid-run shows how long it ran."""
         statuses = [self.Status.RUNNING, self.Status.CANCELLED] if landed else [self.Status.RUNNING]
         mine = DistributionRequest.objects.filter(pk=self.pk, status__in=statuses, attempts=self.attempts)
+        if self.target_count is not None:
+            mine = mine.filter(read_count__lte=self.target_count - read)
         return mine.update(
             read_count=F("read_count") + read,
             issued_count=F("issued_count") + written.issued,
-            skipped_count=F("skipped_count") + read - written.issued,
+            reissued_count=F("reissued_count") + written.reissued,
+            skipped_count=F("skipped_count") + read - written.issued - written.reissued,
             checkpoint=last_id,
             heartbeat_at=now,
             elapsed_seconds=elapsed,
             rows_per_second=ExpressionWrapper((F("read_count") + read) / Value(max(elapsed, 0.001)),
                                               output_field=models.FloatField()),
         )
+
+    def exceeds_audience(self, *, read):
+        """True when this run still holds its claim and `read` more members would pass the confirmed count."""
+        return self.target_count is not None and self._mine().filter(read_count__gt=self.target_count - read).exists()
+
+    def _mine(self):
+        """This request while this run holds it: running, in this run's attempt (the fence)."""
+        return DistributionRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING, attempts=self.attempts)
 
 
 class IssuedCoupon(models.Model):
@@ -394,6 +426,10 @@ class Transition(models.Model):
         RETRIED = "retried", _("Retried from the checkpoint")
         REVOKE_STARTED = "revoke_started", _("Revoke started")
         REVOKED = "revoked", _("Revoked")
+        AUDIENCE_CHANGED = "audience_changed", _("Stopped: the audience changed since the preview")
+        PREVIEWED_AGAIN = "previewed_again", _("Previewed again; back to draft")
+        MEMBER_REVOKED = "member_revoked", _("One member's coupon revoked")
+        MEMBER_RESTORED = "member_restored", _("One member's coupon restored")
 
     class ActorKind(models.TextChoices):
         USER = "user", _("user")

@@ -63,6 +63,7 @@ class DistributionRequestResource(SafeModelResource):
     target_count = _number("target_count", _("targets"))
     read_count = _number("read_count", _("read"))
     issued_count = _number("issued_count", _("issued"))
+    reissued_count = _number("reissued_count", _("re-issued"))
     skipped_count = _number("skipped_count", _("skipped (already held)"))
     elapsed_seconds = _number("elapsed_seconds", _("elapsed (s)"))
     rows_per_second = _number("rows_per_second", _("members per second"))
@@ -78,7 +79,7 @@ class DistributionRequestResource(SafeModelResource):
         fields = (
             "id", "status", "coupon", "coupon_name", "source", "table", "column", "memo", "requested_by",
             "created_at", "confirmed_by", "approved_by", "not_before", "started_at", "finished_at", "target_count",
-            "read_count", "issued_count", "skipped_count", "elapsed_seconds", "rows_per_second", "error_message",
+            "read_count", "issued_count", "reissued_count", "skipped_count", "elapsed_seconds", "rows_per_second", "error_message",
             "cancelled_by", "cancelled_at", "revoked_by", "revoked_at", "revoked_count",
         )
         export_order = fields

@@ -34,16 +34,22 @@ def audience_check(*, source: str, table: str, column: str) -> tuple[Target, Pro
     return target, profile
 
 
-def audience_holders_count(*, coupon: Coupon, source: str, target: Target, targets: int) -> int | None:
-    """Members of the audience who already hold the coupon, or None when too many to look up now."""
+def audience_holders_count(*, coupon: Coupon, source: str, target: Target,
+                           targets: int) -> tuple[int | None, int | None]:
+    """(held, revoked): members of the audience who hold the coupon (usable, used or expired: skipped),
+    and those whose coupon was revoked and never used (issued again); (None, None) when too many to
+    look up now."""
     if not coupon.issued_so_far():  # by requests and API calls alike
-        return 0
+        return 0, 0
     if targets > settings.DISTRIBUTION_PREVIEW_HOLDERS_LIMIT:
-        return None
-    held = 0
+        return None, None
+    held = revoked = 0
+    revivable = Q(deleted_at__isnull=False, used_at__isnull=True)
     for user_ids in get_source(source).read(target, after=None, batch_size=10_000):
-        held += IssuedCoupon.objects.filter(coupon_id=coupon.pk, user_id__in=user_ids).count()
-    return held
+        counts = IssuedCoupon.objects.filter(coupon_id=coupon.pk, user_id__in=user_ids).aggregate(
+            rows=Count("user_id"), revoked=Count("user_id", filter=revivable))
+        held, revoked = held + counts["rows"] - counts["revoked"], revoked + counts["revoked"]
+    return held, revoked
 
 
 def distribution_estimate_seconds(*, targets: int) -> float | None:
@@ -100,6 +106,13 @@ def distribution_revoke_preview(*, distribution: DistributionRequest) -> dict:
     coupons = distribution.coupons_issued().filter(deleted_at__isnull=True)
     used = coupons.filter(used_at__isnull=False).count()
     return {"to_revoke": coupons.count() - used, "used": used}
+
+
+def member_transitions(*, coupon_id: int, user_id: int):
+    """Support's revokes and restores of one member's coupon, newest first."""
+    code = Coupon.objects.filter(pk=coupon_id).values_list("code", flat=True).first()
+    actions = (Transition.Action.MEMBER_REVOKED, Transition.Action.MEMBER_RESTORED)
+    return Transition.objects.filter(action__in=actions, details__user_id=user_id, details__coupon=code)
 
 
 def member_coupons(*, user_id: int, coupon_ids=None, states=None, now=None) -> list[IssuedCoupon]:

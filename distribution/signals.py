@@ -22,6 +22,7 @@ class Event(models.TextChoices):
     FAILED = "failed", _("Failed")
     CANCELLED = "cancelled", _("Cancelled")
     REVOKED = "revoked", _("Revoked")
+    AUDIENCE_CHANGED = "audience_changed", _("Audience changed")
 
 
 def event_choices():
@@ -36,6 +37,7 @@ distribution_succeeded = SIGNALS[Event.SUCCEEDED]
 distribution_failed = SIGNALS[Event.FAILED]
 distribution_cancelled = SIGNALS[Event.CANCELLED]
 distribution_revoked = SIGNALS[Event.REVOKED]
+distribution_audience_changed = SIGNALS[Event.AUDIENCE_CHANGED]
 
 
 def send_on_commit(event, distribution):

@@ -16,6 +16,7 @@ TITLES = {
     Event.FAILED: ("❌", gettext_noop("Coupon distribution #%(pk)s failed")),
     Event.CANCELLED: ("🛑", gettext_noop("Coupon distribution #%(pk)s cancelled")),
     Event.REVOKED: ("↩️", gettext_noop("Coupons of distribution #%(pk)s revoked")),
+    Event.AUDIENCE_CHANGED: ("⚠️", gettext_noop("Coupon distribution #%(pk)s stopped: its audience changed")),
 }
 assert set(TITLES) == set(Event), "every event has a Slack title"
 
@@ -25,7 +26,7 @@ def render(event, distribution):
     with translation.override(settings.LANGUAGE_CODE):
         title, facts, link = _title(event, distribution), _facts(event, distribution), _admin_link(distribution)
         error_label, open_label = _("Error"), _("Open the request in the admin")
-        errors = [distribution.error_message] if event == Event.FAILED else []
+        errors = [distribution.error_message] if event in (Event.FAILED, Event.AUDIENCE_CHANGED) else []
         text = "\n".join([title, *(f"{label}: {value}" for label, value in facts),
                           *(f"{error_label}: {error}" for error in errors), link])
         blocks = [
@@ -67,6 +68,9 @@ def _facts(event, distribution):
     if event not in (Event.STARTED, Event.APPROVAL_NEEDED) and distribution.elapsed_seconds:
         # A request cancelled before it ran has no time to report: no "0.0 s, 0 per second".
         facts += [
+            (_("Read / issued / re-issued / skipped"), " / ".join(_number(n) for n in (
+                distribution.read_count, distribution.issued_count, distribution.reissued_count,
+                distribution.skipped_count))),
             (_("Elapsed"), _("%(seconds)s s") % {"seconds": number_format(distribution.elapsed_seconds, 1)}),
             (_("Coupons per second"), _number(round(distribution.rows_per_second or 0))),
         ]

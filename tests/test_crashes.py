@@ -12,6 +12,7 @@ import time
 import pytest
 from django.db import connection
 from django.db.models import Count
+from django.utils import timezone
 from trino.exceptions import TrinoUserError
 
 from distribution import services
@@ -175,3 +176,45 @@ def test_a_trino_query_killed_mid_stream_fails_clearly_and_a_retry_resumes_exact
                 assert "not running" in exc.message
         wait_for(lambda: DistributionRequest.objects.get(pk=distribution.pk).is_finished, what="the failure")
     assert_failed_then_retry_resumes(distribution, "Trino reported ADMINISTRATIVELY_KILLED", env, tmp_path)
+
+
+@pytest.mark.parametrize("audience, point", [
+    # The corrected audience covers the old one: one key-range UPDATE per chunk; killed before the second.
+    ("SELECT custkey AS user_id FROM tpch.sf1.customer", "reissue:updating@2"),
+    # Odd ids only: the chunk's ids are listed, two UPDATEs per chunk; killed between the first two.
+    ("SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey % 2 = 1", "reissue:updating@2"),
+], ids=["range-form", "listed-ids-inside-a-chunk"])
+def test_a_reissue_killed_at_any_point_resumes_exactly(audience, point, postgres, env, memory_table, tmp_path):
+    """Revoke, then distribute again, with the worker killed mid-re-issue: no duplicate, nothing re-issued
+    twice, used coupons untouched, and the counts exact."""
+    coupon, used = fresh_coupon(), 1_000
+    first = services.distribution_submit(actor=by(), distribution=DistributionRequest(
+        coupon=coupon, source="warehouse", column="user_id", memo="first",
+        table=memory_table("SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey <= 100000")))
+    services.distribution_run_queue()
+    IssuedCoupon.objects.filter(coupon=coupon, user_id__lte=used).update(used_at=timezone.now())
+    services.distribution_revoke(distribution=first, actor=by())
+    services.distribution_run_queue()
+    second = services.distribution_submit(actor=by(), distribution=DistributionRequest(
+        coupon=coupon, source="warehouse", table=memory_table(audience), column="user_id", memo="corrected"))
+    env = {**env, "DISTRIBUTION_CHUNK_SIZE": "50000"}
+
+    with qcluster({**env, "COUPONOPS_FAILPOINT": point}, tmp_path / "killed.log") as doomed:
+        doomed.wait(120)
+    second.refresh_from_db()
+    assert second.status == Status.RUNNING, (tmp_path / "killed.log").read_text()[-3000:]
+    time.sleep(2.2)
+    with qcluster(env, tmp_path / "restarted.log"):
+        services.distribution_queue_kick()
+        wait_for(lambda: DistributionRequest.objects.get(pk=second.pk).is_finished, what="the resumed run")
+
+    members = set(range(1, 150_001, 2 if "% 2" in audience else 1))
+    held, revoked = set(range(1, used + 1)), set(range(used + 1, 100_001))
+    second.refresh_from_db()
+    assert (second.status, second.read_count, second.issued_count, second.reissued_count, second.skipped_count) == (
+        Status.SUCCEEDED, len(members), len(members - held - revoked), len(members & revoked), len(members & held))
+    rows = IssuedCoupon.objects.filter(coupon=coupon)
+    assert rows.count() == len(members | held | revoked)
+    assert rows.filter(deleted_at__isnull=False).count() == len(revoked - members)
+    assert rows.filter(distribution=second).count() == len(members - held)
+    assert rows.filter(distribution=first, used_at__isnull=False).count() == used

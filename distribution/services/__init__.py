@@ -3,12 +3,15 @@
 - drafting: preview (checks, no save), draft, confirm, approve, reject, discard, submit (draft + confirm);
 - queue: wake the worker, claim the next request, take over dead runs, retry, cancel;
 - running: the worker's run of one request, chunk by chunk;
+- audience: what was confirmed is what runs (the check before a run, a fresh preview after a change);
 - revoking: soft-deleting a request's coupons in the background;
+- members: revoking or restoring one member's coupon, for support;
 - audit: the one record of every transition.
 
 Reads live in `distribution.selectors`.
 """
 
+from .audience import AudienceChanged, distribution_preview_again
 from .audit import transition_record
 from .drafting import (
     distribution_approve,
@@ -19,6 +22,7 @@ from .drafting import (
     distribution_reject,
     distribution_submit,
 )
+from .members import issued_coupon_restore, issued_coupon_revoke
 from .queue import (
     distribution_cancel,
     distribution_claim_next,
@@ -35,11 +39,14 @@ from .running import (
     distribution_issue_chunk,
     distribution_release,
     distribution_run,
+    distribution_stop_audience_changed,
     distribution_succeed,
 )
 from .worker import distribution_run_queue
 
 __all__ = [
+    "AudienceChanged", "distribution_preview_again", "distribution_stop_audience_changed",
+    "issued_coupon_restore", "issued_coupon_revoke",
     "ClaimLost", "DistributionError", "Stopping", "distribution_approve", "distribution_cancel",
     "distribution_claim_next", "distribution_confirm", "distribution_discard", "distribution_draft",
     "distribution_fail", "distribution_issue_chunk", "distribution_preview", "distribution_queue_kick",

@@ -10,7 +10,7 @@ from couponops.logs import log_transition
 from ..actors import Actor
 from ..models import DistributionRequest, Transition
 
-COUNTED = ("target_count", "read_count", "issued_count", "skipped_count", "revoked_count")
+COUNTED = ("target_count", "read_count", "issued_count", "reissued_count", "skipped_count", "revoked_count")
 
 
 def transition_record(*, distribution: DistributionRequest, action: str, actor: Actor, **details) -> Transition:

@@ -29,15 +29,7 @@ def distribution_preview(*, distribution: DistributionRequest, audience=None) ->
     this while it validates, so every refusal lands on the field it is about.
     """
     _check_all(distribution.check_start, distribution.coupon.check_issuable)
-    target, profile = audience or audience_check(
-        source=distribution.source, table=distribution.table, column=distribution.column)
-    distribution.table, distribution.column = target.display_name, target.column
-    distribution.target_count, distribution.sample_ids = profile.targets, profile.samples
-    distribution.invalid_count, distribution.duplicate_count = profile.invalid, profile.duplicates
-    distribution.held_count = audience_holders_count(
-        coupon=distribution.coupon, source=distribution.source, target=target, targets=profile.targets)
-    distribution.coupon.check_budget(distribution.would_issue)
-    distribution.estimated_seconds = distribution_estimate_seconds(targets=distribution.target_count)
+    preview_take(distribution=distribution, audience=audience)
     return distribution
 
 
@@ -71,6 +63,25 @@ def _check_all(*checks):
                 errors.setdefault(field, []).extend(messages)
     if errors:
         raise ValidationError(errors)
+
+
+PREVIEW_FIELDS = ("table", "column", "target_count", "audience_fingerprint", "sample_ids", "invalid_count",
+                  "duplicate_count", "held_count", "reissue_count", "estimated_seconds")
+
+
+def preview_take(*, distribution: DistributionRequest, audience=None):
+    """Fills in the preview (PREVIEW_FIELDS) from the source as it is now, saving nothing; raises
+    ValidationError, keyed by form field, for a wrong table or a budget the preview would exceed."""
+    target, profile = audience or audience_check(
+        source=distribution.source, table=distribution.table, column=distribution.column)
+    distribution.table, distribution.column = target.display_name, target.column
+    distribution.target_count, distribution.sample_ids = profile.targets, profile.samples
+    distribution.audience_fingerprint = profile.fingerprint
+    distribution.invalid_count, distribution.duplicate_count = profile.invalid, profile.duplicates
+    distribution.held_count, distribution.reissue_count = audience_holders_count(
+        coupon=distribution.coupon, source=distribution.source, target=target, targets=profile.targets)
+    distribution.coupon.check_budget(distribution.would_issue)
+    distribution.estimated_seconds = distribution_estimate_seconds(targets=distribution.target_count)
 
 
 def distribution_confirm(*, distribution: DistributionRequest, actor: Actor) -> str | None:

@@ -16,6 +16,7 @@ from ..signals import Event, send_on_commit
 from ..sources import get_source
 from ..timing import rate, stopwatch
 from ..writers import BudgetExceeded, Chunk, WriteFailed, get_writer
+from .audience import AudienceChanged, audience_grew_mid_run, audience_verify
 from .audit import transition_record
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,9 @@ def distribution_run(*, distribution: DistributionRequest, stop=None):
         except Stopping:
             distribution_release(distribution=distribution, elapsed=watch.elapsed)
             return
+        except AudienceChanged as exc:
+            distribution_stop_audience_changed(distribution=distribution, reason=exc, elapsed=watch.elapsed)
+            return
         except Exception as exc:
             logger.exception("distribution request %s failed", distribution.pk)
             error = exc
@@ -73,6 +77,9 @@ def _issue_all(distribution, watch, stop):
     writer = get_writer()
     batches = source.read(target, after=distribution.checkpoint, batch_size=settings.DISTRIBUTION_CHUNK_SIZE)
     with Prefetched(batches) as prefetched:
+        # The id stream starts on its thread while the audience is checked here, so the check's scan
+        # overlaps the stream's; on a mismatch leaving the block cancels the stream, nothing written.
+        audience_verify(distribution=distribution, audience=source.audience(target))
         for user_ids in prefetched:
             failpoint("read:batch")
             distribution_issue_chunk(distribution=distribution, writer=writer, user_ids=user_ids,
@@ -93,9 +100,11 @@ def distribution_issue_chunk(*, distribution: DistributionRequest, writer, user_
     now = timezone.now()
     coupon = distribution.coupon
     chunk = Chunk(coupon.pk, distribution.pk, user_ids, now, coupon.expiry_for(now))
-    failed = None
+    failed, landed = None, not writer.transactional
     with transaction.atomic():
         coupon.lock_budget()
+        if landed and distribution.exceeds_audience(read=len(user_ids)):
+            raise audience_grew_mid_run(distribution, read=len(user_ids))  # checked first: a service keeps what it got
         try:
             written = writer.write(chunk, limit=coupon.budget_left())
         except BudgetExceeded as exc:
@@ -104,9 +113,10 @@ def distribution_issue_chunk(*, distribution: DistributionRequest, writer, user_
         except WriteFailed as exc:
             failed, written, user_ids = exc, exc.written, user_ids[:exc.done]
         failpoint("chunk:written")
-        landed = not writer.transactional
         if user_ids and not distribution.record_chunk(read=len(user_ids), written=written, last_id=user_ids[-1],
                                                       now=now, elapsed=elapsed, landed=landed):
+            if distribution.exceeds_audience(read=len(user_ids)):
+                raise audience_grew_mid_run(distribution, read=len(user_ids))  # the chunk rolls back
             raise ClaimLost()
         failpoint("chunk:recorded")
     failpoint("chunk:committed")
@@ -143,11 +153,20 @@ def _drop_broken_connection():
         connection.close()
 
 
-ACTIONS = {Status.SUCCEEDED: Action.SUCCEEDED, Status.FAILED: Action.FAILED, Status.QUEUED: Action.STOPPED}
+def distribution_stop_audience_changed(*, distribution: DistributionRequest, reason: AudienceChanged,
+                                       elapsed: float):
+    """Ends a run whose audience is not the confirmed one: `audience_changed`, with the reason, until a
+    person previews it again (distribution_preview_again)."""
+    if _finish(distribution, Status.AUDIENCE_CHANGED, elapsed, error_message=reason.message, details=reason.details):
+        send_on_commit(Event.AUDIENCE_CHANGED, distribution)
+
+
+ACTIONS = {Status.SUCCEEDED: Action.SUCCEEDED, Status.FAILED: Action.FAILED, Status.QUEUED: Action.STOPPED,
+           Status.AUDIENCE_CHANGED: Action.AUDIENCE_CHANGED}
 
 
 @transaction.atomic
-def _finish(distribution, status, elapsed, *, error_message, finished=True) -> bool:
+def _finish(distribution, status, elapsed, *, error_message, finished=True, details=None) -> bool:
     """Records how this run ended; False (changing nothing) when the run had lost its claim meanwhile."""
     read = DistributionRequest.objects.get(pk=distribution.pk).read_count
     ended = DistributionRequest.objects.filter(
@@ -158,5 +177,5 @@ def _finish(distribution, status, elapsed, *, error_message, finished=True) -> b
     distribution.refresh_from_db()
     if ended:
         transition_record(distribution=distribution, action=ACTIONS[status], actor=WORKER,
-                          **({"error": error_message} if error_message else {}))
+                          **({"error": error_message} if error_message else {}), **(details or {}))
     return bool(ended)

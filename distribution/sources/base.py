@@ -110,13 +110,24 @@ def id_query(target, after):
     return sql + " ORDER BY user_id", params
 
 
-def profile_query(target):
-    """Distinct valid ids, valid rows and all rows, in one scan (portable SQL: Trino and DuckDB)."""
+def valid_id(target):
+    """The distinct aggregates all take this one expression, so the engine deduplicates the ids once."""
+    return f"CASE WHEN {target.quoted_column} > 0 THEN {target.quoted_column} END"
+
+
+def profile_query(target, fingerprint):
+    """Distinct valid ids, their fingerprint, valid rows and all rows, in one scan. `fingerprint` is the
+    source's own order-independent aggregate over valid_id (Source.fingerprint_sql)."""
     valid = f"{target.quoted_column} > 0"
     return (
-        f"SELECT COUNT(DISTINCT CASE WHEN {valid} THEN {target.quoted_column} END), "
+        f"SELECT COUNT(DISTINCT {valid_id(target)}), {fingerprint}, "
         f"COALESCE(SUM(CASE WHEN {valid} THEN 1 ELSE 0 END), 0), COUNT(*) FROM {target.quoted_table}"
     )
+
+
+def audience_query(target, fingerprint):
+    """The distinct valid ids and their fingerprint alone: what a run checks before its first coupon."""
+    return f"SELECT COUNT(DISTINCT {valid_id(target)}), {fingerprint} FROM {target.quoted_table}"
 
 
 def sample_query(target, size):
@@ -134,6 +145,16 @@ class Profile:
     invalid: int
     duplicates: int
     samples: list
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class Audience:
+    """The distinct valid ids of a table as a count and a content fingerprint: equal fingerprints mean
+    (but for a 1 in 2^64 chance) the same members, whatever the rows' order or duplicates."""
+
+    targets: int
+    fingerprint: str
 
 
 def fetch_column(cursor, sql, params=None):
@@ -254,12 +275,23 @@ class Source:
                               % {"name": target.column, "type": target.data_type}, field="column")
         return target
 
+    def fingerprint_sql(self, target):
+        """An aggregate over the distinct valid ids, as text, that any change of the id set changes."""
+        raise NotImplementedError
+
     def profile(self, target, samples=10) -> Profile:
         with self.cursor() as cursor:
-            cursor.execute(profile_query(target))
-            targets, valid_rows, rows = cursor.fetchone()
+            cursor.execute(profile_query(target, self.fingerprint_sql(target)))
+            targets, fingerprint, valid_rows, rows = cursor.fetchone()
             sample_ids = sorted(fetch_column(cursor, sample_query(target, samples))) if targets else []
-        return Profile(targets, rows - valid_rows, valid_rows - targets, sample_ids)
+        return Profile(targets, rows - valid_rows, valid_rows - targets, sample_ids, str(fingerprint or ""))
+
+    def audience(self, target) -> Audience:
+        """The audience as it is now, in one aggregate scan."""
+        with self.cursor() as cursor:
+            cursor.execute(audience_query(target, self.fingerprint_sql(target)))
+            targets, fingerprint = cursor.fetchone()
+        return Audience(targets, str(fingerprint or ""))
 
     def read(self, target, *, after, batch_size) -> Iterator[list[int]]:
         """Streams the distinct audience in ascending batches; closing the generator cancels the query."""

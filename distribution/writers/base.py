@@ -3,6 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
+
+from distribution.failpoints import failpoint
 from distribution.models import IssuedCoupon
 
 
@@ -23,7 +27,8 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Written:
-    """What a writer did with a chunk: coupons issued (new rows); the rest of the chunk already held one."""
+    """What a writer did with a chunk: coupons issued (new rows) and re-issued (revoked, unused rows
+    brought back to life); the rest of the chunk already held one."""
 
     issued: int
     reissued: int = 0
@@ -43,25 +48,91 @@ class WriteFailed(Exception):
         self.message, self.written, self.done = message, written, done
 
 
-def new_holders(chunk, limit=None):
-    """The ids in the chunk that do not hold the coupon yet.
+@dataclass(frozen=True)
+class NewHolders:
+    """The ids of a chunk that will hold a usable coupon after it: `fresh` ones have no row yet (a new
+    row is written), `revoked` ones have a revoked, never used row (it is brought back to life)."""
+
+    fresh: list[int]
+    revoked: list[int]
+    # Every revoked, unused row between the first and last revoked id is one of `revoked`: one key-range
+    # UPDATE then revives exactly them (the usual case: a corrected audience that covers the old one).
+    dense: bool = False
+
+
+def new_holders(chunk, limit=None) -> NewHolders:
+    """The ids in the chunk that do not hold a usable (or used) coupon.
 
     The chunk is sorted, so one range scan of the primary key (coupon, user_id) finds every
-    existing holder, whatever their number; rows revoked earlier still count as held. Raises
-    BudgetExceeded, writing nothing, when more than `limit` would be issued.
+    existing row, whatever their number. A used coupon is held for good; a revoked, unused one is
+    issued again. Raises BudgetExceeded, writing nothing, when more than `limit` would be issued
+    (re-issues included: each makes a coupon usable again).
     """
-    fresh = _without_holders(chunk)
-    if limit is not None and len(fresh) > limit:
-        raise BudgetExceeded(len(fresh), limit)
-    return fresh
+    holders = _split(chunk)
+    wanted = len(holders.fresh) + len(holders.revoked)
+    if limit is not None and wanted > limit:
+        raise BudgetExceeded(wanted, limit)
+    return holders
 
 
-def _without_holders(chunk):
-    held = set(
+def _split(chunk):
+    revivable = ExpressionWrapper(Q(deleted_at__isnull=False, used_at__isnull=True), output_field=BooleanField())
+    existing = dict(
         IssuedCoupon.objects.filter(
             coupon_id=chunk.coupon_id, user_id__gte=chunk.user_ids[0], user_id__lte=chunk.user_ids[-1]
-        ).values_list("user_id", flat=True)
+        ).annotate(revivable=revivable).values_list("user_id", "revivable")
     )
-    if not held:
-        return chunk.user_ids
-    return [user_id for user_id in chunk.user_ids if user_id not in held]
+    if not existing:
+        return NewHolders(chunk.user_ids, [])
+    fresh = [user_id for user_id in chunk.user_ids if user_id not in existing]
+    revoked = [user_id for user_id in chunk.user_ids if existing.get(user_id)]
+    return NewHolders(fresh, revoked, dense=sum(existing.values()) == len(revoked))
+
+
+def reissue(chunk, holders: NewHolders, *, update=None, batch_size=5_000) -> int:
+    """Brings the chunk's revoked, unused coupons back to life for its request, with the chunk's issue
+    time and expiry; returns how many. In the chunk's transaction: a crash anywhere in it rolls the
+    whole chunk back with its progress record.
+
+    A dense chunk takes one key-range UPDATE (measured 1.5–2× faster than listing the ids); otherwise,
+    or if the range finds other rows than the look-up did (a member revoked meanwhile), one UPDATE per
+    batch of ids: `update(chunk, user_ids) -> rows` is the writer's statement, by default the portable
+    ORM one (batches small enough for SQLite's parameter limit). Every UPDATE repeats the look-up's
+    conditions, so a coupon used or restored since is left alone and counts as held: the row count,
+    not the look-up, is the truth."""
+    if holders.dense and (reissued := _reissue_range(chunk, holders.revoked)) is not None:
+        return reissued
+    update = update or _update_orm
+    reissued = 0
+    for start in range(0, len(holders.revoked), batch_size):
+        failpoint("reissue:updating")
+        reissued += update(chunk, holders.revoked[start:start + batch_size])
+    return reissued
+
+
+class _NotDense(Exception):
+    pass
+
+
+def _reissue_range(chunk, user_ids):
+    """The key-range UPDATE, undone (to a savepoint) unless it revived exactly `user_ids`; None then."""
+    try:
+        with transaction.atomic():
+            failpoint("reissue:updating")
+            reissued = _revive(IssuedCoupon.objects.filter(
+                coupon_id=chunk.coupon_id, user_id__gte=user_ids[0], user_id__lte=user_ids[-1]), chunk)
+            if reissued != len(user_ids):
+                raise _NotDense()
+            return reissued
+    except _NotDense:
+        return None
+
+
+def _revive(rows, chunk):
+    return rows.filter(deleted_at__isnull=False, used_at__isnull=True).update(
+        deleted_at=None, distribution_id=chunk.distribution_id, issue_call_id=chunk.issue_call_id,
+        issued_at=chunk.issued_at, expires_at=chunk.expires_at)
+
+
+def _update_orm(chunk, user_ids):
+    return _revive(IssuedCoupon.objects.filter(coupon_id=chunk.coupon_id, user_id__in=user_ids), chunk)

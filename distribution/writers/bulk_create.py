@@ -1,6 +1,6 @@
 from distribution.models import IssuedCoupon
 
-from .base import Written, new_holders
+from .base import Written, new_holders, reissue
 
 
 class BulkCreateWriter:
@@ -11,7 +11,7 @@ class BulkCreateWriter:
     batch_size = 5_000
 
     def write(self, chunk, limit=None):
-        user_ids = new_holders(chunk, limit)
+        holders = new_holders(chunk, limit)
         IssuedCoupon.objects.bulk_create(
             (
                 IssuedCoupon(
@@ -22,8 +22,9 @@ class BulkCreateWriter:
                     issued_at=chunk.issued_at,
                     expires_at=chunk.expires_at,
                 )
-                for user_id in user_ids
+                for user_id in holders.fresh
             ),
             batch_size=self.batch_size,
         )
-        return Written(issued=len(user_ids))
+        reissued = reissue(chunk, holders) if holders.revoked else 0
+        return Written(issued=len(holders.fresh), reissued=reissued)

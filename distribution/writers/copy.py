@@ -7,7 +7,7 @@ from django.db import connection
 from distribution.failpoints import failpoint
 from distribution.models import IssuedCoupon
 
-from .base import Written, new_holders
+from .base import Written, new_holders, reissue
 
 COLUMNS = ("coupon_id", "user_id", "request_id", "issued_at", "expires_at")
 # A Coupon API call's coupons carry the call instead of a request, in the same place of the stream.
@@ -30,11 +30,18 @@ class CopyWriter:
     name = "copy"
     transactional = True  # rows roll back with the chunk's transaction
 
+    # Ids per re-issue UPDATE when the chunk is not dense (see base.reissue): large enough that
+    # statements cost little, small enough that the crash tests can stop the worker between two of them.
+    reissue_batch = 25_000
+
     def write(self, chunk, limit=None):
-        user_ids = new_holders(chunk, limit)
-        if user_ids:
-            self._copy(copy_payload(chunk, user_ids), API_COLUMNS if chunk.issue_call_id else COLUMNS)
-        return Written(issued=len(user_ids))
+        holders = new_holders(chunk, limit)
+        if holders.fresh:
+            self._copy(copy_payload(chunk, holders.fresh), API_COLUMNS if chunk.issue_call_id else COLUMNS)
+        reissued = 0
+        if holders.revoked:
+            reissued = reissue(chunk, holders, update=_update_any, batch_size=self.reissue_batch)
+        return Written(issued=len(holders.fresh), reissued=reissued)
 
     def _copy(self, payload, columns):
         with connection.cursor() as cursor:
@@ -43,6 +50,21 @@ class CopyWriter:
             # those. Only this transaction is affected (SET LOCAL).
             cursor.execute("SET LOCAL synchronous_commit = off")
             copy_stream(cursor, _Stream(payload), columns=columns)
+
+
+def _update_any(chunk, user_ids):
+    """One UPDATE for a batch of ids, passed as a single array parameter (`= ANY`), which PostgreSQL
+    answers with one primary-key probe per id; the array travels as one text literal, not one
+    parameter per id."""
+    table = connection.ops.quote_name(IssuedCoupon._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET deleted_at = NULL, request_id = %s, issue_call_id = %s, issued_at = %s, "
+            "expires_at = %s WHERE coupon_id = %s AND user_id = ANY(%s::bigint[]) AND deleted_at IS NOT NULL "
+            "AND used_at IS NULL",
+            [chunk.distribution_id, chunk.issue_call_id, chunk.issued_at, chunk.expires_at, chunk.coupon_id,
+             "{" + ",".join(map(str, user_ids)) + "}"])
+        return cursor.rowcount
 
 
 def copy_stream(cursor, stream, *, table=None, columns=COLUMNS):

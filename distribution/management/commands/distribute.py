@@ -46,11 +46,12 @@ class Command(BaseCommand):
             self.stdout.write("\r" + progress_line(distribution), ending="")
             self.stdout.flush()
         self.stdout.write("")
-        if distribution.status == DistributionRequest.Status.FAILED:
-            raise CommandError(f"Request #{distribution.pk} failed: {distribution.error_message}")
+        if distribution.status in (DistributionRequest.Status.FAILED, DistributionRequest.Status.AUDIENCE_CHANGED):
+            raise CommandError(f"Request #{distribution.pk} {distribution.status}: {distribution.error_message}")
         self.stdout.write(self.style.SUCCESS(
             f"Request #{distribution.pk} succeeded: {distribution.issued_count:,} issued, "
-            f"{distribution.skipped_count:,} skipped, {distribution.elapsed_seconds:.1f} s, {distribution.rows_per_second or 0:,.0f} rows/s."
+            f"{distribution.skipped_count:,} skipped, {distribution.reissued_count:,} re-issued, "
+            f"{distribution.elapsed_seconds:.1f} s, {distribution.rows_per_second or 0:,.0f} rows/s."
         ))
 
 

@@ -1,0 +1,85 @@
+"""What was confirmed is what runs: a run checks the audience against its preview before the first coupon,
+never issues past the confirmed count, and a changed audience goes back to its requester as a new draft."""
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from ..actors import Actor
+from ..models import DistributionRequest, Transition
+from ..sources.base import Audience
+from .audit import transition_record
+from .drafting import PREVIEW_FIELDS, preview_take
+
+Status = DistributionRequest.Status
+
+
+class AudienceChanged(Exception):
+    """The table no longer holds the confirmed audience: the run stops, nothing more is issued."""
+
+    def __init__(self, message, **details):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+def audience_verify(*, distribution: DistributionRequest, audience: Audience):
+    """Raises AudienceChanged unless the table holds exactly the members of the preview (same count, same
+    fingerprint). A request previewed before fingerprints existed has none and is not checked."""
+    confirmed = distribution.target_count
+    if not distribution.audience_fingerprint or (
+            audience.targets == confirmed and audience.fingerprint == distribution.audience_fingerprint):
+        return
+    values = {"now": f"{audience.targets:,}", "confirmed": f"{confirmed:,}"}
+    if audience.targets != confirmed:
+        reason = _("The table now has %(now)s members; you confirmed %(confirmed)s.") % values
+    else:
+        reason = _("The table has the same number of members as you confirmed (%(confirmed)s), but other "
+                   "members.") % values
+    raise AudienceChanged(f"{reason} {_issued_so_far(distribution)}", confirmed=confirmed, now=audience.targets)
+
+
+def audience_grew_mid_run(distribution: DistributionRequest, *, read: int) -> AudienceChanged:
+    """The error for a chunk that would take the members read past the confirmed count (the chunk is
+    rolled back by the caller's transaction; the counts quoted are the committed ones)."""
+    committed = DistributionRequest.objects.get(pk=distribution.pk)
+    reason = _("The table changed during the run: it holds more than the %(confirmed)s members you confirmed "
+               "(the next %(chunk)s would have made %(read)s).") % {
+        "confirmed": f"{distribution.target_count:,}", "chunk": f"{read:,}",
+        "read": f"{committed.read_count + read:,}"}
+    return AudienceChanged(f"{reason} {_issued_so_far(committed)}", confirmed=distribution.target_count,
+                           read=committed.read_count + read)
+
+
+def _issued_so_far(distribution):
+    committed = DistributionRequest.objects.get(pk=distribution.pk)
+    return _("Nothing more was issued (%(issued)s issued and %(reissued)s re-issued before); preview it again to "
+             "go on.") % {"issued": f"{committed.issued_count:,}", "reissued": f"{committed.reissued_count:,}"}
+
+
+def distribution_preview_again(*, distribution: DistributionRequest, actor: Actor) -> bool:
+    """Takes a request stopped by a changed audience back to a draft with a fresh preview of the table as
+    it is now; False if it was not in that state (a second click). Its requester then confirms it again
+    (and, when large, another person approves it): the only way on after a change.
+
+    What it issued stays issued and counts as held on the next pass; that pass reads the whole new
+    audience again from the start, so its read and skipped counts start from zero (the history keeps
+    the earlier ones). Raises ValidationError, changing nothing, if the table is now unusable."""
+    if not distribution.may_be_confirmed_by(actor.user):
+        raise PermissionDenied(_("Only the person who drafted a request may preview it again and confirm it."))
+    distribution.refresh_from_db()
+    before = {"targets": distribution.target_count, "read": distribution.read_count,
+              "skipped": distribution.skipped_count}
+    preview_take(distribution=distribution)
+    with transaction.atomic():
+        stopped = DistributionRequest.objects.filter(pk=distribution.pk,
+                                                     status__in=DistributionRequest.PREVIEWABLE_AGAIN)
+        updated = stopped.update(
+            status=Status.DRAFT, read_count=0, skipped_count=0, checkpoint=None, error_message="", finished_at=None,
+            confirmed_by=None, confirmed_at=None, approved_by=None, approved_at=None, queued_at=None,
+            **{field: getattr(distribution, field) for field in PREVIEW_FIELDS})
+        distribution.refresh_from_db()
+        if updated:
+            transition_record(distribution=distribution, action=Transition.Action.PREVIEWED_AGAIN, actor=actor,
+                              before=before)
+    return bool(updated)
