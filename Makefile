@@ -6,7 +6,7 @@ ROWS ?= 10000000
 SIZES ?= 1000000,10000000,30000000
 LOAD_SECONDS ?= 60
 
-.PHONY: demo demo-data test bench bench-scale bench-api messages clean
+.PHONY: demo demo-data test bench bench-scale bench-api bench-http messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -44,6 +44,11 @@ bench-scale: venv
 # The Coupon API under gunicorn, loaded by locust: `make bench-api ROWS=200000 LOAD_SECONDS=20` for a smoke run.
 bench-api: venv
 	$(PY) -m bench.api --rows $(ROWS) --seconds $(LOAD_SECONDS)
+
+# couponops distributing into a coupon service elsewhere (DISTRIBUTION_WRITER=http): a second couponops
+# serves the API under gunicorn; `make bench-http ROWS=200000` for a smoke run.
+bench-http: venv
+	$(PY) -m bench.remote --rows $(ROWS)
 
 # Developers only: refresh the Korean catalogue after changing strings (needs GNU gettext).
 messages: venv

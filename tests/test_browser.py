@@ -8,10 +8,8 @@ failing test under test-results/. With COUPONOPS_SCREENSHOTS=<dir> it also saves
 there.
 """
 
-import os
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
@@ -21,29 +19,11 @@ from playwright.sync_api import expect
 
 from distribution.models import Coupon, DistributionRequest, IssuedCoupon
 from distribution.roles import roles_apply
+from tests.browser import PASSWORD, log_in, shot
 from tests.harness.cluster import process_env, qcluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-# Playwright's sync API keeps an event loop in this thread for the rest of the session; the ORM calls
-# here and in later tests are still synchronous. (test_security's `check --deploy` leaves it out.)
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-PASSWORD = "pw-for-tests-only"
 WIDE = {"width": 1400, "height": 900}
-
-
-def shot(page, name, full_page=False):
-    folder = os.environ.get("COUPONOPS_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=full_page)
-
-
-def log_in(page, base_url, username):
-    page.goto(f"{base_url}/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    expect(page.locator("#user-tools")).to_be_visible()
 
 
 def browser(new_context, base_url, username, locale="en-US", viewport=WIDE):

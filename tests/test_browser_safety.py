@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 
 from distribution import services
 from distribution.models import DistributionRequest, IssuedCoupon
+from tests.browser import log_in, shot, staff
 from tests.helpers import by
-from tests.test_browser import log_in, shot, staff
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

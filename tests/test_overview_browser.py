@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from couponops.heartbeat import heartbeat_record
 from distribution.models import Coupon, DistributionRequest
-from tests.test_browser import log_in, staff
+from tests.browser import log_in, staff
 
 Status = DistributionRequest.Status
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
