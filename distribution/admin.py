@@ -23,6 +23,7 @@ from .lookup import IssuedCouponLookup
 from .models import Coupon, DistributionRequest, IssuedCoupon, Transition
 from .resources import CouponResource, DistributionRequestResource
 from .sources import source_names
+from .writers import writer_class
 
 Status = DistributionRequest.Status
 
@@ -142,9 +143,11 @@ def human_duration(seconds):
 
 def preview_rows(obj):
     """The draft's preview as (label, value) lines, numbers formatted for the reader's language."""
+    unknown = (_("counted by the coupon service during the run") if writer_class().remote
+               else _("not counted in advance (audience too large); the run reports it"))
+
     def count(value):
-        return _("not counted in advance (audience too large); the run reports it") if value is None \
-            else number_format(value, force_grouping=True)
+        return unknown if value is None else number_format(value, force_grouping=True)
     return [
         ("targets", _("Distinct members in the table"), count(obj.target_count)),
         ("invalid", _("Empty, zero or negative ids (never issued)"), count(obj.invalid_count)),

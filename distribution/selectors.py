@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from .models import Coupon, DistributionRequest, IssuedCoupon, Transition
 from .sources import SourceError, Target, get_source
 from .sources.base import Profile
+from .writers import writer_class
 
 Status = DistributionRequest.Status
 
@@ -41,8 +42,8 @@ def audience_holders_count(*, coupon: Coupon, source: str, target: Target,
     look up now."""
     if not coupon.issued_so_far():  # by requests and API calls alike
         return 0, 0
-    if targets > settings.DISTRIBUTION_PREVIEW_HOLDERS_LIMIT:
-        return None, None
+    if targets > settings.DISTRIBUTION_PREVIEW_HOLDERS_LIMIT or writer_class().remote:
+        return None, None  # too many to look up now, or held in a coupon service elsewhere
     held = revoked = 0
     revivable = Q(deleted_at__isnull=False, used_at__isnull=True)
     for user_ids in get_source(source).read(target, after=None, batch_size=10_000):

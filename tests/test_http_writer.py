@@ -171,3 +171,14 @@ def test_a_worker_killed_mid_run_resumes_exactly(http_writer, service, audience,
 
 def test_the_database_under_test_is_not_the_services(service):
     assert connection.settings_dict["NAME"] not in service.database
+
+
+def test_the_preview_says_the_service_counts_the_holders(http_writer, service, audience, warehouse, client,
+                                                         staff_user):
+    coupon = new_coupon(service)
+    draft = services.distribution_draft(actor=by(staff_user), distribution=DistributionRequest(
+        coupon=coupon, source="warehouse", table=audience, column="user_id", memo="preview"))
+    assert (draft.target_count, draft.held_count, draft.reissue_count) == (MEMBERS, None, None)
+    client.force_login(staff_user)
+    page = client.get(f"/admin/distribution/distributionrequest/{draft.pk}/change/").content.decode()
+    assert "counted by the coupon service during the run" in page

@@ -100,7 +100,7 @@ def distribution_issue_chunk(*, distribution: DistributionRequest, writer, user_
     now = timezone.now()
     coupon = distribution.coupon
     chunk = Chunk(coupon.pk, distribution.pk, user_ids, now, coupon.expiry_for(now))
-    failed, landed = None, not writer.transactional
+    failed, landed = None, writer.remote
     with transaction.atomic():
         coupon.lock_budget()
         if landed and distribution.exceeds_audience(read=len(user_ids)):

@@ -10,12 +10,16 @@ from .http import HttpWriter
 
 WRITERS = {cls.name: cls for cls in (BulkCreateWriter, CopyWriter, HttpWriter)}
 
-__all__ = ["BudgetExceeded", "Chunk", "WriteFailed", "Written", "get_writer"]
+__all__ = ["BudgetExceeded", "Chunk", "WriteFailed", "Written", "get_writer", "writer_class"]
 
 
 def get_writer(name=None):
     """The configured writer; "auto" takes COPY where the database is PostgreSQL."""
+    return writer_class(name)()
+
+
+def writer_class(name=None):
     name = name or settings.DISTRIBUTION_WRITER
     if name == "auto":
         name = "copy" if connection.vendor == "postgresql" else "bulk_create"
-    return WRITERS[name]()
+    return WRITERS[name]

@@ -7,7 +7,7 @@ class BulkCreateWriter:
     """Django's bulk_create in large batches: portable, and what runs on SQLite."""
 
     name = "bulk_create"
-    transactional = True  # rows roll back with the chunk's transaction
+    remote = False  # rows in this database: they roll back with the chunk's transaction
     batch_size = 5_000
 
     def write(self, chunk, limit=None):

@@ -28,7 +28,7 @@ class CopyWriter:
     """
 
     name = "copy"
-    transactional = True  # rows roll back with the chunk's transaction
+    remote = False  # rows in this database: they roll back with the chunk's transaction
 
     # Ids per re-issue UPDATE when the chunk is not dense (see base.reissue): large enough that
     # statements cost little, small enough that the crash tests can stop the worker between two of them.

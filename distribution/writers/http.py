@@ -49,7 +49,7 @@ class HttpWriter:
     """Sends each chunk as calls of at most 10,000 ids, COUPON_API_CONCURRENCY of them in flight."""
 
     name = "http"
-    transactional = False  # what the service issued stays issued, whatever happens here
+    remote = True  # what the service issued stays issued, whatever happens here; it alone knows its holders
 
     def __init__(self):
         self.base_url = settings.COUPON_API_URL.rstrip("/")
