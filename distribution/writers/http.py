@@ -104,7 +104,7 @@ class HttpWriter:
             return Written(issued=answer["issued"], reissued=answer.get("reissued", 0))
         message = _("The coupon service answered %(status)s: %(error)s") % {
             "status": response.status_code, "error": _error_text(response)}
-        if response.status_code in (409, 429) or response.status_code >= 500:
+        if _busy(response):
             raise Retryable(message, _retry_after(response))
         raise Refused(message)
 
@@ -135,6 +135,24 @@ def _contiguous(calls, outcomes):
             raise WriteFailed(str(outcome), Written(issued=issued, reissued=reissued), done)
         issued, reissued, done = issued + outcome.issued, reissued + outcome.reissued, done + len(ids)
     return Written(issued=issued, reissued=reissued)
+
+
+# 409s that a retry cannot change: the coupon's own rules refused the call.
+FINAL_CONFLICTS = {"coupon_not_issuable", "budget_exceeded"}
+
+
+def _busy(response):
+    """429, 5xx, and a 409 about the key's call still running: worth another try."""
+    if response.status_code == 409:
+        return _error_code(response) not in FINAL_CONFLICTS
+    return response.status_code == 429 or response.status_code >= 500
+
+
+def _error_code(response):
+    try:
+        return response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _error_text(response):
