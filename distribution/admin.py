@@ -21,7 +21,7 @@ from . import live, selectors, services
 from .actors import Actor
 from .lookup import IssuedCouponLookup
 from .models import Coupon, DistributionRequest, IssuedCoupon, Transition
-from .resources import CouponResource, DistributionRequestResource
+from .resources import CouponResource, DistributionRequestResource, TransitionResource
 from .sources import source_names
 from .writers import writer_class
 
@@ -570,9 +570,11 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
 
 
 @admin.register(Transition)
-class TransitionAdmin(admin.ModelAdmin):
-    """Every transition of every request, read-only: nobody edits or deletes the audit trail."""
+class TransitionAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin):
+    """Every transition of every request, read-only: nobody edits or deletes the audit trail; exported
+    with the list's filters."""
 
+    resource_classes = [TransitionResource]
     list_display = ("at", "distribution", "action", "status", "by", "read", "issued", "details")
     list_filter = ("action", "actor_kind", "status", "at")
     search_fields = ("actor_name", "distribution__memo")
@@ -603,7 +605,7 @@ class TransitionAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("details"))
     def details(self, obj):
-        return obj.details.get("reason") or obj.details.get("error") or ""
+        return obj.details_text
 
 
 class SuperusersOnly:

@@ -457,3 +457,15 @@ class Transition(models.Model):
 
     def __str__(self):
         return f"#{self.distribution_id} {self.action}"
+
+    # The counts at the time, as attributes (the list, the export).
+    read_count = property(lambda self: self.counts.get("read_count"))
+    issued_count = property(lambda self: self.counts.get("issued_count"))
+    reissued_count = property(lambda self: self.counts.get("reissued_count"))
+
+    @property
+    def details_text(self):
+        """The reason a person gave, or the error that stopped a run; a member's id when one member changed."""
+        text = self.details.get("reason") or self.details.get("error") or ""
+        member = self.details.get("user_id")
+        return f"{member}: {text}" if member else text

@@ -10,7 +10,7 @@ from import_export import fields, widgets
 
 from couponops.exports import SafeModelResource
 
-from .models import Coupon, DistributionRequest
+from .models import Coupon, DistributionRequest, Transition
 
 
 class CouponResource(SafeModelResource):
@@ -93,3 +93,24 @@ class DistributionRequestResource(SafeModelResource):
     def get_queryset(self):
         return super().get_queryset().select_related("coupon", "requested_by", "confirmed_by", "approved_by",
                                                      "cancelled_by", "revoked_by")
+
+
+class TransitionResource(SafeModelResource):
+    """The audit trail for people: every transition of every request, in the reader's language."""
+
+    at = _time("at", _("at"))
+    distribution = _number("distribution_id", _("request"))
+    action = _text("get_action_display", _("what happened"))
+    status = _text("get_status_display", _("status after"))
+    actor_kind = _text("get_actor_kind_display", _("by"))
+    actor_name = _text("actor_name", _("by (name)"))
+    read = _number("read_count", _("read"))
+    issued = _number("issued_count", _("issued"))
+    reissued = _number("reissued_count", _("re-issued"))
+    details = _text("details_text", _("details"))
+
+    class Meta:
+        model = Transition
+        fields = ("at", "distribution", "action", "status", "actor_kind", "actor_name", "read", "issued",
+                  "reissued", "details")
+        export_order = fields

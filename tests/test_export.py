@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from distribution import services
 from distribution.models import Coupon, DistributionRequest
-from distribution.resources import CouponResource, DistributionRequestResource
+from distribution.resources import CouponResource, DistributionRequestResource, TransitionResource
 from tests.helpers import by
 
 
@@ -41,3 +41,20 @@ def test_export_and_import_pages_open(client, staff_user):
     assert client.get(reverse("admin:distribution_coupon_import")).status_code == 200
     coupons = client.get(reverse("admin:distribution_coupon_changelist")).content.decode()
     assert reverse("admin:distribution_issuedcoupon_list") in coupons
+
+
+def test_the_audit_trail_exports_every_transition_with_its_actor_and_counts(db, coupon, duckdb_source, staff_user,
+                                                                            client):
+    duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
+    distribution = services.distribution_submit(distribution=DistributionRequest(
+        coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="spring"),
+        actor=by(staff_user))
+    services.distribution_run_queue()
+    dataset = TransitionResource().export(queryset=distribution.transitions.order_by("at", "pk"))
+    rows = [dict(zip(dataset.headers, row)) for row in dataset]
+    assert [(r["what happened"], r["by"], r["issued"]) for r in rows] == [
+        ("Drafted with a preview", "user", 0), ("Confirmed", "user", 0), ("Started", "worker", 0),
+        ("Succeeded", "worker", 10)]
+    assert {r["request"] for r in rows} == {distribution.pk}
+    client.force_login(staff_user)
+    assert client.get(reverse("admin:distribution_transition_export")).status_code == 200
