@@ -1,32 +1,17 @@
 """Benchmark of the Coupon API: gunicorn on the benchmark's PostgreSQL, loaded by locust from another process.
 
     make bench-api                              # 10,000,000 issued coupons, 60 s of load per scenario
-    make bench-api ROWS=200000 SECONDS=20       # a smoke run
+    make bench-api ROWS=200000 LOAD_SECONDS=20  # a smoke run
 
-Three scenarios, each for SECONDS of load: wallet look-ups and redeems with ROWS coupons issued across
+Three scenarios, each for LOAD_SECONDS of load: wallet look-ups and redeems with ROWS coupons issued across
 200 coupons (idle); the same while the worker writes a distribution of DISTRIBUTION_ROWS coupons; bulk
 issue through the API, 10,000 ids per call. Prints a Markdown table for docs/benchmarks.md.
 Starts its own PostgreSQL (bench/run.py's settings) and Trino unless DATABASE_URL / TRINO_HOST are given.
 """
 
 import argparse
-import csv
-import io
-import os
-import subprocess
-import sys
-import time
-from datetime import timedelta
-from pathlib import Path
 
 from bench.run import running_services, setup_django
-
-COUPONS = 200
-PREFIX = "BENCHAPI-"
-FIRST_MEMBER = 100_000_000
-BULK_FIRST_ID = 500_000_000
-LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-LOGS = Path(__file__).resolve().parent.parent / "var" / "bench-api"  # locust's CSVs and logs, gunicorn's log
 
 
 def main():
@@ -41,135 +26,9 @@ def main():
     args = parser.parse_args()
     with running_services() as (pg_url, trino_port):
         setup_django(pg_url, trino_port)
-        print(run(args, pg_url), flush=True)
+        from bench import api_load  # models can be imported only once Django is set up
 
-
-def run(args, pg_url):
-    from django.core.management import call_command
-
-    from api import services
-    from bench import measure
-    from tests.harness.web import gunicorn
-
-    call_command("migrate", verbosity=0)
-    seeded = seed(args.rows)
-    _client, key = services.api_client_create(name=f"bench-{time.time_ns()}", scopes=["issue", "read", "redeem"])
-    env = {**os.environ, "DATABASE_URL": pg_url, "LOG_LEVEL": "WARNING",
-           "BENCH_API_KEY": key, "BENCH_MEMBERS": str(seeded), "BENCH_FIRST_MEMBER": str(FIRST_MEMBER),
-           "BENCH_COUPONS": str(COUPONS), "BENCH_COUPON_PREFIX": PREFIX}
-    distribution_rows = args.distribution_rows or args.rows
-    measure.prepare(distribution_rows)
-    results = []
-    LOGS.mkdir(parents=True, exist_ok=True)
-    with gunicorn(env, LOGS / "gunicorn.log", workers=args.web_workers) as server:
-        results += load(server.url, env, "Member", args.users, args.seconds, "idle")
-        results += during_distribution(server.url, env, args, distribution_rows)
-        results += bulk_issue(server.url, env, args)
-    return markdown(args, distribution_rows, results)
-
-
-def seed(rows):
-    """ROWS coupons across COUPONS coupons: member k holds the coupons i ≡ k (mod 20); each member 10.
-    Written by binary COPY in key order, as the worker writes; returns the number of members."""
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    from bench.measure import done_request, truncate
-    from distribution.models import Coupon
-    from distribution.writers import Chunk
-    from distribution.writers.copy import copy_payload, copy_stream
-
-    truncate()
-    members = rows // (COUPONS // 20)
-    now = timezone.now()
-    for i in range(COUPONS):
-        coupon, _ = Coupon.objects.update_or_create(code=f"{PREFIX}{i:03d}", defaults={
-            "name": f"API bench {i}", "discount_kind": "amount", "discount_amount": 1000, "valid_days": 30})
-        ids = range(FIRST_MEMBER + i % 20, FIRST_MEMBER + members, 20)
-        chunk = Chunk(coupon.pk, done_request(coupon).pk, [], now, now + timedelta(days=30))
-        with transaction.atomic(), connection.cursor() as cursor:
-            copy_stream(cursor, io.BytesIO(copy_payload(chunk, ids)))
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE distribution_issuedcoupon")
-    return members
-
-
-def load(url, env, user_class, users, seconds, scenario):
-    """Runs locust headless for `seconds`; returns one result per request name."""
-    prefix = LOGS / f"locust-{scenario.replace(' ', '-')}"
-    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", url,
-               "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--csv", str(prefix), "--only-summary",
-               "--loglevel", "WARNING", "--stop-timeout", "10", user_class]
-    started = time.time()
-    with open(f"{prefix}.log", "wb") as log:
-        subprocess.run(command, env=env, check=False, stdout=subprocess.DEVNULL, stderr=log)
-    ended = time.time()
-    with open(f"{prefix}_stats.csv") as stats:
-        rows = [row for row in csv.DictReader(stats) if row["Name"] != "Aggregated"]
-    return [{"scenario": scenario, "name": row["Name"], "requests": int(row["Request Count"]),
-             "failures": int(row["Failure Count"]), "rps": float(row["Requests/s"]),
-             "p50": row["50%"], "p95": row["95%"], "p99": row["99%"], "started": started, "ended": ended}
-            for row in rows]
-
-
-def during_distribution(url, env, args, rows):
-    """The same load while the worker writes a distribution of `rows` coupons of a new coupon."""
-    from bench import measure
-    from distribution import services
-    from distribution.actors import Actor
-
-    with measure.worker({"Q_POLL": "0.2", "LOG_LEVEL": "WARNING"}):
-        distribution = services.distribution_submit(actor=Actor.command_line(),
-                                                    distribution=measure.new_request(measure.new_coupon(), rows))
-        while distribution.read_count == 0 and not distribution.is_finished:
-            time.sleep(0.05)
-            distribution.refresh_from_db()
-        results = load(url, env, "Member", args.users, args.seconds, "during a distribution")
-        while not distribution.is_finished:
-            time.sleep(0.2)
-            distribution.refresh_from_db()
-    measure.check_exact(distribution, rows, 0)
-    overlap = max(0.0, min(distribution.finished_at.timestamp(), results[0]["ended"])
-                  - max(distribution.started_at.timestamp(), results[0]["started"]))
-    for result in results:
-        result["note"] = (f"the worker wrote {rows:,} coupons ({distribution.rows_per_second:,.0f} rows/s) during "
-                          f"{overlap:.0f} s of the {args.seconds} s of load")
-    return results
-
-
-def bulk_issue(url, env, args):
-    from bench import measure
-
-    coupon = measure.new_coupon()
-    env = {**env, "BENCH_BULK_COUPON": coupon.code, "BENCH_BULK_FIRST_ID": str(BULK_FIRST_ID)}
-    results = load(url, env, "BulkIssuer", args.bulk_users, args.seconds, "bulk issue")
-    check_bulk_exact(coupon)
-    for result in results:
-        result["note"] = f"{result['rps'] * 10_000:,.0f} coupons/s; {coupon.issued_so_far():,} issued in all, exact"
-    return results
-
-
-def check_bulk_exact(coupon):
-    """Every call that answered issued its 10,000, each once (locust may stop counting before the last answers)."""
-    from api.models import IssueCall
-    from distribution.models import IssuedCoupon
-
-    calls = IssueCall.objects.filter(coupon=coupon)
-    in_table = IssuedCoupon.objects.filter(coupon=coupon).count()
-    if calls.exclude(issued_count=10_000).exists() or in_table != calls.count() * 10_000 != coupon.issued_so_far():
-        raise SystemExit(f"bench: {in_table:,} rows for {calls.count()} issue calls of 10,000")
-
-
-def markdown(args, distribution_rows, results):
-    lines = [f"Issued coupons before the load: {args.rows:,} across {COUPONS} coupons; distribution under load: "
-             f"{distribution_rows:,}; {args.seconds} s per scenario; {args.users} locust users "
-             f"({args.bulk_users} for bulk issue), no think time; gunicorn with {args.web_workers} sync workers.", "",
-             "| scenario | call | requests | failures | requests/s | p50 ms | p95 ms | p99 ms | note |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
-    for r in results:
-        lines.append(f"| {r['scenario']} | {r['name']} | {r['requests']:,} | {r['failures']:,} | {r['rps']:,.0f} | "
-                     f"{r['p50']} | {r['p95']} | {r['p99']} | {r.get('note', '')} |")
-    return "\n".join(lines)
+        print(api_load.run(args, pg_url), flush=True)
 
 
 if __name__ == "__main__":
