@@ -4,6 +4,8 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from couponops.records import ReadOnlyAdminMixin
+
 from . import services
 from .models import ApiClient, IssueCall
 
@@ -63,7 +65,7 @@ class ApiClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(IssueCall)
-class IssueCallAdmin(admin.ModelAdmin):
+class IssueCallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Where coupons issued through the API came from: read-only history."""
 
     list_display = ("at", "client", "coupon", "idempotency_key", "issued_count", "reissued_count",
@@ -73,12 +75,3 @@ class IssueCallAdmin(admin.ModelAdmin):
     list_select_related = ("client", "coupon")
     date_hierarchy = "at"
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -16,6 +16,7 @@ from import_export.admin import ExportMixin, ImportExportMixin
 from import_export.forms import SelectableFieldsExportForm
 
 from couponops.exports import SpreadsheetExports
+from couponops.records import ReadOnlyAdminMixin
 
 from . import live, selectors, services
 from .actors import Actor
@@ -570,7 +571,7 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
 
 
 @admin.register(Transition)
-class TransitionAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin):
+class TransitionAdmin(ReadOnlyAdminMixin, SpreadsheetExports, ExportMixin, admin.ModelAdmin):
     """Every transition of every request, read-only: nobody edits or deletes the audit trail; exported
     with the list's filters."""
 
@@ -581,15 +582,6 @@ class TransitionAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin):
     list_select_related = ("distribution", "distribution__coupon")
     show_full_result_count = False
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("by"), ordering="actor_name")
     def by(self, obj):
