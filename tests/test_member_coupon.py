@@ -98,4 +98,4 @@ def test_the_request_history_shows_who_changed_which_member_and_why(issued, coup
     services.issued_coupon_revoke(coupon=coupon, user_id=3, actor=by(staff_user), reason="fraud report 17")
     client.force_login(staff_user)
     page = client.get(reverse("admin:distribution_distributionrequest_history", args=[issued.pk])).content.decode()
-    assert 'class="transition-member_revoked"' in page and "User id 3: fraud report 17" in page
+    assert 'class="transition-member_revoked"' in page and "Member id 3 · Reason: fraud report 17" in page

@@ -15,6 +15,7 @@ class Command(BaseCommand):
             "var/demo-login.txt (which `make demo` prints once the server is up).")
 
     def handle(self, *args, **options):
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         user = self._admin(self._password())
         coupon, _ = Coupon.objects.get_or_create(
             code="WELCOME10",
