@@ -39,11 +39,13 @@ def audience_holders_count(*, coupon: Coupon, source: str, target: Target,
                            targets: int) -> tuple[int | None, int | None]:
     """(held, revoked): members of the audience who hold the coupon (usable, used or expired: skipped),
     and those whose coupon was revoked and never used (issued again); (None, None) when too many to
-    look up now."""
+    look up now, or when they are held in a coupon service elsewhere."""
+    if writer_class().remote:
+        return None, None
     if not coupon.issued_so_far():  # by requests and API calls alike
         return 0, 0
-    if targets > settings.DISTRIBUTION_PREVIEW_HOLDERS_LIMIT or writer_class().remote:
-        return None, None  # too many to look up now, or held in a coupon service elsewhere
+    if targets > settings.DISTRIBUTION_PREVIEW_HOLDERS_LIMIT:
+        return None, None
     held = revoked = 0
     revivable = Q(deleted_at__isnull=False, used_at__isnull=True)
     for user_ids in get_source(source).read(target, after=None, batch_size=10_000):
