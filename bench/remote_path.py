@@ -1,6 +1,7 @@
 """The measurements behind bench/remote.py. Needs Django set up against the benchmark's databases."""
 
 import os
+import resource
 from pathlib import Path
 
 from django.core.management import call_command
@@ -27,9 +28,10 @@ def run(*, rows, pg_url, web_workers, concurrency):
         os.environ.update(DISTRIBUTION_WRITER="http", COUPON_API_URL=server.url, COUPON_API_KEY=service.key,
                           COUPON_API_CONCURRENCY=str(concurrency))
         try:
-            before = cpu_seconds(server.process.pid)
+            before, reaped = cpu_seconds(server.process.pid), children_cpu()
             distribution, seconds, peak, _submit = measure.through_worker(coupon, rows, writer="http")
             spent = {party: after - before.get(party, 0) for party, after in cpu_seconds(server.process.pid).items()}
+            spent["worker"] = children_cpu() - reaped  # the cluster has exited by now: its reaped usage
         finally:
             for name in ("DISTRIBUTION_WRITER", "COUPON_API_URL", "COUPON_API_KEY", "COUPON_API_CONCURRENCY"):
                 os.environ.pop(name, None)
@@ -45,9 +47,14 @@ def check_exact(distribution, service, rows):
         raise SystemExit(f"bench: counts are wrong: {counts}, the service holds {held}")
 
 
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def cpu_seconds(gunicorn_pid):
-    """CPU seconds so far of each party: gunicorn (arbiter and workers), the worker cluster, PostgreSQL, Trino.
-    The worker is every python process running runworker; PostgreSQL every postgres process."""
+    """CPU seconds so far of the running parties: gunicorn (arbiter and workers), PostgreSQL (every postgres
+    process), Trino. The worker's comes from children_cpu, once its cluster has exited."""
     parties = {"gunicorn": 0.0, "worker": 0.0, "PostgreSQL": 0.0, "Trino": 0.0}
     gunicorn_family = {gunicorn_pid, *measure.descendants(gunicorn_pid)}
     for stat in Path("/proc").glob("[0-9]*/stat"):
