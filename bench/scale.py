@@ -18,7 +18,7 @@ Nothing here asserts a time: the numbers are for people to read.
 import argparse
 from dataclasses import dataclass
 
-from bench.run import services_running, setup_django
+from bench.run import running_services, setup_django
 
 PARTITIONED, PLAIN = "bench_issued_partitioned", "bench_issued_plain"
 
@@ -45,7 +45,7 @@ def main():
                         help="rows per COPY in the plain vs partitioned comparison (at most the size)")
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(","))
-    with services_running() as (pg_url, trino_port):
+    with running_services() as (pg_url, trino_port):
         setup_django(pg_url, trino_port)
         from django.core.management import call_command
 
