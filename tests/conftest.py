@@ -99,6 +99,20 @@ def coupon(db):
 
 
 @pytest.fixture
+def members(duckdb_source):
+    """50 members (ids 1–50) in the demo source's `warehouse.main.members`."""
+    duckdb_source("CREATE TABLE members AS SELECT i AS user_id, 'x' AS name FROM range(1, 51) t(i)")
+    return "warehouse.main.members"
+
+
+@pytest.fixture
+def marketer(client, staff_user):
+    """The test client, logged in as the staff user."""
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
 def staff_user(django_user_model):
     return django_user_model.objects.create_superuser("marketer", "marketer@example.com", "pw-for-tests-only")
 

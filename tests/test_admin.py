@@ -2,7 +2,6 @@
 
 import re
 
-import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -13,18 +12,6 @@ from distribution import services
 from distribution.models import DistributionRequest
 
 ADD_URL = "admin:distribution_distributionrequest_add"
-
-
-@pytest.fixture
-def members(duckdb_source):
-    duckdb_source("CREATE TABLE members AS SELECT i AS user_id, 'x' AS name FROM range(1, 51) t(i)")
-    return "warehouse.main.members"
-
-
-@pytest.fixture
-def marketer(client, staff_user):
-    client.force_login(staff_user)
-    return client
 
 
 def post_request(client, coupon, table, column, **extra):

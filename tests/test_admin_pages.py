@@ -42,18 +42,6 @@ def roles(db):
     roles_apply()
 
 
-@pytest.fixture
-def members(duckdb_source):
-    duckdb_source("CREATE TABLE members AS SELECT i AS user_id, 'x' AS name FROM range(1, 51) t(i)")
-    return "warehouse.main.members"
-
-
-@pytest.fixture
-def marketer(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
 def form(coupon, table, column="user_id", **extra):
     return {"coupon": coupon.pk, "source": "demo", "table": table, "column": column, "memo": "spring", **extra}
 
