@@ -137,3 +137,23 @@ def test_both_writers_reissue_the_same_rows_and_never_touch_a_used_one(postgres,
     assert (issued, reissued) == (5_000, 2_500)  # 30,002–40,000 new; 2–5,000 revived; 5,002–10,000 used: kept
     assert later_rows[0] == (2, now, now + timedelta(days=3), None) and len(later_rows) == 7_500
     assert still_revoked == 2_500  # the odd ids were not in the later audience: they stay revoked
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", ["copy", "bulk_create"])
+def test_sparse_ids_into_a_crowded_coupon_are_probed_one_by_one_with_the_same_result(postgres, coupon, name):
+    """Four ids spread over a coupon whose key range holds 10,000 rows: each id is looked up by itself
+    (the range would be read in full otherwise), and the answer is the same as a range scan's."""
+    earlier = DistributionRequest.objects.create(coupon=coupon, source="demo", table="a.b.c", column="id", memo="m")
+    later = DistributionRequest.objects.create(coupon=coupon, source="demo", table="a.b.c", column="id", memo="m")
+    then, now = timezone.now() - timedelta(days=1), timezone.now().replace(microsecond=0)
+    writer = get_writer(name)
+    writer.write(chunk(earlier, list(range(1, 10_001)), then))
+    IssuedCoupon.objects.filter(coupon=coupon, user_id__in=[3_000, 3_001]).update(used_at=then)
+    IssuedCoupon.objects.filter(coupon=coupon, user_id__range=(5_000, 6_000)).update(deleted_at=then)
+    written = writer.write(chunk(later, [17, 3_000, 5_500, 20_000], now))
+    assert (written.issued, written.reissued) == (1, 1)  # 20,000 new; 5,500 revived; 17 held; 3,000 used: kept
+    rows = IssuedCoupon.objects.filter(coupon=coupon)
+    assert sorted(rows.filter(distribution=later).values_list("user_id", flat=True)) == [5_500, 20_000]
+    assert rows.filter(deleted_at__isnull=False).count() == 1_000  # the range's other revoked rows stay revoked
+    assert rows.get(user_id=3_000).distribution == earlier

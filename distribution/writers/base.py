@@ -60,13 +60,21 @@ class NewHolders:
     dense: bool = False
 
 
+# A chunk's key range holding more than this many rows per id in the chunk is crowded: a few ids spread
+# over a coupon with millions of holders (an API call of sparse ids). Probing each id then costs less than
+# reading the range; the range scan stops after this many rows, so a look-up's cost follows the chunk.
+CROWDED_ROWS_PER_ID = 4
+PROBE_BATCH = 5_000  # ids per IN list: under SQLite's parameter limit
+
+
 def new_holders(chunk, limit=None) -> NewHolders:
     """The ids in the chunk that do not hold a usable (or used) coupon.
 
     The chunk is sorted, so one range scan of the primary key (coupon, user_id) finds every
-    existing row, whatever their number. A used coupon is held for good; a revoked, unused one is
-    issued again. Raises BudgetExceeded, writing nothing, when more than `limit` would be issued
-    (re-issues included: each makes a coupon usable again).
+    existing row, or, when the range is crowded with other members' rows, one probe per id does.
+    A used coupon is held for good; a revoked, unused one is issued again. Raises BudgetExceeded,
+    writing nothing, when more than `limit` would be issued (re-issues included: each makes a coupon
+    usable again).
     """
     holders = _split(chunk)
     wanted = len(holders.fresh) + len(holders.revoked)
@@ -76,17 +84,28 @@ def new_holders(chunk, limit=None) -> NewHolders:
 
 
 def _split(chunk):
-    revivable = ExpressionWrapper(Q(deleted_at__isnull=False, used_at__isnull=True), output_field=BooleanField())
-    existing = dict(
-        IssuedCoupon.objects.filter(
-            coupon_id=chunk.coupon_id, user_id__gte=chunk.user_ids[0], user_id__lte=chunk.user_ids[-1]
-        ).annotate(revivable=revivable).values_list("user_id", "revivable")
-    )
+    existing, whole_range = _existing(chunk)
     if not existing:
         return NewHolders(chunk.user_ids, [])
     fresh = [user_id for user_id in chunk.user_ids if user_id not in existing]
     revoked = [user_id for user_id in chunk.user_ids if existing.get(user_id)]
-    return NewHolders(fresh, revoked, dense=sum(existing.values()) == len(revoked))
+    return NewHolders(fresh, revoked, dense=whole_range and sum(existing.values()) == len(revoked))
+
+
+def _existing(chunk):
+    """{user_id: revivable} of the rows in the chunk's key range (and True), or, if the range is crowded,
+    of the chunk's own ids (and False: other rows of the range unknown)."""
+    revivable = ExpressionWrapper(Q(deleted_at__isnull=False, used_at__isnull=True), output_field=BooleanField())
+    rows = IssuedCoupon.objects.filter(coupon_id=chunk.coupon_id).annotate(revivable=revivable)
+    ids, cap = chunk.user_ids, CROWDED_ROWS_PER_ID * len(chunk.user_ids)
+    in_range = list(rows.filter(user_id__gte=ids[0], user_id__lte=ids[-1]).values_list("user_id", "revivable")
+                    [:cap + 1])
+    if len(in_range) <= cap:
+        return dict(in_range), True
+    existing = {}
+    for start in range(0, len(ids), PROBE_BATCH):
+        existing.update(rows.filter(user_id__in=ids[start:start + PROBE_BATCH]).values_list("user_id", "revivable"))
+    return existing, False
 
 
 def reissue(chunk, holders: NewHolders, *, update=None, batch_size=5_000) -> int:
