@@ -3,19 +3,23 @@
 import csv
 import io
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg2
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
 from api import services as api_services
 from api.models import IssueCall
-from bench import measure
+from bench import measure, priority
 from distribution import services
 from distribution.actors import Actor
 from distribution.models import Coupon, IssuedCoupon
@@ -44,7 +48,7 @@ def run(args, pg_url):
     LOGS.mkdir(parents=True, exist_ok=True)
     with gunicorn(env, LOGS / "gunicorn.log", workers=args.web_workers) as server:
         results += load(server.url, env, "Member", args.users, args.seconds, "idle")
-        results += during_distribution(server.url, env, args, distribution_rows)
+        results += during_distribution(server.url, env, args, distribution_rows, pg_url)
         results += bulk_issue(server.url, env, args)
     return markdown(args, distribution_rows, results)
 
@@ -67,16 +71,23 @@ def seed(rows):
     return members
 
 
-def load(url, env, user_class, users, seconds, scenario):
-    """Runs locust headless for `seconds`; returns one result per request name."""
+def load(url, env, user_class, users, seconds, scenario, *, until=None):
+    """Runs locust headless for `seconds`, or until `until()` is true (SIGTERM: locust stops and keeps its
+    statistics); returns one result per request name."""
     prefix = LOGS / f"locust-{scenario.replace(' ', '-')}"
     command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", url,
                "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--csv", str(prefix), "--only-summary",
                "--loglevel", "WARNING", "--stop-timeout", "10", user_class]
     started = time.time()
     with open(f"{prefix}.log", "wb") as log:
-        subprocess.run(command, env=env, check=False, stdout=subprocess.DEVNULL, stderr=log)
-    ended = time.time()
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
+        while process.poll() is None:
+            if until is not None and until():
+                process.send_signal(signal.SIGTERM)
+                break
+            time.sleep(0.2)
+        ended = time.time()
+        process.wait()
     with open(f"{prefix}_stats.csv") as stats:
         rows = [row for row in csv.DictReader(stats) if row["Name"] != "Aggregated"]
     return [{"scenario": scenario, "name": row["Name"], "requests": int(row["Request Count"]),
@@ -85,25 +96,79 @@ def load(url, env, user_class, users, seconds, scenario):
             for row in rows]
 
 
-def during_distribution(url, env, args, rows):
-    """The same load while the worker writes a distribution of `rows` coupons of a new coupon."""
-    with measure.worker({"Q_POLL": "0.2", "LOG_LEVEL": "WARNING"}):
+def during_distribution(url, env, args, rows, pg_url):
+    """The same load while the worker writes a distribution of `rows` coupons of a new coupon; the load stops
+    when the distribution ends, so every request measured ran beside it."""
+    with measure.worker({"Q_POLL": "0.2", "LOG_LEVEL": "WARNING"}) as worker, WaitSampler(pg_url) as waits:
+        for pid in [worker.pid, *priority.trino_pids()]:
+            priority.lower(pid, args.bulk_nice)
         distribution = services.distribution_submit(actor=Actor.command_line(),
                                                     distribution=measure.new_request(measure.new_coupon(), rows))
         while distribution.read_count == 0 and not distribution.is_finished:
             time.sleep(0.05)
             distribution.refresh_from_db()
-        results = load(url, env, "Member", args.users, args.seconds, "during a distribution")
-        while not distribution.is_finished:
+        waits.start()
+        results = load(url, env, "Member", args.users, args.seconds, "during a distribution",
+                       until=lambda: _finished(distribution))
+        waits.stop()
+        while not _finished(distribution):
             time.sleep(0.2)
-            distribution.refresh_from_db()
     measure.check_exact(distribution, rows, 0)
-    overlap = max(0.0, min(distribution.finished_at.timestamp(), results[0]["ended"])
-                  - max(distribution.started_at.timestamp(), results[0]["started"]))
+    seconds = results[0]["ended"] - results[0]["started"]
     for result in results:
-        result["note"] = (f"the worker wrote {rows:,} coupons ({distribution.rows_per_second:,.0f} rows/s) during "
-                          f"{overlap:.0f} s of the {args.seconds} s of load")
+        result["note"] = (f"{seconds:.0f} s of load, all while the worker wrote {rows:,} coupons "
+                          f"({distribution.rows_per_second:,.0f} rows/s)")
+        result["waits"] = waits.top()
     return results
+
+
+def _finished(distribution):
+    distribution.refresh_from_db()
+    return distribution.is_finished
+
+
+class WaitSampler:
+    """What the API's PostgreSQL backends are doing (every 10 ms, from pg_stat_activity): running on a CPU or
+    waiting, and for what. The worker's COPY is left out: it is the load, not the measured."""
+
+    QUERY = """SELECT coalesce(wait_event_type || ': ' || wait_event, 'on CPU') FROM pg_stat_activity
+               WHERE backend_type = 'client backend' AND state = 'active' AND pid <> pg_backend_pid()
+               AND query NOT LIKE 'COPY %%'"""
+
+    def __init__(self, pg_url):
+        self.pg_url, self.counts, self.running = pg_url, Counter(), threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        self.running.set()
+        self.thread.start()
+
+    def stop(self):
+        self.running.clear()
+        if self.thread.is_alive():
+            self.thread.join()
+
+    def _sample(self):
+        conn = psycopg2.connect(self.pg_url)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cursor:
+                while self.running.is_set():
+                    cursor.execute(self.QUERY)
+                    self.counts.update(row[0] for row in cursor.fetchall())
+                    time.sleep(0.01)
+        finally:
+            conn.close()
+
+    def top(self, n=5):
+        total = sum(self.counts.values()) or 1
+        return ", ".join(f"{what} {count / total:.0%}" for what, count in self.counts.most_common(n))
 
 
 def bulk_issue(url, env, args):
@@ -127,10 +192,14 @@ def check_bulk_exact(coupon):
 def markdown(args, distribution_rows, results):
     lines = [f"Issued coupons before the load: {args.rows:,} across {COUPONS} coupons; distribution under load: "
              f"{distribution_rows:,}; {args.seconds} s per scenario; {args.users} locust users "
-             f"({args.bulk_users} for bulk issue), no think time; gunicorn with {args.web_workers} sync workers.", "",
+             f"({args.bulk_users} for bulk issue), no think time; gunicorn with {args.web_workers} sync workers; "
+             f"during the distribution Trino and the worker at nice {args.bulk_nice}.", "",
              "| scenario | call | requests | failures | requests/s | p50 ms | p95 ms | p99 ms | note |",
              "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
         lines.append(f"| {r['scenario']} | {r['name']} | {r['requests']:,} | {r['failures']:,} | {r['rps']:,.0f} | "
                      f"{r['p50']} | {r['p95']} | {r['p99']} | {r.get('note', '')} |")
+    waits = next((r["waits"] for r in results if r.get("waits")), None)
+    if waits:
+        lines += ["", f"The API's PostgreSQL backends during the distribution (share of samples): {waits}."]
     return "\n".join(lines)
