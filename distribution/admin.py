@@ -444,7 +444,7 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
         return {
             "can_confirm": obj.is_draft and obj.may_be_confirmed_by(request.user),
             "can_approve": obj.awaits_approval and obj.may_be_approved_by(request.user),
-            "can_preview_again": obj.may_be_previewed_again and obj.may_be_confirmed_by(request.user),
+            "can_preview_again": obj.may_be_previewed_again and obj.may_be_previewed_again_by(request.user),
             "preview": preview_rows(obj),
             "approval_reasons": selectors.distribution_approval_reasons(distribution=obj) if approval else [],
             "approval_value": selectors.distribution_value(distribution=obj) if approval else None,

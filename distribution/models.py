@@ -261,6 +261,13 @@ class DistributionRequest(models.Model):
         """Only the requester confirms or discards a draft: they are the one who read its preview."""
         return self.requested_by_id == (user.pk if user is not None else None)
 
+    def may_be_previewed_again_by(self, user):
+        """Its requester; a request queued from the command line has none, so anybody who may draft requests
+        takes it over by previewing it again (and is then the one who confirms it)."""
+        if self.requested_by_id is None:
+            return user is not None and user.has_perm("distribution.add_distributionrequest")
+        return self.may_be_confirmed_by(user)
+
     def may_be_approved_by(self, user):
         """Four eyes: an approver who is not the requester."""
         return (user is not None and user.has_perm("distribution.approve_distributionrequest")

@@ -2,6 +2,8 @@
 (or before the confirmed count is passed), says what changed, and only a fresh preview goes on."""
 
 import pytest
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from distribution import services
@@ -206,3 +208,30 @@ def test_an_audience_grown_past_the_approval_limit_needs_approval_after_the_fres
     assert services.distribution_confirm(distribution=distribution, actor=by(staff_user)) == Status.AWAITING_APPROVAL
     run_queue(distribution)
     assert distribution.status == Status.AWAITING_APPROVAL and not IssuedCoupon.objects.exists()
+
+
+def test_a_request_from_the_command_line_is_taken_over_by_the_marketer_who_previews_it_again(
+        run_queue, client, db, coupon, duckdb_source, django_user_model):
+    duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
+    distribution = submit(coupon, "warehouse.main.members", source="demo")  # no requester: the command line
+    duckdb_source("INSERT INTO members SELECT i FROM range(11, 21) t(i)")
+    run_queue(distribution)
+    assert distribution.status == Status.AUDIENCE_CHANGED and distribution.requested_by is None
+    agent, marketer = (django_user_model.objects.create_user(name, password="pw-for-tests-only", is_staff=True)
+                       for name in ("agent", "marketer"))
+    agent.groups.add(Group.objects.get(name="support"))
+    marketer.groups.add(Group.objects.get(name="marketer"))
+    change = reverse("admin:distribution_distributionrequest_change", args=[distribution.pk])
+    client.force_login(agent)
+    assert 'id="preview-again"' not in client.get(change).content.decode()
+    with pytest.raises(PermissionDenied):
+        services.distribution_preview_again(distribution=distribution, actor=by(agent))
+    client.force_login(marketer)
+    assert 'id="preview-again"' in client.get(change).content.decode()
+    assert client.post(reverse("admin:distribution_distributionrequest_preview_again",
+                               args=[distribution.pk])).status_code == 302
+    distribution.refresh_from_db()
+    assert (distribution.status, distribution.requested_by, distribution.target_count) == (Status.DRAFT, marketer, 20)
+    assert services.distribution_confirm(distribution=distribution, actor=by(marketer)) == Status.QUEUED
+    run_queue(distribution)
+    assert distribution.status == Status.SUCCEEDED and distribution.issued_count == 20

@@ -60,21 +60,25 @@ def _issued_so_far(distribution):
 def distribution_preview_again(*, distribution: DistributionRequest, actor: Actor) -> bool:
     """Takes a request stopped by a changed audience back to a draft with a fresh preview of the table as
     it is now; False if it was not in that state (a second click). Its requester then confirms it again
-    (and, when large, another person approves it): the only way on after a change.
+    (and, when large, another person approves it): the only way on after a change. A request queued
+    from the command line becomes the request of the person who previews it again.
 
     What it issued stays issued and counts as held on the next pass; that pass reads the whole new
     audience again from the start, so its read and skipped counts start from zero (the history keeps
     the earlier ones). Raises ValidationError, changing nothing, if the table is now unusable."""
-    if not distribution.may_be_confirmed_by(actor.user):
-        raise PermissionDenied(_("Only the person who drafted a request may preview it again and confirm it."))
     distribution.refresh_from_db()
+    if not distribution.may_be_previewed_again_by(actor.user):
+        raise PermissionDenied(_("Only the person who drafted a request may preview it again and confirm it."))
+    requester = distribution.requested_by_id
     before = {"targets": distribution.target_count, "read": distribution.read_count,
               "skipped": distribution.skipped_count}
     preview_take(distribution=distribution)
     with transaction.atomic():
-        stopped = DistributionRequest.objects.filter(pk=distribution.pk,
+        # The requester as checked: of two people taking over a command-line request, one gets it.
+        stopped = DistributionRequest.objects.filter(pk=distribution.pk, requested_by_id=requester,
                                                      status__in=DistributionRequest.PREVIEWABLE_AGAIN)
         updated = stopped.update(
+            requested_by_id=requester or actor.user_id,
             status=Status.DRAFT, read_count=0, skipped_count=0, checkpoint=None, error_message="", finished_at=None,
             confirmed_by=None, confirmed_at=None, approved_by=None, approved_at=None, queued_at=None,
             **{field: getattr(distribution, field) for field in PREVIEW_FIELDS})
