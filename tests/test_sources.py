@@ -82,6 +82,15 @@ class TestTrino:
         assert flatten(source.read(target, after=None, batch_size=2)) == [10, 20, 30]
         assert flatten(source.read(target, after=10, batch_size=2)) == [20, 30]
 
+    def test_the_fingerprint_is_the_one_earlier_previews_recorded(self, memory_table, warehouse):
+        """Grouping the ids once (less memory) gives the value the earlier DISTINCT aggregate did: a draft
+        previewed before the change still runs."""
+        table = memory_table("SELECT * FROM (VALUES BIGINT '30', 10, NULL, 20, 10, 0, -5) t(user_id)")
+        source = get_source("warehouse")
+        earlier = warehouse.execute("SELECT to_hex(checksum(DISTINCT CASE WHEN user_id > 0 THEN user_id END) "
+                                    f"FILTER (WHERE user_id > 0)) FROM {table}")[0][0]
+        assert source.audience(source.resolve(table, "user_id")).fingerprint == earlier
+
     @pytest.mark.parametrize(
         "table, column, words",
         [

@@ -5,7 +5,7 @@ from pathlib import Path
 import duckdb
 from django.utils.translation import gettext as _
 
-from .base import Source, SourceError, fetch_column, valid_id
+from .base import Source, SourceError, fetch_column
 
 
 class DuckDBSource(Source):
@@ -36,8 +36,8 @@ class DuckDBSource(Source):
         cursor.execute(sql, [catalog, schema, table])
         return {name: data_type.lower() for name, data_type in cursor.fetchall()}
 
-    def fingerprint_sql(self, target):
+    def fingerprint_sql(self):
         # A sum (HUGEINT: no overflow) of the distinct ids' hashes: order-independent and blind to
         # duplicates. DuckDB's hash() may change between DuckDB releases: upgrading DuckDB between a
         # preview and its run makes the run stop as "audience changed", which errs on the safe side.
-        return f"CAST(sum(DISTINCT hash({valid_id(target)})) FILTER (WHERE {target.quoted_column} > 0) AS VARCHAR)"
+        return "CAST(sum(hash(id)) FILTER (WHERE id IS NOT NULL) AS VARCHAR)"

@@ -4,7 +4,7 @@ import requests
 import trino
 from django.utils.translation import gettext as _
 
-from .base import Source, SourceError, fetch_column, quote_identifier, valid_id
+from .base import Source, SourceError, fetch_column, quote_identifier
 
 
 class TrinoSource(Source):
@@ -47,11 +47,11 @@ class TrinoSource(Source):
         cursor.execute(sql, [schema, table])
         return {name: data_type.lower() for name, data_type in cursor.fetchall()}
 
-    def fingerprint_sql(self, target):
-        # checksum() is Trino's order-independent sum of xxhash64 values; DISTINCT over the same
-        # expression as the count shares one deduplication, and FILTER keeps the null of invalid rows
-        # out (checksum counts nulls), so adding or removing an invalid row changes nothing.
-        return f"to_hex(checksum(DISTINCT {valid_id(target)}) FILTER (WHERE {target.quoted_column} > 0))"
+    def fingerprint_sql(self):
+        # checksum() is Trino's order-independent sum of xxhash64 values (the same value the earlier
+        # checksum(DISTINCT …) gave, so older previews still compare); FILTER keeps the null group of
+        # invalid rows out (checksum counts nulls), so adding or removing an invalid row changes nothing.
+        return "to_hex(checksum(id) FILTER (WHERE id IS NOT NULL))"
 
     def as_source_error(self, exc):
         where = {"source": self.name, "host": self.options["host"], "port": self.options["port"]}

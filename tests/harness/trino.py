@@ -128,7 +128,7 @@ class TrinoServer:
         self.server = install(self.release)
         self.root = Path(tempfile.mkdtemp(prefix="couponops-trino-"))
         self.port = free_port()
-        # TRINO_HEAP: the benchmark's largest audiences (30M) need more than the tests' 3 GB; a query may use
+        # TRINO_HEAP: room for audiences beyond the benchmark's 30M (make bench-scale gives 10G); a query may use
         # two thirds of the heap, the rest is Trino's own.
         self.heap = heap or os.environ.get("TRINO_HEAP", "3G")
         self.process = None
