@@ -33,7 +33,7 @@ demo: venv var
 	@(sleep 6; cat var/demo-login.txt) & $(PY) manage.py rundemo
 
 test: venv
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=20
 
 bench: venv
 	$(PY) -m bench.run --rows $(ROWS)

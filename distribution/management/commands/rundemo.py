@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 POLL = 0.1
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class Child:
@@ -68,8 +69,10 @@ class Command(BaseCommand):
     def handle(self, *args, addr, stop_timeout, **options):
         self.signals = []
         # Handlers first: a Ctrl-C while the children start still stops every child started.
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        for signum in STOP_SIGNALS:
             signal.signal(signum, lambda signum, frame: self.signals.append(signum))
+        # manage.py held these during start-up; one that came meanwhile is delivered now, to the handler.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         children = []
         try:
             for name, argv, env, stop_signal in self._commands(addr):
