@@ -40,7 +40,7 @@ bench: venv
 
 # Growth: the full path at each size, with table/index/WAL sizes and admin timings (docs/scaling.md).
 bench-scale: venv
-	TRINO_HEAP=$${TRINO_HEAP:-10G} $(PY) -m bench.scale --sizes $(SIZES)
+	$(PY) -m bench.scale --sizes $(SIZES)
 # The Coupon API under gunicorn, loaded by locust: `make bench-api ROWS=200000 LOAD_SECONDS=20` for a smoke run.
 bench-api: venv
 	$(PY) -m bench.api --rows $(ROWS) --seconds $(LOAD_SECONDS)

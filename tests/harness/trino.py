@@ -128,8 +128,8 @@ class TrinoServer:
         self.server = install(self.release)
         self.root = Path(tempfile.mkdtemp(prefix="couponops-trino-"))
         self.port = free_port()
-        # TRINO_HEAP: room for audiences beyond the benchmark's 30M (make bench-scale gives 10G); a query may use
-        # two thirds of the heap, the rest is Trino's own.
+        # TRINO_HEAP: 3G holds a 30M audience's preview (make bench-scale); more for larger ones. A query may
+        # use two thirds of the heap, the rest is Trino's own.
         self.heap = heap or os.environ.get("TRINO_HEAP", "3G")
         self.process = None
 
