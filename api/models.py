@@ -56,7 +56,9 @@ class ApiClient(models.Model):
     @staticmethod
     def prefix_of(key: str) -> str | None:
         parts = key.split("_", 2)
-        return parts[1] if len(parts) == 3 and parts[0] == KEY_PREFIX else None
+        # Only what new_key can have made reaches the database (a NUL, say, would make PostgreSQL refuse the query).
+        well_formed = len(parts) == 3 and parts[0] == KEY_PREFIX and parts[1].isascii() and parts[1].isalnum()
+        return parts[1] if well_formed else None
 
     @property
     def key_display(self):

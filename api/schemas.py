@@ -2,9 +2,17 @@
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
 from ninja import Field, Schema
-from pydantic import StrictInt, StrictStr
+from pydantic import AfterValidator, StrictInt, StrictStr
+
+
+def without_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL: refused here, not as a failed query.
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
 
 
 class Error(Schema):
@@ -48,7 +56,7 @@ class WalletOut(Schema):
 
 
 class OrderIn(Schema):
-    order_id: StrictStr = Field(min_length=1, max_length=100)
+    order_id: Annotated[StrictStr, AfterValidator(without_nul)] = Field(min_length=1, max_length=100)
 
 
 class RedeemOut(Schema):

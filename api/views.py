@@ -30,7 +30,7 @@ ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 410, 413, 422)}
 def issue(request, code: str, body: IssueIn,
           idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None):
     """Issues the coupon to up to 10,000 members; one logical call per `Idempotency-Key`."""
-    if not idempotency_key or len(idempotency_key) > 255:
+    if not idempotency_key or len(idempotency_key) > 255 or "\x00" in idempotency_key:
         raise ApiError(400, "idempotency_key_required", _("An Idempotency-Key header (1 to 255 characters) is "
                                                           "required: one new key per logical call, the same on "
                                                           "every retry."))
@@ -88,10 +88,15 @@ def api_error(request, exc):
 
 @api.exception_handler(ValidationError)
 def invalid_request(request, exc):
-    problems = [{"field": ".".join(str(part) for part in error.get("loc", ())), "message": error.get("msg", "")}
-                for error in exc.errors]
+    problems = [{"field": field_name(error.get("loc", ())), "message": error.get("msg", "")} for error in exc.errors]
     first = problems[0] if problems else {"field": "", "message": ""}
     return error_response(422, "invalid_request", f"{first['field']}: {first['message']}", problems=problems)
+
+
+def field_name(loc) -> str:
+    """`user_ids.0`, not ninja's `body.body.user_ids.0` (where the value came from, then the parameter's name)."""
+    parts = [str(part) for part in loc]
+    return ".".join(parts[2:] if parts[:1] == ["body"] and len(parts) > 2 else parts)
 
 
 @api.exception_handler(AuthenticationError)

@@ -437,3 +437,19 @@ def test_errors_are_logged_once_and_no_page_asks_for_a_missing_favicon(client, d
     assert logging.getLogger("django.request").handlers == []  # the root's handler prints it, once
     response = client.get("/favicon.ico")
     assert response.status_code == 301 and response["Location"].endswith("distribution/favicon.svg")
+
+
+# --- 14. an address no query can carry ------------------------------------------------------------
+@pytest.mark.parametrize("url", [
+    f"{LIST_URL}?status=%00", f"{LIST_URL}?q=a%00b", f"{LIST_URL}?source__exact=%00",
+    reverse("admin:distribution_issuedcoupon_list") + "?request=%00",
+    reverse("admin:distribution_issuedcoupon_member") + "?user_id=1&code=SPRING%00",
+    reverse("admin:distribution_coupon_changelist") + "?discount_kind__exact=%00",
+    "/admin/distribution/coupon/1%00/change/",
+])
+def test_a_nul_character_in_the_address_is_a_clear_page_never_a_server_error(marketer, coupon, url):
+    # PostgreSQL refuses NUL in text: before, `?status=%00` reached the filter and ended on a 500 page.
+    response = marketer.get(url)
+    assert response.status_code == 400
+    assert "The address contains a NUL character" in text(response) and "Bad request" in text(response)
+    assert "주소에 NUL 문자가 들어 있어" in text(marketer.get(url, **KO))

@@ -155,6 +155,17 @@ def test_an_issue_call_needs_an_idempotency_key(client, key, coupon):
     assert error_of(issue(client, key, [1], idempotency="x" * 256)) == (400, "idempotency_key_required")
 
 
+def test_a_nul_character_anywhere_is_a_clear_error_never_a_server_error(client, key, coupon):
+    # PostgreSQL cannot hold NUL in text; each of these reached a query and answered 500 before.
+    hold(coupon, 1)
+    assert error_of(issue(client, key, [1], code="SPRING%00")) == (400, "invalid_request")
+    assert error_of(issue(client, key, [1], idempotency="a\x00b")) == (400, "idempotency_key_required")
+    assert error_of(client.get("/api/v1/members/1/coupons?status=%00", **bearer(key))) == (400, "invalid_request")
+    assert error_of(client.get("/api/v1/members/1/coupons", HTTP_AUTHORIZATION="Bearer cpo_a\x00b_c")) == (
+        401, "unauthorized")
+    assert not IdempotencyKey.objects.exists() and IssuedCoupon.objects.get().used_at is None
+
+
 def test_an_unknown_coupon_is_404(client, key):
     assert error_of(issue(client, key, [1], code="NOPE")) == (404, "unknown_coupon")
     assert not IdempotencyKey.objects.exists()
@@ -286,7 +297,7 @@ def test_a_redeem_of_a_coupon_not_held_revoked_or_expired_says_why(client, key, 
 
 
 @pytest.mark.parametrize("body", ['{"order_id": 5}', '{"order_id": ""}', "{}", '{"order_id": "' + "x" * 101 + '"}',
-                                  "{order_id: 1}"])
+                                  "{order_id: 1}", '{"order_id": "a\\u0000b"}'])
 def test_a_redeem_without_a_proper_order_id_is_refused(client, key, coupon, body):
     hold(coupon, 1)
     response = post(client, "/api/v1/members/1/coupons/SPRING10/redeem", body, key)
