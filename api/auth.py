@@ -15,6 +15,7 @@ class ApiKey(HttpBearer):
 
     def __call__(self, request):
         # Checked first, before anything reads the body: a body over the limit is never read at all.
+        refuse_unmeasured_body(request)
         refuse_large_body(request)
         return super().__call__(request)
 
@@ -29,6 +30,14 @@ class ApiKey(HttpBearer):
                 "scope": self.scope}, scope=self.scope)
         services.api_client_touch(client=client)
         return client
+
+
+def refuse_unmeasured_body(request):
+    # Django reads exactly Content-Length bytes of a WSGI body: a chunked one would be read as empty and
+    # refused as "body required", which says nothing about the real cause.
+    if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        raise ApiError(411, "length_required", _("Send the body with a Content-Length header; chunked request "
+                                                 "bodies are not read."))
 
 
 def refuse_large_body(request):

@@ -23,7 +23,7 @@ api = NinjaAPI(title="couponops Coupon API", version="1", urls_namespace="api-v1
                description="Issue, look up, redeem and release coupons. See the README's “API” section.")
 
 UserId = Annotated[int, PathParam(gt=0, le=BIGINT_MAX, description="A member id: a positive 64-bit integer.")]
-ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 410, 413, 422)}
+ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 410, 411, 413, 422)}
 
 
 @api.post("/coupons/{code}/issue", auth=ApiKey("issue"), response={200: IssueOut, **ERRORS})
@@ -96,7 +96,9 @@ def invalid_request(request, exc):
 def field_name(loc) -> str:
     """`user_ids.0`, not ninja's `body.body.user_ids.0` (where the value came from, then the parameter's name)."""
     parts = [str(part) for part in loc]
-    return ".".join(parts[2:] if parts[:1] == ["body"] and len(parts) > 2 else parts)
+    if parts[:1] == ["body"]:
+        parts = parts[2:] or ["body"]
+    return ".".join(parts)
 
 
 @api.exception_handler(AuthenticationError)

@@ -144,3 +144,14 @@ def test_concurrent_issue_calls_never_exceed_the_coupons_budget(server, coupon):
     assert sorted(a.status_code for a in answers) == [200, 409, 409]
     assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {"budget_exceeded"}
     assert IssuedCoupon.objects.filter(coupon=coupon).count() == 10_000 == coupon.issued_so_far()
+
+
+def test_a_chunked_body_is_refused_with_411_and_issues_nothing(server, coupon):
+    # Django reads Content-Length bytes of a WSGI body; a chunked one arrived empty and was refused as
+    # "body required". Only a real server passes chunked bodies through.
+    _client, key = api_key()
+    answer = requests.post(f"{server.url}/api/v1/coupons/{coupon.code}/issue", data=iter([b'{"user_ids": [1, 2]}']),
+                           headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "chunked",
+                                    "Content-Type": "application/json"}, timeout=30)
+    assert answer.status_code == 411 and answer.json()["error"]["code"] == "length_required"
+    assert not IssuedCoupon.objects.exists() and not IdempotencyKey.objects.exists()
