@@ -75,12 +75,13 @@ class Coupon(models.Model):
         by_api = self.issue_calls.aggregate(total=models.Sum(F("issued_count") + F("reissued_count")))
         return (by_requests["total"] or 0) + (by_api["total"] or 0)
 
-    def lock_budget(self):
-        """Inside a transaction, locks the coupon's row when it has a budget, until commit: a Coupon API
-        call and a running distribution then count and issue one after the other and cannot together
-        exceed it. Without a budget nothing is counted, so nothing waits."""
-        if self.budget is not None:
-            Coupon.objects.select_for_update().only("pk").get(pk=self.pk)
+    def lock_for_issuing(self):
+        """Inside a transaction, locks the coupon's row until commit: the writers of one coupon (Coupon API
+        calls, a running distribution's chunks) look up its holders and write one after the other. Two
+        that both found a member without the coupon would both write the row, and one would fail on the
+        primary key; with a budget, they would also count it twice. NO KEY: inserting coupons elsewhere
+        (their foreign-key check) does not wait for it."""
+        Coupon.objects.select_for_update(no_key=True).only("pk").get(pk=self.pk)
 
     def budget_left(self):
         if self.budget is None:

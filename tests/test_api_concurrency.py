@@ -1,7 +1,9 @@
 """The Coupon API under a real gunicorn (4 workers) on PostgreSQL: what only real concurrency shows."""
 
+import random
 import threading
 import time
+import uuid
 from collections import Counter
 
 import pytest
@@ -84,7 +86,25 @@ def test_concurrent_issue_calls_with_one_idempotency_key_issue_once(server, coup
     assert issue(requests.Session()).json()["issued"] == 10_000
 
 
-def test_redeems_succeed_while_a_distribution_writes_the_same_coupon(server, warehouse, coupon, tmp_path):
+def test_concurrent_issue_calls_of_one_member_each_answer_and_issue_once(server, coupon):
+    # The coupon has no budget: before, nothing made two writers of it wait for each other, both found
+    # the member without the coupon, and the second COPY failed on the primary key (a 500, most rounds).
+    _client, key = api_key()
+    url = f"{server.url}/api/v1/coupons/{coupon.code}/issue"
+
+    def issue(member, call):
+        return lambda session: session.post(url, json={"user_ids": [member]}, timeout=60, headers={
+            "Authorization": f"Bearer {key}", "Idempotency-Key": f"member-{member}-call-{call}"})
+
+    for member in range(1, 16):
+        answers = all_at_once([issue(member, 1), issue(member, 2)])
+        assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+        assert sorted((a.json()["issued"], a.json()["already_held"]) for a in answers) == [(0, 1), (1, 0)]
+    assert IssuedCoupon.objects.filter(coupon=coupon).count() == 15
+
+
+def test_redeems_and_issue_calls_succeed_while_a_distribution_writes_the_same_coupon(server, warehouse, coupon,
+                                                                                    tmp_path):
     hold(coupon, *range(1, 1001))  # 1..1000 hold it already; the distribution writes custkey 1..150,000
     _client, key = api_key()
     env = process_env(TRINO_HOST="127.0.0.1", TRINO_PORT=warehouse.port, DISTRIBUTION_CHUNK_SIZE=2000,
@@ -98,6 +118,19 @@ def test_redeems_succeed_while_a_distribution_writes_the_same_coupon(server, war
                                   headers={"Authorization": f"Bearer {key}"})
             answers.append((user_id, answer.status_code, answer.json()))
 
+    def issue_while_running(worker, session):
+        # Windows of members the distribution also writes, until it ends: whichever writes a member
+        # first, the other finds it held (before, the second writer failed on the primary key).
+        windows = random.Random(worker)
+        while not ended.is_set():
+            first = windows.randrange(1001, 150_001 - 1000)
+            answer = session.post(f"{server.url}/api/v1/coupons/{coupon.code}/issue", timeout=60,
+                                  json={"user_ids": list(range(first, first + 1000))},
+                                  headers={"Authorization": f"Bearer {key}", "Idempotency-Key": uuid.uuid4().hex})
+            issued.append((answer.status_code, answer.json()))
+
+    issued, ended = [], threading.Event()
+
     with qcluster(env, tmp_path / "worker.log"):
         distribution = services.distribution_submit(actor=by(), distribution=DistributionRequest(
             coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="bulk + redeem"))
@@ -106,16 +139,22 @@ def test_redeems_succeed_while_a_distribution_writes_the_same_coupon(server, war
             distribution.refresh_from_db()
         threads = [threading.Thread(target=redeem_while_running, args=(members, requests.Session()))
                    for members in (range(1, 1001, 2), range(2, 1001, 2), range(100_000, 150_001, 100))]
+        threads += [threading.Thread(target=issue_while_running, args=(worker, requests.Session()))
+                    for worker in range(3)]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join(300)
         while not distribution.is_finished:
             time.sleep(0.2)
             distribution.refresh_from_db()
+        ended.set()
+        for thread in threads:
+            thread.join(300)
 
+    assert {status for status, _body in issued} == {200}, issued[:2]
+    by_api = sum(body["issued"] for _status, body in issued)
+    assert sum(body["issued"] + body["already_held"] for _status, body in issued) == 1000 * len(issued)
     assert (distribution.status, distribution.issued_count, distribution.skipped_count) == (
-        DistributionRequest.Status.SUCCEEDED, 149_000, 1000)
+        DistributionRequest.Status.SUCCEEDED, 149_000 - by_api, 1000 + by_api)
     held_before = [a for a in answers if a[0] <= 1000]
     assert len(held_before) == 1000 and {status for _id, status, _body in held_before} == {200}
     assert {status for user_id, status, _ in answers if user_id > 1000} <= {200, 404}, [

@@ -44,7 +44,7 @@ def split_ids(user_ids: list[int]) -> tuple[list[int], list[int]]:
 
 @transaction.atomic
 def _issue(client, coupon, user_ids, claim):
-    coupon.lock_budget()
+    coupon.lock_for_issuing()
     _check(coupon.check_issuable, "coupon_not_issuable")
     valid, invalid = split_ids(user_ids)
     now = timezone.now()

@@ -102,7 +102,7 @@ def distribution_issue_chunk(*, distribution: DistributionRequest, writer, user_
     chunk = Chunk(coupon.pk, distribution.pk, user_ids, now, coupon.expiry_for(now))
     failed, landed = None, writer.remote
     with transaction.atomic():
-        coupon.lock_budget()
+        coupon.lock_for_issuing()
         if landed and distribution.exceeds_audience(read=len(user_ids)):
             raise audience_grew_mid_run(distribution, read=len(user_ids))  # checked first: a service keeps what it got
         try:
