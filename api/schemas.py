@@ -8,10 +8,12 @@ from ninja import Field, Schema
 from pydantic import AfterValidator, StrictInt, StrictStr
 
 
-def without_nul(value: str) -> str:
-    # PostgreSQL text cannot hold NUL: refused here, not as a failed query.
+def order_id_text(value: str) -> str:
+    # PostgreSQL text cannot hold NUL: refused here, not as a failed query. A blank id names no order.
     if "\x00" in value:
         raise ValueError("must not contain a NUL character")
+    if not value.strip():
+        raise ValueError("must not be blank")
     return value
 
 
@@ -56,7 +58,7 @@ class WalletOut(Schema):
 
 
 class OrderIn(Schema):
-    order_id: Annotated[StrictStr, AfterValidator(without_nul)] = Field(min_length=1, max_length=100)
+    order_id: Annotated[StrictStr, AfterValidator(order_id_text)] = Field(min_length=1, max_length=100)
 
 
 class RedeemOut(Schema):

@@ -11,18 +11,19 @@ from ninja import Header, NinjaAPI, Status
 from ninja import Path as PathParam
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from distribution.models import MEMBER_ID_MAX
+
 from . import selectors, services
 from .auth import ApiKey
 from .errors import ApiError, error_response
 from .schemas import ErrorOut, IssueIn, IssueOut, OrderIn, RedeemOut, ReleaseOut, WalletOut
-from .services.issuing import BIGINT_MAX
 
 logger = logging.getLogger("couponops.api")
 
 api = NinjaAPI(title="couponops Coupon API", version="1", urls_namespace="api-v1",
                description="Issue, look up, redeem and release coupons. See the README's “API” section.")
 
-UserId = Annotated[int, PathParam(gt=0, le=BIGINT_MAX, description="A member id: a positive 64-bit integer.")]
+UserId = Annotated[int, PathParam(gt=0, le=MEMBER_ID_MAX, description="A member id: a positive 64-bit integer.")]
 ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 410, 411, 413, 422)}
 
 

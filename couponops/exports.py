@@ -8,8 +8,12 @@ numbers stay numbers. Every exporting admin mixes in `SpreadsheetExports`, and t
 below refuses an exporting admin that does not, so an export added later cannot forget the rule.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core import checks
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from import_export import resources, widgets
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
@@ -53,6 +57,17 @@ class SpreadsheetExports:
     # Excel reads a CSV without a byte-order mark in the machine's legacy code page (CP949 on a
     # Korean Windows), which garbles Korean; the BOM makes it read UTF-8. Imports accept both.
     to_encoding = "utf-8-sig"
+
+    def export_action(self, request):
+        # The export takes the list's filters from its address; the list answers bad ones with a redirect,
+        # the export would fail (an unreadable date, a field that is not there).
+        try:
+            return super().export_action(request)
+        except IncorrectLookupParameters:
+            self.message_user(request, _("The filters in the address are not valid, so nothing was exported. "
+                                         "Choose them on the list, then export."), messages.ERROR)
+            opts = self.model._meta
+            return redirect(reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist"))
 
 
 def check_export_admins(app_configs=None, **kwargs):

@@ -1,4 +1,4 @@
-"""django-axes' two hooks: the page a locked-out login gets, and the address a login comes from."""
+"""django-axes' hooks: the page a locked-out login gets, the address a login comes from, and the name it tried."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -27,3 +27,14 @@ def client_address(request):
     if count and len(forwarded) >= count:
         return forwarded[-count]
     return request.META.get("REMOTE_ADDR")
+
+
+# django-axes' username columns (AccessAttempt, AccessLog, AccessFailureLog) are varchar(255).
+USERNAME_COLUMN = 255
+
+
+def login_username(request, credentials=None):
+    """The username a login tried, as django-axes records and counts it: cut to its column. A longer one
+    (no account has one: Django's names are at most 150) failed the insert and the login page with a 500."""
+    username = credentials.get("username") if credentials else getattr(request, "POST", {}).get("username")
+    return username[:USERNAME_COLUMN] if isinstance(username, str) else username

@@ -263,6 +263,7 @@ AXES_LOCKOUT_CALLABLE = "couponops.lockout.locked_out"
 # the outermost proxy appended to X-Forwarded-For, or every login would share (and lock) the proxy's.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "couponops.lockout.client_address"
+AXES_USERNAME_CALLABLE = "couponops.lockout.login_username"
 
 # --- Security for deployments (`manage.py check --deploy`) --------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

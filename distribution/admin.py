@@ -1,6 +1,7 @@
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
@@ -68,6 +69,10 @@ class MemberCouponForm(forms.Form):
                              help_text=_("Kept in the history of the request that issued the coupon."))
 
 
+class RejectForm(forms.Form):
+    reason = forms.CharField()
+
+
 class MemberCouponView:
     """Support's page for one member's coupon (?coupon=&user_id=): its state, and revoke or restore with a reason.
 
@@ -83,9 +88,9 @@ class MemberCouponView:
             raise PermissionDenied
         coupon_id, user_id = (request.GET.get(key, "") for key in ("coupon", "user_id"))
         row = None
-        if coupon_id.isdigit() and user_id.isdigit():
+        if coupon_id.isdecimal() and user_id.isdecimal():
             row = IssuedCoupon.objects.filter(coupon_id=int(coupon_id), user_id=int(user_id)).select_related(
-                "coupon", "distribution").first()
+                "coupon", "distribution", "issue_call__client").first()
         form = MemberCouponForm(request.POST or None)
         if row is not None and request.method == "POST" and form.is_valid():
             if self._change(request, row, form):
@@ -104,10 +109,15 @@ class MemberCouponView:
             form.add_error(None, exc)
             return False
         self.model_admin.message_user(request, *(
-            (_("Done: the change is in the history of request #%(pk)s.") % {"pk": row.distribution_id},
-             messages.SUCCESS) if changed else
+            (self._done(row), messages.SUCCESS) if changed else
             (_("Nothing changed: the coupon is no longer in the state this page showed."), messages.WARNING)))
         return True
+
+    @staticmethod
+    def _done(row):
+        if row.distribution_id is None:  # issued by a Coupon API call: no request's history to point to
+            return _("Done: the change is in this coupon's support history below.")
+        return _("Done: the change is in the history of request #%(pk)s.") % {"pk": row.distribution_id}
 
     def _context(self, request, row, form):
         state = row.state() if row is not None else None
@@ -363,7 +373,7 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
         """The live parts of the requests named in ?ids=, rendered (distribution/live.py)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()][:200]
+        ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdecimal()][:200]
         objs = DistributionRequest.objects.filter(pk__in=ids).select_related("coupon")
         return JsonResponse(live.states(objs, request.user))
 
@@ -495,10 +505,11 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
         return self._transition_view(request, object_id, self._reject)
 
     def _reject(self, request, obj, actor):
-        reason = request.POST.get("reason", "").strip()
-        if not reason:
-            self.message_user(request, _("Say why you reject the request: the requester reads it."), messages.ERROR)
-        elif services.distribution_reject(distribution=obj, actor=actor, reason=reason):
+        form = RejectForm(request.POST)  # a form field: stripped, and a NUL character refused (jsonb cannot hold it)
+        if not form.is_valid():
+            self.message_user(request, _("Say why you reject the request: the requester reads it.") if form.has_error(
+                "reason", "required") else " ".join(form.errors["reason"]), messages.ERROR)
+        elif services.distribution_reject(distribution=obj, actor=actor, reason=form.cleaned_data["reason"]):
             self.message_user(request, _("Rejected; the requester can read why in the request's history."),
                               messages.SUCCESS)
         else:
@@ -566,7 +577,9 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
 
     def history_view(self, request, object_id, extra_context=None):
         """The History page lists the request's transitions (whoever caused them) above the admin's own log."""
-        transitions = Transition.objects.filter(distribution_id=object_id).select_related("actor")
+        # Looked up first: an id that is no request's (`abc`) gets the admin's redirect, not a failed query.
+        distribution = self.get_object(request, unquote(object_id))
+        transitions = distribution.transitions.select_related("actor") if distribution else Transition.objects.none()
         return super().history_view(request, object_id, {**(extra_context or {}), "transitions": transitions})
 
 

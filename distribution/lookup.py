@@ -12,16 +12,16 @@ from django.conf import settings
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from .models import Coupon, DistributionRequest, IssuedCoupon
+from .models import MEMBER_ID_MAX, Coupon, DistributionRequest, IssuedCoupon
 from .selectors import member_coupons
 
 SEPARATORS = re.compile(r"[\s,._'’]")
 
 
 def parse_number(text):
-    """An id as people type it ("2,519,091 ", "2 519 091"); None if it is not one."""
+    """An id as people type it ("2,519,091 ", "2 519 091"); None if it is not one (a positive bigint)."""
     digits = SEPARATORS.sub("", text or "")
-    return int(digits) if digits.isdigit() and int(digits) > 0 else None
+    return int(digits) if digits.isdecimal() and 0 < int(digits) <= MEMBER_ID_MAX else None
 
 
 def coupons_matching(text):
@@ -54,7 +54,7 @@ class IssuedCouponLookup:
         if typed["user_id"]:
             self.user_id = parse_number(typed["user_id"])
             if self.user_id is None:
-                self.errors.append(_("“%(text)s” is not a member id: a member id is a whole number.")
+                self.errors.append(_("“%(text)s” is not a member id: a member id is a whole number from 1 to 9,223,372,036,854,775,807.")
                                    % {"text": typed["user_id"]})
         if typed["coupon"]:
             self.coupons = coupons_matching(typed["coupon"])
@@ -85,7 +85,7 @@ class IssuedCouponLookup:
         if self.distribution is not None:
             rows = rows.filter(distribution_id=self.distribution.pk)
         parts = after.split(":")
-        if len(parts) == 2 and all(part.isdigit() for part in parts):
+        if len(parts) == 2 and all(part.isdecimal() for part in parts):
             rows = rows.filter(pk__gt=tuple(map(int, parts)))
         size = settings.ADMIN_ISSUED_COUPONS_PER_PAGE
         fetched = list(rows[: size + 1])

@@ -1,7 +1,9 @@
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
@@ -29,17 +31,26 @@ class CouponQuerySet(models.QuerySet):
         return self.with_issued().filter(not_expired, budget_left, is_active=True)
 
 
+# A hundred years: any longer and an expiry date would leave the calendar (and Python's dates).
+MAX_VALID_DAYS = 36_500
+
+
 class Coupon(models.Model):
     class DiscountKind(models.TextChoices):
         PERCENT = "percent", _("Percent off")
         AMOUNT = "amount", _("Fixed amount off")
 
     name = models.CharField(_("name"), max_length=200)
-    code = models.CharField(_("code"), max_length=64, unique=True)
+    # The Coupon API names a coupon by its code in its addresses (/coupons/{code}/issue): no slash, no spaces.
+    code = models.CharField(_("code"), max_length=64, unique=True, validators=[RegexValidator(
+        r"^[^\s/]+\Z", _("A code cannot contain spaces or slashes: the Coupon API names coupons by code in its "
+                         "addresses."))])
     discount_kind = models.CharField(_("discount kind"), max_length=16, choices=DiscountKind.choices)
-    discount_amount = models.DecimalField(_("discount amount"), max_digits=12, decimal_places=2)
+    discount_amount = models.DecimalField(_("discount amount"), max_digits=12, decimal_places=2,
+                                          validators=[MinValueValidator(Decimal("0.01"))])
     valid_days = models.PositiveIntegerField(
-        _("valid for (days)"), help_text=_("How long an issued coupon can be used.")
+        _("valid for (days)"), help_text=_("How long an issued coupon can be used: 1 to 36,500 days."),
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_VALID_DAYS)],
     )
     is_active = models.BooleanField(_("active"), default=True)
     issue_until = models.DateTimeField(
@@ -60,6 +71,10 @@ class Coupon(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.code})"
+
+    def clean(self):
+        if self.discount_kind == self.DiscountKind.PERCENT and self.discount_amount and self.discount_amount > 100:
+            raise ValidationError({"discount_amount": _("A percent discount is at most 100.")})
 
     def is_expired(self, now=None):
         return self.issue_until is not None and (now or timezone.now()) >= self.issue_until
@@ -351,6 +366,10 @@ class DistributionRequest(models.Model):
         return DistributionRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING, attempts=self.attempts)
 
 
+# A member id is a positive bigint, as in the warehouse audiences and the API.
+MEMBER_ID_MAX = 2**63 - 1
+
+
 class IssuedCoupon(models.Model):
     """The bulk table: one row per coupon handed to a member.
 
@@ -445,10 +464,12 @@ class Transition(models.Model):
         WATCHDOG = "watchdog", _("watchdog")
         COMMAND_LINE = "command_line", _("command line")
 
-    distribution = models.ForeignKey(DistributionRequest, models.PROTECT, related_name="transitions",
-                                     verbose_name=_("distribution request"))
+    # None only for support's change of a coupon that a Coupon API call issued: no request to belong to.
+    distribution = models.ForeignKey(DistributionRequest, models.PROTECT, related_name="transitions", null=True,
+                                     blank=True, verbose_name=_("distribution request"))
     action = models.CharField(_("what happened"), max_length=32, choices=Action.choices)
-    status = models.CharField(_("status after"), max_length=20, choices=DistributionRequest.Status.choices)
+    status = models.CharField(_("status after"), max_length=20, choices=DistributionRequest.Status.choices,
+                              blank=True)
     actor_kind = models.CharField(_("by"), max_length=16, choices=ActorKind.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
                               verbose_name=_("user"))

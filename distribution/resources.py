@@ -19,6 +19,8 @@ class CouponResource(SafeModelResource):
         import_id_fields = ("code",)
         fields = ("code", "name", "discount_kind", "discount_amount", "valid_days", "budget", "is_active")
         skip_unchanged = True
+        # The add form's rules (choices, ranges, the code's characters) for every imported row, too.
+        clean_model_instances = True
 
 
 def _text(attribute, header):

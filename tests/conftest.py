@@ -5,6 +5,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from distribution.models import Coupon
 from tests.harness.slack import FakeSlack
@@ -19,6 +20,15 @@ def unavailable(reason):
     if REQUIRE_INTEGRATION:
         pytest.fail(f"REQUIRE_INTEGRATION=1 but {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def site_language(settings):
+    """Each test starts in the site's language: the test client's requests run on this thread, and
+    LocaleMiddleware leaves the last one's language (a Korean page's) active after it."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import openpyxl
 import pytest
+import tablib
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
@@ -21,6 +22,7 @@ from django.utils import timezone
 
 from distribution import services
 from distribution.models import Coupon, DistributionRequest
+from distribution.resources import CouponResource
 from distribution.roles import ROLES, roles_apply
 from notifications import messages as slack
 from tests.helpers import by
@@ -255,6 +257,7 @@ def test_a_manager_rejects_with_a_reason_that_the_history_keeps(client, coupon, 
     client.force_login(manager)
     reject = reverse("admin:distribution_distributionrequest_reject", args=[distribution.pk])
     assert "Say why" in text(client.post(reject, {"reason": " "}, follow=True))
+    assert "Null characters are not allowed" in text(client.post(reject, {"reason": "a\x00b"}, follow=True))
     distribution.refresh_from_db()
     assert distribution.status == "awaiting_approval"
     client.post(reject, {"reason": "Wrong audience: VIPs only"})
@@ -453,3 +456,55 @@ def test_a_nul_character_in_the_address_is_a_clear_page_never_a_server_error(mar
     assert response.status_code == 400
     assert "The address contains a NUL character" in text(response) and "Bad request" in text(response)
     assert "주소에 NUL 문자가 들어 있어" in text(marketer.get(url, **KO))
+
+
+@pytest.mark.parametrize("url", [
+    reverse("admin:distribution_issuedcoupon_list") + "?user_id=²",
+    reverse("admin:distribution_issuedcoupon_list") + "?coupon=²&request=²",
+    reverse("admin:distribution_distributionrequest_progress") + "?ids=²,1",
+])
+def test_digits_python_cannot_read_as_a_number_are_not_a_server_error(marketer, coupon, url):
+    # `"²".isdigit()` is true but int("²") fails: the pages check with isdecimal.
+    assert marketer.get(url).status_code == 200
+
+
+def test_a_request_history_address_with_no_request_redirects(marketer):
+    for object_id in ("abc", "999999"):
+        url = reverse("admin:distribution_distributionrequest_history", args=[object_id])
+        assert marketer.get(url).status_code == 302
+
+
+@pytest.mark.parametrize("query", ["created_at__gte=garbage", "format=99",
+                                   "created_at__day=31&created_at__month=2&created_at__year=2026"])
+def test_an_export_with_filters_that_cannot_be_read_says_so_and_exports_nothing(marketer, query):
+    export = reverse("admin:distribution_distributionrequest_export")
+    answer = marketer.get(f"{export}?{query}", follow=True, **KO)
+    assert answer.redirect_chain[-1][0] == LIST_URL
+    assert "주소에 담긴 필터가 올바르지 않아 아무것도 내보내지 않았습니다" in text(answer)
+
+
+COUPON = {"name": "Spring", "code": "SPRING-2", "discount_kind": "percent", "discount_amount": "10",
+          "valid_days": "14", "is_active": "on"}
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("valid_days", "0", "greater than or equal to 1"),
+    ("valid_days", "2147483647", "less than or equal to 36500"),
+    ("discount_amount", "150", "A percent discount is at most 100."),
+    ("discount_amount", "-5", "greater than or equal to 0.01"),
+    ("code", "웰컴/1", "cannot contain spaces or slashes"),
+    ("code", "TWO WORDS", "cannot contain spaces or slashes"),
+])
+def test_a_coupon_the_api_or_the_calendar_could_not_use_is_a_form_error(admin_client, field, value, message):
+    # Before, 2147483647 days failed each issue with an OverflowError, and a code with a slash was unreachable.
+    page = admin_client.post(reverse("admin:distribution_coupon_add"), {**COUPON, field: value})
+    assert page.status_code == 200 and message in text(page)
+    assert not Coupon.objects.filter(name="Spring").exists()
+
+
+def test_imported_coupons_follow_the_forms_rules(db):
+    rows = tablib.Dataset(headers=["code", "name", "discount_kind", "discount_amount", "valid_days", "is_active"])
+    rows.append(["BOGUS", "Bogus", "bogus", "5", "7", "1"])
+    rows.append(["LONG", "Long", "amount", "5", "99999", "1"])
+    result = CouponResource().import_data(rows, dry_run=False)
+    assert result.has_validation_errors() and not Coupon.objects.exists()

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 
 from api.models import ApiClient, IdempotencyKey, IssueCall
@@ -297,7 +298,7 @@ def test_a_redeem_of_a_coupon_not_held_revoked_or_expired_says_why(client, key, 
 
 
 @pytest.mark.parametrize("body", ['{"order_id": 5}', '{"order_id": ""}', "{}", '{"order_id": "' + "x" * 101 + '"}',
-                                  "{order_id: 1}", '{"order_id": "a\\u0000b"}'])
+                                  "{order_id: 1}", '{"order_id": "a\\u0000b"}', '{"order_id": "   "}'])
 def test_a_redeem_without_a_proper_order_id_is_refused(client, key, coupon, body):
     hold(coupon, 1)
     response = post(client, "/api/v1/members/1/coupons/SPRING10/redeem", body, key)
@@ -326,6 +327,10 @@ def test_a_release_clears_the_redeem_only_for_the_order_that_made_it(client, key
 
 def test_unknown_endpoints_answer_in_the_same_error_shape(client, key):
     assert error_of(client.get("/api/v1/nothing/here", **bearer(key))) == (404, "not_found")
+    # A POST too (it met the CSRF check and got an HTML 403), a code with an encoded slash, another version.
+    strict = Client(enforce_csrf_checks=True)
+    for url in ("/api/v1/nothing", "/api/v1/coupons/a%2Fb/issue", "/api/v2/coupons/SPRING10/issue"):
+        assert error_of(strict.post(url, "{}", content_type="application/json", **bearer(key))) == (404, "not_found")
     wrong_method = client.get("/api/v1/coupons/SPRING10/issue", **bearer(key))
     assert error_of(wrong_method) == (405, "method_not_allowed") and wrong_method["Allow"] == "POST"
 

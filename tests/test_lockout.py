@@ -40,6 +40,13 @@ def test_the_right_password_logs_in(client, staff_user):
     assert log_in(client, "marketer", PASSWORD).status_code == 302
 
 
+def test_a_username_longer_than_any_account_fails_like_any_wrong_login_and_counts(client, staff_user):
+    # django-axes stores the name it counts in a varchar(255): a longer one failed the insert (a 500).
+    assert fail(client, 4, username="x" * 300) == [200] * 4
+    assert log_in(client, "x" * 300, "wrong password").status_code == 429
+    assert AccessAttempt.objects.get().username == "x" * 255
+
+
 def test_five_failed_logins_lock_the_account_with_a_clear_page(client, staff_user, settings):
     assert settings.AXES_FAILURE_LIMIT == 5
     assert fail(client, 4) == [200] * 4

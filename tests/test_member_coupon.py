@@ -6,8 +6,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from api import services as api_services
 from distribution import services
-from distribution.models import DistributionRequest, IssuedCoupon
+from distribution.models import DistributionRequest, IssuedCoupon, Transition
 from tests.helpers import by
 
 
@@ -99,3 +100,29 @@ def test_the_request_history_shows_who_changed_which_member_and_why(issued, coup
     client.force_login(staff_user)
     page = client.get(reverse("admin:distribution_distributionrequest_history", args=[issued.pk])).content.decode()
     assert 'class="transition-member_revoked"' in page and "Member id 3 · Reason: fraud report 17" in page
+
+
+def test_a_coupon_issued_through_the_api_is_revoked_and_restored_with_its_own_record(coupon, client, staff_user):
+    # It belongs to no request: before, the page linked to request "#None" and revoking failed with a 500.
+    api_client, _key = api_services.api_client_create(name="storefront", scopes=["issue"])
+    api_services.coupon_issue(client=api_client, coupon=coupon, user_ids=[77], key="k", fingerprint="f")
+    client.force_login(staff_user)
+    page = client.get(member_url(coupon, 77)).content.decode()
+    assert "API: storefront" in page and "None" not in page
+    answer = client.post(member_url(coupon, 77), {"action": "revoke", "reason": "member asked"}, follow=True)
+    assert "support history below" in answer.content.decode() and row(coupon, 77).deleted_at is not None
+    assert services.issued_coupon_restore(coupon=coupon, user_id=77, actor=by(staff_user), reason="by mistake")
+    assert row(coupon, 77).deleted_at is None
+    assert list(Transition.objects.filter(distribution=None).order_by("pk").values_list("action", "details")) == [
+        ("member_revoked", {"user_id": 77, "coupon": "SPRING10", "reason": "member asked",
+                            "issue_call": row(coupon, 77).issue_call_id}),
+        ("member_restored", {"user_id": 77, "coupon": "SPRING10", "reason": "by mistake",
+                             "issue_call": row(coupon, 77).issue_call_id})]
+    assert "member asked" in client.get(member_url(coupon, 77)).content.decode()
+
+
+@pytest.mark.parametrize("query", ["coupon=²&user_id=1", "coupon=1&user_id=²", "coupon=1&user_id=99999999999999999999"])
+def test_ids_that_are_not_numbers_python_can_read_find_nothing(issued, coupon, client, staff_user, query):
+    client.force_login(staff_user)
+    page = client.get(reverse("admin:distribution_issuedcoupon_member") + "?" + query)
+    assert page.status_code == 200 and "No issued coupon matches" in page.content.decode()

@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from distribution.models import Coupon
+from distribution.models import MEMBER_ID_MAX, Coupon
 from distribution.writers import BudgetExceeded, Chunk, Written, get_writer
 
 from ..errors import ApiError
@@ -16,7 +16,6 @@ from ..models import ApiClient, IssueCall
 from .idempotency import Stored, idempotency_claim, idempotency_finish, idempotency_release
 
 logger = logging.getLogger("couponops.api")
-BIGINT_MAX = 2**63 - 1
 
 
 def coupon_issue(*, client: ApiClient, coupon: Coupon, user_ids: list[int], key: str, fingerprint: str) -> Stored:
@@ -37,8 +36,8 @@ def coupon_issue(*, client: ApiClient, coupon: Coupon, user_ids: list[int], key:
 def split_ids(user_ids: list[int]) -> tuple[list[int], list[int]]:
     """(valid ids ascending and distinct, invalid ids distinct in the order given): a member id is a
     positive bigint, as in the warehouse audiences."""
-    valid = {user_id for user_id in user_ids if 0 < user_id <= BIGINT_MAX}
-    invalid = dict.fromkeys(user_id for user_id in user_ids if not 0 < user_id <= BIGINT_MAX)
+    valid = {user_id for user_id in user_ids if 0 < user_id <= MEMBER_ID_MAX}
+    invalid = dict.fromkeys(user_id for user_id in user_ids if not 0 < user_id <= MEMBER_ID_MAX)
     return sorted(valid), list(invalid)
 
 

@@ -1,4 +1,5 @@
-"""Support's tools for one member: revoke or restore their coupon, with a reason, in the issuing request's history."""
+"""Support's tools for one member: revoke or restore their coupon, with a reason, in the issuing request's history
+(or, for a coupon a Coupon API call issued, in a record of its own)."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -42,7 +43,8 @@ def _change(coupon, user_id, actor, reason, rows, action, **values):
         # The conditional UPDATE is the claim: of two support agents clicking at once, one changes the row.
         changed = rows.filter(coupon_id=coupon.pk, user_id=user_id).update(**values)
         if changed:
-            distribution = IssuedCoupon.objects.get(coupon_id=coupon.pk, user_id=user_id).distribution
-            transition_record(distribution=distribution, action=action, actor=actor, user_id=user_id,
-                              coupon=coupon.code, reason=reason)
+            row = IssuedCoupon.objects.select_related("distribution").get(coupon_id=coupon.pk, user_id=user_id)
+            issuer = {"issue_call": row.issue_call_id} if row.distribution is None else {}
+            transition_record(distribution=row.distribution, action=action, actor=actor, user_id=user_id,
+                              coupon=coupon.code, reason=reason, **issuer)
     return bool(changed)
