@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from .models import DistributionRequest
+from .models import DistributionRequest, local_moment
 
 Status = DistributionRequest.Status
 
@@ -23,10 +23,13 @@ def when(moment):
 
 
 def start_time(moment):
-    """“14:00” today, “Dec. 2, 14:00” another day, in the site's time zone."""
-    local = timezone.localtime(moment)
-    if local.date() == timezone.localdate():
+    """“14:00” today, “Dec. 2, 14:00” another day this year, “Jan. 5, 2027, 14:00” in another year, in the
+    site's time zone."""
+    local, today = timezone.localtime(moment), timezone.localdate()
+    if local.date() == today:
         return date_format(local, "H:i")
+    if local.year != today.year:
+        return local_moment(moment)
     return date_format(local, pgettext("day and time", "N j, H:i"))
 
 
@@ -56,7 +59,8 @@ def progress_detail(obj):
 def elapsed(obj):
     if not obj.elapsed_seconds:
         return "–"
-    return _("%(seconds)s s") % {"seconds": number_format(obj.elapsed_seconds, 1, force_grouping=True)}
+    # Rounded: number_format cuts the digits off, and 0.09 s read "0.0 s" beside a rate of thousands per second.
+    return _("%(seconds)s s") % {"seconds": number_format(round(obj.elapsed_seconds, 1), 1, force_grouping=True)}
 
 
 def rate(obj):

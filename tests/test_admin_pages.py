@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from distribution import services
+from distribution import live, services
 from distribution.models import Coupon, DistributionRequest
 from distribution.resources import CouponResource
 from distribution.roles import ROLES, roles_apply
@@ -508,3 +508,9 @@ def test_imported_coupons_follow_the_forms_rules(db):
     rows.append(["LONG", "Long", "amount", "5", "99999", "1"])
     result = CouponResource().import_data(rows, dry_run=False)
     assert result.has_validation_errors() and not Coupon.objects.exists()
+
+
+def test_a_start_in_another_year_shows_its_year_and_an_elapsed_time_is_rounded(db):
+    later = timezone.now() + timedelta(days=400)
+    assert str(timezone.localtime(later).year) in live.start_time(later)
+    assert live.elapsed(DistributionRequest(elapsed_seconds=0.0907)) == "0.1 s"

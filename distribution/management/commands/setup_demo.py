@@ -24,8 +24,9 @@ class Command(BaseCommand):
         distribution = DistributionRequest(coupon=coupon, source="demo", table="demo.main.members",
                                            column="member_id", memo="Demo: welcome coupon for every member")
         services.distribution_submit(distribution=distribution, actor=Actor.command_line(user))
-        self.stdout.write(f"  Queued request #{distribution.pk}: {distribution.target_count:,} coupons from "
-                          f"{distribution.table}")
+        # "awaiting approval" when DISTRIBUTION_APPROVAL_COUPONS asks a manager for an audience this large.
+        self.stdout.write(f"  Request #{distribution.pk} ({distribution.get_status_display()}): "
+                          f"{distribution.target_count:,} coupons from {distribution.table}")
         login = self._login_box(user.username, self._password())
         (settings.VAR_DIR / "demo-login.txt").write_text(login)
         self.stdout.write(login)
