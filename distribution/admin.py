@@ -21,7 +21,7 @@ from couponops.records import ReadOnlyAdminMixin
 
 from . import live, selectors, services
 from .actors import Actor
-from .lookup import IssuedCouponLookup
+from .lookup import IssuedCouponLookup, parse_number
 from .models import Coupon, DistributionRequest, IssuedCoupon, Transition
 from .resources import CouponResource, DistributionRequestResource, TransitionResource
 from .sources import source_names
@@ -86,10 +86,10 @@ class MemberCouponView:
     def view(self, request):
         if not self.model_admin.has_view_permission(request):
             raise PermissionDenied
-        coupon_id, user_id = (request.GET.get(key, "") for key in ("coupon", "user_id"))
+        coupon_id, user_id = (parse_number(request.GET.get(key, "")) for key in ("coupon", "user_id"))
         row = None
-        if coupon_id.isdecimal() and user_id.isdecimal():
-            row = IssuedCoupon.objects.filter(coupon_id=int(coupon_id), user_id=int(user_id)).select_related(
+        if coupon_id and user_id:
+            row = IssuedCoupon.objects.filter(coupon_id=coupon_id, user_id=user_id).select_related(
                 "coupon", "distribution", "issue_call__client").first()
         form = MemberCouponForm(request.POST or None)
         if row is not None and request.method == "POST" and form.is_valid():
@@ -373,7 +373,8 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
         """The live parts of the requests named in ?ids=, rendered (distribution/live.py)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdecimal()][:200]
+        ids = [parse_number(i) for i in request.GET.get("ids", "").split(",")]
+        ids = [i for i in ids if i][:200]
         objs = DistributionRequest.objects.filter(pk__in=ids).select_related("coupon")
         return JsonResponse(live.states(objs, request.user))
 
