@@ -11,8 +11,9 @@ from .models import ApiClient, IssueCall
 
 
 class ApiClientForm(forms.ModelForm):
-    scopes = forms.MultipleChoiceField(label=_("scopes"), choices=ApiClient.Scope.choices,
-                                       widget=forms.CheckboxSelectMultiple)
+    scopes = forms.MultipleChoiceField(
+        label=_("scopes"), choices=ApiClient.Scope.choices, widget=forms.CheckboxSelectMultiple
+    )
 
     class Meta:
         model = ApiClient
@@ -49,27 +50,42 @@ class ApiClientAdmin(admin.ModelAdmin):
             return
         # A new client's key is made by the service; the view below shows it once and never again.
         created, request._api_key = services.api_client_create(
-            name=obj.name, scopes=form.cleaned_data["scopes"], created_by=request.user)
+            name=obj.name, scopes=form.cleaned_data["scopes"], created_by=request.user
+        )
         obj.pk = created.pk
 
     def response_add(self, request, obj, post_url_continue=None):
-        context = {**self.admin_site.each_context(request), "title": _("The new API key"), "opts": self.opts,
-                   "client": ApiClient.objects.get(pk=obj.pk), "key": request._api_key}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("The new API key"),
+            "opts": self.opts,
+            "client": ApiClient.objects.get(pk=obj.pk),
+            "key": request._api_key,
+        }
         return TemplateResponse(request, "admin/api/apiclient/key_created.html", context)
 
     @admin.action(description=_("Revoke the selected clients' keys"), permissions=["change"])
     def revoke_keys(self, request, queryset):
         revoked = sum(services.api_client_revoke(client=client) for client in queryset)
-        self.message_user(request, ngettext("%(n)d key revoked.", "%(n)d keys revoked.", revoked) % {"n": revoked},
-                          messages.SUCCESS)
+        self.message_user(
+            request, ngettext("%(n)d key revoked.", "%(n)d keys revoked.", revoked) % {"n": revoked}, messages.SUCCESS
+        )
 
 
 @admin.register(IssueCall)
 class IssueCallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Where coupons issued through the API came from: read-only history."""
 
-    list_display = ("at", "client", "coupon", "idempotency_key", "issued_count", "reissued_count",
-                    "already_held_count", "invalid_count")
+    list_display = (
+        "at",
+        "client",
+        "coupon",
+        "idempotency_key",
+        "issued_count",
+        "reissued_count",
+        "already_held_count",
+        "invalid_count",
+    )
     list_filter = ("client", "coupon")
     search_fields = ("idempotency_key", "coupon__code")
     list_select_related = ("client", "coupon")

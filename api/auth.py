@@ -26,8 +26,12 @@ class ApiKey(HttpBearer):
         if not client.is_active:
             raise ApiError(401, "key_revoked", _("This API key was revoked."))
         if not client.may(self.scope):
-            raise ApiError(403, "missing_scope", _("This API key lacks the “%(scope)s” scope.") % {
-                "scope": self.scope}, scope=self.scope)
+            raise ApiError(
+                403,
+                "missing_scope",
+                _("This API key lacks the “%(scope)s” scope.") % {"scope": self.scope},
+                scope=self.scope,
+            )
         services.api_client_touch(client=client)
         return client
 
@@ -36,8 +40,11 @@ def refuse_unmeasured_body(request):
     # Django reads exactly Content-Length bytes of a WSGI body: a chunked one would be read as empty and
     # refused as "body required", which says nothing about the real cause.
     if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-        raise ApiError(411, "length_required", _("Send the body with a Content-Length header; chunked request "
-                                                 "bodies are not read."))
+        raise ApiError(
+            411,
+            "length_required",
+            _("Send the body with a Content-Length header; chunked request bodies are not read."),
+        )
 
 
 def refuse_large_body(request):
@@ -46,5 +53,8 @@ def refuse_large_body(request):
     except ValueError:
         length = 0
     if length > settings.API_MAX_BODY_BYTES:
-        raise ApiError(413, "body_too_large", _("The request body is larger than %(limit)s bytes.") % {
-            "limit": f"{settings.API_MAX_BODY_BYTES:,}"})
+        raise ApiError(
+            413,
+            "body_too_large",
+            _("The request body is larger than %(limit)s bytes.") % {"limit": f"{settings.API_MAX_BODY_BYTES:,}"},
+        )

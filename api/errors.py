@@ -15,5 +15,8 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message, **details) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": str(message), **details}}, status=status,
-                        json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(
+        {"error": {"code": code, "message": str(message), **details}},
+        status=status,
+        json_dumps_params={"ensure_ascii": False},
+    )

@@ -34,8 +34,9 @@ class IssueOut(Schema):
     issued: int = Field(description="Coupons newly issued.")
     reissued: int = Field(description="Revoked coupons issued again.")
     already_held: int = Field(description="Members who already held the coupon: nothing changed for them.")
-    invalid: list[int] = Field(description="Ids that cannot be members (zero, negative, beyond 2^63−1); "
-                                           "nothing issued for them.")
+    invalid: list[int] = Field(
+        description="Ids that cannot be members (zero, negative, beyond 2^63−1); nothing issued for them."
+    )
 
 
 class Discount(Schema):

@@ -1,8 +1,8 @@
 from functools import wraps
 
 from django.urls import path, re_path
-from django.views.decorators.csrf import csrf_exempt
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 
 from .errors import error_response
 from .views import api, unknown_path
@@ -10,15 +10,18 @@ from .views import api, unknown_path
 
 def json_method_not_allowed(view):
     """ninja answers a wrong method with a plain-text 405: give it the API's error shape too."""
+
     @wraps(view)  # keeps csrf_exempt
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
         if response.status_code != 405:
             return response
-        answer = error_response(405, "method_not_allowed", _("This endpoint does not answer %(method)s.") % {
-            "method": request.method})
+        answer = error_response(
+            405, "method_not_allowed", _("This endpoint does not answer %(method)s.") % {"method": request.method}
+        )
         answer["Allow"] = response["Allow"]
         return answer
+
     return wrapped
 
 

@@ -20,27 +20,46 @@ from .schemas import ErrorOut, IssueIn, IssueOut, OrderIn, RedeemOut, ReleaseOut
 
 logger = logging.getLogger("couponops.api")
 
-api = NinjaAPI(title="couponops Coupon API", version="1", urls_namespace="api-v1",
-               description="Issue, look up, redeem and release coupons. See the README's “API” section.")
+api = NinjaAPI(
+    title="couponops Coupon API",
+    version="1",
+    urls_namespace="api-v1",
+    description="Issue, look up, redeem and release coupons. See the README's “API” section.",
+)
 
 UserId = Annotated[int, PathParam(gt=0, le=MEMBER_ID_MAX, description="A member id: a positive 64-bit integer.")]
-ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 410, 411, 413, 422)}
+ERRORS = dict.fromkeys((400, 401, 403, 404, 409, 410, 411, 413, 422), ErrorOut)
 
 
 @api.post("/coupons/{code}/issue", auth=ApiKey("issue"), response={200: IssueOut, **ERRORS})
-def issue(request, code: str, body: IssueIn,
-          idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None):
+def issue(
+    request, code: str, body: IssueIn, idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
+):
     """Issues the coupon to up to 10,000 members; one logical call per `Idempotency-Key`."""
     if not idempotency_key or len(idempotency_key) > 255 or "\x00" in idempotency_key:
-        raise ApiError(400, "idempotency_key_required", _("An Idempotency-Key header (1 to 255 characters) is "
-                                                          "required: one new key per logical call, the same on "
-                                                          "every retry."))
+        raise ApiError(
+            400,
+            "idempotency_key_required",
+            _(
+                "An Idempotency-Key header (1 to 255 characters) is "
+                "required: one new key per logical call, the same on "
+                "every retry."
+            ),
+        )
     if len(body.user_ids) > settings.API_ISSUE_MAX_IDS:
-        raise ApiError(422, "too_many_ids", _("At most %(limit)s user ids per call.") % {
-            "limit": f"{settings.API_ISSUE_MAX_IDS:,}"})
+        raise ApiError(
+            422,
+            "too_many_ids",
+            _("At most %(limit)s user ids per call.") % {"limit": f"{settings.API_ISSUE_MAX_IDS:,}"},
+        )
     coupon = selectors.coupon_by_code(code)
-    answer = services.coupon_issue(client=request.auth, coupon=coupon, user_ids=body.user_ids,
-                                   key=idempotency_key, fingerprint=fingerprint(request))
+    answer = services.coupon_issue(
+        client=request.auth,
+        coupon=coupon,
+        user_ids=body.user_ids,
+        key=idempotency_key,
+        fingerprint=fingerprint(request),
+    )
     return Status(answer.status, answer.body)
 
 
@@ -54,16 +73,18 @@ def wallet(request, user_id: UserId, status: Literal["live", "all"] = "live"):
 @api.post("/members/{user_id}/coupons/{code}/redeem", auth=ApiKey("redeem"), response={200: RedeemOut, **ERRORS})
 def redeem(request, user_id: UserId, code: str, body: OrderIn):
     """Uses the member's coupon for an order; the same order again gets the same answer."""
-    redeemed = services.issued_coupon_redeem(client=request.auth, coupon=selectors.coupon_by_code(code),
-                                             user_id=user_id, order_id=body.order_id)
+    redeemed = services.issued_coupon_redeem(
+        client=request.auth, coupon=selectors.coupon_by_code(code), user_id=user_id, order_id=body.order_id
+    )
     return {"code": code, "user_id": user_id, "order_id": redeemed.order_id, "redeemed_at": redeemed.redeemed_at}
 
 
 @api.post("/members/{user_id}/coupons/{code}/release", auth=ApiKey("redeem"), response={200: ReleaseOut, **ERRORS})
 def release(request, user_id: UserId, code: str, body: OrderIn):
     """The order was cancelled: the coupon is usable again if that order redeemed it."""
-    held = services.issued_coupon_release(client=request.auth, coupon=selectors.coupon_by_code(code),
-                                          user_id=user_id, order_id=body.order_id)
+    held = services.issued_coupon_release(
+        client=request.auth, coupon=selectors.coupon_by_code(code), user_id=user_id, order_id=body.order_id
+    )
     return {"code": code, "user_id": user_id, "status": held.state().value}
 
 
@@ -74,9 +95,14 @@ def fingerprint(request) -> str:
 
 def wallet_entry(row):
     coupon = row.coupon
-    return {"code": coupon.code, "name": coupon.name, "issued_at": row.issued_at, "expires_at": row.expires_at,
-            "discount": {"kind": coupon.discount_kind, "amount": coupon.discount_amount},
-            "status": row.state().value}
+    return {
+        "code": coupon.code,
+        "name": coupon.name,
+        "issued_at": row.issued_at,
+        "expires_at": row.expires_at,
+        "discount": {"kind": coupon.discount_kind, "amount": coupon.discount_amount},
+        "status": row.state().value,
+    }
 
 
 # --- every error in one shape ----------------------------------------------------------------------
@@ -124,8 +150,11 @@ def not_found(request, exc):
 @api.exception_handler(Exception)
 def internal_error(request, exc):
     logger.exception("Coupon API: %s %s failed", request.method, request.path)
-    return error_response(500, "internal_error", _("Something went wrong on our side; nothing was changed by this "
-                                                   "call unless its answer said so. Try again."))
+    return error_response(
+        500,
+        "internal_error",
+        _("Something went wrong on our side; nothing was changed by this call unless its answer said so. Try again."),
+    )
 
 
 def unknown_path(request, rest=""):

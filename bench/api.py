@@ -22,14 +22,19 @@ from bench.run import running_services, setup_django
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000_000, help="issued coupons before the load")
-    parser.add_argument("--distribution-rows", type=int, default=None, help="the distribution written under load "
-                                                                            "(default: --rows)")
+    parser.add_argument(
+        "--distribution-rows", type=int, default=None, help="the distribution written under load (default: --rows)"
+    )
     parser.add_argument("--seconds", type=int, default=60, help="load per scenario")
     parser.add_argument("--users", type=int, default=4, help="concurrent locust users (no think time)")
     parser.add_argument("--bulk-users", type=int, default=2, help="concurrent bulk issuers")
     parser.add_argument("--web-workers", type=int, default=4)
-    parser.add_argument("--bulk-nice", type=int, default=19,
-                        help="CPU priority of Trino and the worker during the distribution (0: the same as the API's)")
+    parser.add_argument(
+        "--bulk-nice",
+        type=int,
+        default=19,
+        help="CPU priority of Trino and the worker during the distribution (0: the same as the API's)",
+    )
     args = parser.parse_args()
     with running_services() as (pg_url, trino_port):
         setup_django(pg_url, trino_port)

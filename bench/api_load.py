@@ -39,9 +39,16 @@ def run(args, pg_url):
     call_command("migrate", verbosity=0)
     seeded = seed(args.rows)
     _client, key = api_services.api_client_create(name=f"bench-{time.time_ns()}", scopes=["issue", "read", "redeem"])
-    env = {**os.environ, "DATABASE_URL": pg_url, "LOG_LEVEL": "WARNING",
-           "BENCH_API_KEY": key, "BENCH_MEMBERS": str(seeded), "BENCH_FIRST_MEMBER": str(FIRST_MEMBER),
-           "BENCH_COUPONS": str(COUPONS), "BENCH_COUPON_PREFIX": PREFIX}
+    env = {
+        **os.environ,
+        "DATABASE_URL": pg_url,
+        "LOG_LEVEL": "WARNING",
+        "BENCH_API_KEY": key,
+        "BENCH_MEMBERS": str(seeded),
+        "BENCH_FIRST_MEMBER": str(FIRST_MEMBER),
+        "BENCH_COUPONS": str(COUPONS),
+        "BENCH_COUPON_PREFIX": PREFIX,
+    }
     distribution_rows = args.distribution_rows or args.rows
     measure.prepare(distribution_rows)
     results = []
@@ -60,8 +67,10 @@ def seed(rows):
     members = rows // (COUPONS // 20)
     now = timezone.now()
     for i in range(COUPONS):
-        coupon, _ = Coupon.objects.update_or_create(code=f"{PREFIX}{i:03d}", defaults={
-            "name": f"API bench {i}", "discount_kind": "amount", "discount_amount": 1000, "valid_days": 30})
+        coupon, _ = Coupon.objects.update_or_create(
+            code=f"{PREFIX}{i:03d}",
+            defaults={"name": f"API bench {i}", "discount_kind": "amount", "discount_amount": 1000, "valid_days": 30},
+        )
         ids = range(FIRST_MEMBER + i % 20, FIRST_MEMBER + members, 20)
         chunk = Chunk(coupon.pk, measure.done_request(coupon).pk, [], now, now + timedelta(days=30))
         with transaction.atomic(), connection.cursor() as cursor:
@@ -75,9 +84,30 @@ def load(url, env, user_class, users, seconds, scenario, *, until=None):
     """Runs locust headless for `seconds`, or until `until()` is true (SIGTERM: locust stops and keeps its
     statistics); returns one result per request name."""
     prefix = LOGS / f"locust-{scenario.replace(' ', '-')}"
-    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", url,
-               "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--csv", str(prefix), "--only-summary",
-               "--loglevel", "WARNING", "--stop-timeout", "10", user_class]
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--host",
+        url,
+        "-u",
+        str(users),
+        "-r",
+        str(users),
+        "-t",
+        f"{seconds}s",
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        "--stop-timeout",
+        "10",
+        user_class,
+    ]
     started = time.time()
     with open(f"{prefix}.log", "wb") as log:
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
@@ -90,10 +120,21 @@ def load(url, env, user_class, users, seconds, scenario, *, until=None):
         process.wait()
     with open(f"{prefix}_stats.csv") as stats:
         rows = [row for row in csv.DictReader(stats) if row["Name"] != "Aggregated"]
-    return [{"scenario": scenario, "name": row["Name"], "requests": int(row["Request Count"]),
-             "failures": int(row["Failure Count"]), "rps": float(row["Requests/s"]),
-             "p50": row["50%"], "p95": row["95%"], "p99": row["99%"], "started": started, "ended": ended}
-            for row in rows]
+    return [
+        {
+            "scenario": scenario,
+            "name": row["Name"],
+            "requests": int(row["Request Count"]),
+            "failures": int(row["Failure Count"]),
+            "rps": float(row["Requests/s"]),
+            "p50": row["50%"],
+            "p95": row["95%"],
+            "p99": row["99%"],
+            "started": started,
+            "ended": ended,
+        }
+        for row in rows
+    ]
 
 
 def during_distribution(url, env, args, rows, pg_url):
@@ -102,22 +143,26 @@ def during_distribution(url, env, args, rows, pg_url):
     with measure.worker({"Q_POLL": "0.2", "LOG_LEVEL": "WARNING"}) as worker, WaitSampler(pg_url) as waits:
         for pid in [worker.pid, *priority.trino_pids()]:
             priority.lower(pid, args.bulk_nice)
-        distribution = services.distribution_submit(actor=Actor.command_line(),
-                                                    distribution=measure.new_request(measure.new_coupon(), rows))
+        distribution = services.distribution_submit(
+            actor=Actor.command_line(), distribution=measure.new_request(measure.new_coupon(), rows)
+        )
         while distribution.read_count == 0 and not distribution.is_finished:
             time.sleep(0.05)
             distribution.refresh_from_db()
         waits.start()
-        results = load(url, env, "Member", args.users, args.seconds, "during a distribution",
-                       until=lambda: _finished(distribution))
+        results = load(
+            url, env, "Member", args.users, args.seconds, "during a distribution", until=lambda: _finished(distribution)
+        )
         waits.stop()
         while not _finished(distribution):
             time.sleep(0.2)
     measure.check_exact(distribution, rows, 0)
     seconds = results[0]["ended"] - results[0]["started"]
     for result in results:
-        result["note"] = (f"{seconds:.0f} s of load, all while the worker wrote {rows:,} coupons "
-                          f"({distribution.rows_per_second:,.0f} rows/s)")
+        result["note"] = (
+            f"{seconds:.0f} s of load, all while the worker wrote {rows:,} coupons "
+            f"({distribution.rows_per_second:,.0f} rows/s)"
+        )
         result["waits"] = waits.top()
     return results
 
@@ -190,15 +235,20 @@ def check_bulk_exact(coupon):
 
 
 def markdown(args, distribution_rows, results):
-    lines = [f"Issued coupons before the load: {args.rows:,} across {COUPONS} coupons; distribution under load: "
-             f"{distribution_rows:,}; {args.seconds} s per scenario; {args.users} locust users "
-             f"({args.bulk_users} for bulk issue), no think time; gunicorn with {args.web_workers} sync workers; "
-             f"during the distribution Trino and the worker at nice {args.bulk_nice}.", "",
-             "| scenario | call | requests | failures | requests/s | p50 ms | p95 ms | p99 ms | note |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        f"Issued coupons before the load: {args.rows:,} across {COUPONS} coupons; distribution under load: "
+        f"{distribution_rows:,}; {args.seconds} s per scenario; {args.users} locust users "
+        f"({args.bulk_users} for bulk issue), no think time; gunicorn with {args.web_workers} sync workers; "
+        f"during the distribution Trino and the worker at nice {args.bulk_nice}.",
+        "",
+        "| scenario | call | requests | failures | requests/s | p50 ms | p95 ms | p99 ms | note |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for r in results:
-        lines.append(f"| {r['scenario']} | {r['name']} | {r['requests']:,} | {r['failures']:,} | {r['rps']:,.0f} | "
-                     f"{r['p50']} | {r['p95']} | {r['p99']} | {r.get('note', '')} |")
+        lines.append(
+            f"| {r['scenario']} | {r['name']} | {r['requests']:,} | {r['failures']:,} | {r['rps']:,.0f} | "
+            f"{r['p50']} | {r['p95']} | {r['p99']} | {r.get('note', '')} |"
+        )
     waits = next((r["waits"] for r in results if r.get("waits")), None)
     if waits:
         lines += ["", f"The API's PostgreSQL backends during the distribution (share of samples): {waits}."]

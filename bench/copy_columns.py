@@ -71,13 +71,19 @@ def measure(rows, repeats):
                 times[table].append(time.perf_counter() - started)
                 cursor.execute("SELECT pg_table_size(%s), pg_indexes_size(%s)", [table, table])
                 sizes[table] = cursor.fetchone()
-    lines = [f"{rows:,} rows, {repeats} runs each, alternating:", "",
-             "| table | median s | runs (s) | rows/s | heap | primary key |", "|---|---:|---|---:|---:|---:|"]
+    lines = [
+        f"{rows:,} rows, {repeats} runs each, alternating:",
+        "",
+        "| table | median s | runs (s) | rows/s | heap | primary key |",
+        "|---|---:|---|---:|---:|---:|",
+    ]
     for table, runs in times.items():
         median = statistics.median(runs)
         heap, index = sizes[table]
-        lines.append(f"| {table} | {median:.2f} | {', '.join(f'{r:.2f}' for r in runs)} | {rows / median:,.0f} | "
-                     f"{heap / 2**20:,.0f} MB | {index / 2**20:,.0f} MB |")
+        lines.append(
+            f"| {table} | {median:.2f} | {', '.join(f'{r:.2f}' for r in runs)} | {rows / median:,.0f} | "
+            f"{heap / 2**20:,.0f} MB | {index / 2**20:,.0f} MB |"
+        )
     return "\n".join(lines)
 
 

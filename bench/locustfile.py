@@ -42,8 +42,13 @@ class Member(FastHttpUser):
     def redeem(self):
         user_id, code = a_held_coupon()
         # 409: another order of this run redeemed it first; still a complete, correct answer
-        with self.client.post(f"/api/v1/members/{user_id}/coupons/{code}/redeem", json={"order_id": uuid.uuid4().hex},
-                              headers=HEADERS, name="redeem", catch_response=True) as response:
+        with self.client.post(
+            f"/api/v1/members/{user_id}/coupons/{code}/redeem",
+            json={"order_id": uuid.uuid4().hex},
+            headers=HEADERS,
+            name="redeem",
+            catch_response=True,
+        ) as response:
             if response.status_code in (200, 409):
                 response.success()
 
@@ -55,5 +60,9 @@ class BulkIssuer(FastHttpUser):
     def issue(self):
         first = BULK_FIRST_ID + next(_batches) * IDS_PER_CALL
         body = {"user_ids": list(range(first, first + IDS_PER_CALL))}
-        self.client.post(f"/api/v1/coupons/{BULK_COUPON}/issue", json=body,
-                         headers={**HEADERS, "Idempotency-Key": uuid.uuid4().hex}, name="issue 10,000 ids")
+        self.client.post(
+            f"/api/v1/coupons/{BULK_COUPON}/issue",
+            json=body,
+            headers={**HEADERS, "Idempotency-Key": uuid.uuid4().hex},
+            name="issue 10,000 ids",
+        )

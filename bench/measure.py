@@ -5,7 +5,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -58,9 +58,11 @@ def create_audience(size):
     """A Trino memory table of `size` distinct member ids, spread as ids() spreads them."""
     blocks = -(-size // 10_000)
     trino(f"DROP TABLE IF EXISTS {audience_table(size)}")
-    trino(f"CREATE TABLE {audience_table(size)} AS SELECT CAST({FIRST_ID} + (a.x * 10000 + b.y) * {STEP} AS BIGINT)"
-          f" AS user_id FROM UNNEST(sequence(0, {blocks - 1})) a(x) CROSS JOIN UNNEST(sequence(0, 9999)) b(y)"
-          f" WHERE a.x * 10000 + b.y < {size}")
+    trino(
+        f"CREATE TABLE {audience_table(size)} AS SELECT CAST({FIRST_ID} + (a.x * 10000 + b.y) * {STEP} AS BIGINT)"
+        f" AS user_id FROM UNNEST(sequence(0, {blocks - 1})) a(x) CROSS JOIN UNNEST(sequence(0, 9999)) b(y)"
+        f" WHERE a.x * 10000 + b.y < {size}"
+    )
 
 
 def trino(sql):
@@ -81,19 +83,27 @@ def truncate():
 
 
 def new_coupon():
-    return Coupon.objects.create(name="bench", code=f"BENCH-{uuid.uuid4().hex[:10]}", discount_kind="amount",
-                                 discount_amount=1000, valid_days=30)
+    return Coupon.objects.create(
+        name="bench", code=f"BENCH-{uuid.uuid4().hex[:10]}", discount_kind="amount", discount_amount=1000, valid_days=30
+    )
 
 
 def done_request(coupon):
     """A distribution row for coupons written outside the queue; finished, so the worker never picks it."""
-    return DistributionRequest.objects.create(coupon=coupon, source="warehouse", table="-", column="-", memo="bench",
-                                              status=DistributionRequest.Status.SUCCEEDED)
+    return DistributionRequest.objects.create(
+        coupon=coupon,
+        source="warehouse",
+        table="-",
+        column="-",
+        memo="bench",
+        status=DistributionRequest.Status.SUCCEEDED,
+    )
 
 
 def new_request(coupon, rows):
-    return DistributionRequest(coupon=coupon, source="warehouse", table=audience_table(rows), column="user_id",
-                               memo="benchmark")
+    return DistributionRequest(
+        coupon=coupon, source="warehouse", table=audience_table(rows), column="user_id", memo="benchmark"
+    )
 
 
 # --- (1) the seed's "before": one INSERT per coupon -----------------------------------------------
@@ -106,8 +116,13 @@ def row_by_row(rows, sample):
     now = timezone.now()
     started = time.perf_counter()
     for user_id in ids(sample):
-        IssuedCoupon.objects.create(coupon=coupon, user_id=user_id, distribution=distribution, issued_at=now,
-                                    expires_at=now + timedelta(days=30))
+        IssuedCoupon.objects.create(
+            coupon=coupon,
+            user_id=user_id,
+            distribution=distribution,
+            issued_at=now,
+            expires_at=now + timedelta(days=30),
+        )
     rate = sample / (time.perf_counter() - started)
     return Row("1. Django create() per row", rows, rows / rate, note=f"measured on {sample:,}, extrapolated")
 
@@ -122,8 +137,13 @@ def full_path(rows, method, writer="copy", preheld_every=None, note=""):
         raw_copy(coupon, rows, every=preheld_every)
     distribution, seconds, peak, submit = through_worker(coupon, rows, writer)
     check_exact(distribution, rows, preheld=rows // preheld_every if preheld_every else 0)
-    return Row(method, rows, seconds, peak, note or f"submit checks {submit:.1f} s before; "
-                                                    f"request's own elapsed {distribution.elapsed_seconds:.1f} s")
+    return Row(
+        method,
+        rows,
+        seconds,
+        peak,
+        note or f"submit checks {submit:.1f} s before; request's own elapsed {distribution.elapsed_seconds:.1f} s",
+    )
 
 
 def through_worker(coupon, rows, writer="copy"):
@@ -150,8 +170,13 @@ def reissue_path(rows):
     revoke_all(coupon)
     distribution, seconds, peak, submit = through_worker(coupon, rows)
     check_exact(distribution, rows, preheld=0, reissued=rows)
-    return Row("5. couponops, all re-issued after a revoke", rows, seconds, peak,
-               f"exact: {rows:,} re-issued, 0 new; submit checks {submit:.1f} s before")
+    return Row(
+        "5. couponops, all re-issued after a revoke",
+        rows,
+        seconds,
+        peak,
+        f"exact: {rows:,} re-issued, 0 new; submit checks {submit:.1f} s before",
+    )
 
 
 def revoke_all(coupon):
@@ -187,10 +212,8 @@ def wait_and_watch(distribution, process):
 def descendants(pid):
     children = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
+        with suppress(OSError):
             children += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
     return children + [d for child in children for d in descendants(child)]
 
 
@@ -207,8 +230,13 @@ def high_water_mark(pid):
 def check_exact(distribution, rows, preheld, reissued=0):
     distribution.refresh_from_db()
     expected = (DistributionRequest.Status.SUCCEEDED, rows, rows - preheld - reissued, reissued, preheld)
-    actual = (distribution.status, distribution.read_count, distribution.issued_count, distribution.reissued_count,
-              distribution.skipped_count)
+    actual = (
+        distribution.status,
+        distribution.read_count,
+        distribution.issued_count,
+        distribution.reissued_count,
+        distribution.skipped_count,
+    )
     in_table = IssuedCoupon.objects.filter(coupon=distribution.coupon).count()
     if actual != expected or in_table != rows:
         raise SystemExit(f"bench: counts are wrong: {actual} != {expected}, {in_table} rows in the table")
@@ -261,8 +289,7 @@ def bare_loop(rows):
             now = timezone.now()
             with transaction.atomic():
                 writer.write(Chunk(coupon.pk, distribution.pk, batch, now, now))
-    return Row("reader + writer alone, in-process (no progress, timing, signals)", rows,
-               time.perf_counter() - started)
+    return Row("reader + writer alone, in-process (no progress, timing, signals)", rows, time.perf_counter() - started)
 
 
 def instrumented_loop(rows):
@@ -278,18 +305,22 @@ def instrumented_loop(rows):
 
 def admin_pages(distribution):
     user = get_user_model().objects.filter(is_superuser=True).first() or get_user_model().objects.create_superuser(
-        "bench", "bench@example.com", "bench-only")
+        "bench", "bench@example.com", "bench-only"
+    )
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
     issued = reverse("admin:distribution_issuedcoupon_list")
     middle = FIRST_ID + distribution.read_count // 2 * STEP  # a member in the middle of the bench's audience
-    urls = {"request list": reverse("admin:distribution_distributionrequest_changelist"),
-            "request detail": reverse("admin:distribution_distributionrequest_change", args=[distribution.pk]),
-            "issued coupons (first page)": issued,
-            "issued coupon look-up (coupon + user id)": f"{issued}?coupon={distribution.coupon_id}&user_id={middle}",
-            # Support's question, typed as people type it: probes the primary key once per coupon.
-            "member look-up (member id + coupon code)": issued + "?"
-            + urlencode({"user_id": f"{distribution.checkpoint or 1:,}", "coupon": distribution.coupon.code})}
+    urls = {
+        "request list": reverse("admin:distribution_distributionrequest_changelist"),
+        "request detail": reverse("admin:distribution_distributionrequest_change", args=[distribution.pk]),
+        "issued coupons (first page)": issued,
+        "issued coupon look-up (coupon + user id)": f"{issued}?coupon={distribution.coupon_id}&user_id={middle}",
+        # Support's question, typed as people type it: probes the primary key once per coupon.
+        "member look-up (member id + coupon code)": issued
+        + "?"
+        + urlencode({"user_id": f"{distribution.checkpoint or 1:,}", "coupon": distribution.coupon.code}),
+    }
     timings = {}
     for name, url in urls.items():
         samples = []
@@ -309,8 +340,9 @@ def run_all(rows, *, sample_create, bulk_create_cap, repeats=3):
     results = [row_by_row(rows, min(sample_create, rows))]
     bulk = full_path(small, "2. bulk_create writer, full path", writer="bulk_create")
     if small < rows:
-        bulk = Row(bulk.method, rows, bulk.seconds * rows / small, bulk.peak_rss_mb,
-                   f"measured on {small:,}, extrapolated")
+        bulk = Row(
+            bulk.method, rows, bulk.seconds * rows / small, bulk.peak_rss_mb, f"measured on {small:,}, extrapolated"
+        )
     results.append(bulk)
     runs = [full_path(rows, "3. couponops: queued → worker → Trino → COPY") for _ in range(repeats)]
     median = sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
@@ -322,8 +354,11 @@ def run_all(rows, *, sample_create, bulk_create_cap, repeats=3):
     pages = admin_pages(last)
     if small < rows:
         results.append(full_path(small, "3. couponops, 1,000,000 for comparison"))
-    results.append(full_path(rows, "3. couponops, 10% already hold the coupon", preheld_every=10,
-                             note="exact: 90% issued, 10% skipped"))
+    results.append(
+        full_path(
+            rows, "3. couponops, 10% already hold the coupon", preheld_every=10, note="exact: 90% issued, 10% skipped"
+        )
+    )
     results.append(reissue_path(rows))
     results.append(copy_limit(rows))
     extra = [trino_read_only(rows), bare_loop(rows), instrumented_loop(rows)]
@@ -333,16 +368,24 @@ def run_all(rows, *, sample_create, bulk_create_cap, repeats=3):
 def markdown(rows, measured):
     results, extra, pages = measured
     limit = next(r for r in results if r.method.startswith("4."))
-    lines = [f"Rows: {rows:,}", "", "| method | rows | seconds | rows/s | worker peak RSS | × raw COPY | note |",
-             "|---|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        f"Rows: {rows:,}",
+        "",
+        "| method | rows | seconds | rows/s | worker peak RSS | × raw COPY | note |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
     for r in results:
         rss = f"{r.peak_rss_mb:,.0f} MB" if r.peak_rss_mb else "–"
-        lines.append(f"| {r.method} | {r.rows:,} | {r.seconds:,.1f} | {r.rate:,.0f} | {rss} | "
-                     f"{r.seconds / r.rows * limit.rows / limit.seconds:,.2f} | {r.note} |")
+        lines.append(
+            f"| {r.method} | {r.rows:,} | {r.seconds:,.1f} | {r.rate:,.0f} | {rss} | "
+            f"{r.seconds / r.rows * limit.rows / limit.seconds:,.2f} | {r.note} |"
+        )
     lines += ["", "Where the time goes:", "", "| part | rows | seconds | rows/s |", "|---|---:|---:|---:|"]
     lines += [f"| {r.method} | {r.rows:,} | {r.seconds:,.1f} | {r.rate:,.0f} |" for r in extra]
     bare, instrumented = extra[1], extra[2]
-    lines.append(f"\nProgress records, timing and signals cost {100 * (instrumented.seconds / bare.seconds - 1):+.1f}%.")
+    lines.append(
+        f"\nProgress records, timing and signals cost {100 * (instrumented.seconds / bare.seconds - 1):+.1f}%."
+    )
     lines += ["", f"Admin pages with {IssuedCoupon.objects.count():,} issued coupons in the table (median of 5):", ""]
     lines += [f"- {name}: {ms:,.0f} ms" for name, ms in pages.items()]
     return "\n".join(lines)

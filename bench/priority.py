@@ -5,6 +5,7 @@ worker each in a session of its own: a group's nice weighs it against gunicorn's
 locust's groups. Each thread's own nice is set too, for kernels without autogroup.
 """
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -23,10 +24,8 @@ def lower(pid, nice):
     if autogroup.exists():
         autogroup.write_text(str(nice))
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
+        with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
             os.setpriority(os.PRIO_PROCESS, int(task.name), nice)
-        except ProcessLookupError:  # a thread that ended meanwhile
-            pass
 
 
 def _read(path):

@@ -24,8 +24,10 @@ def main():
         setup_django(pg_url, trino_port)
         from bench import remote_path  # models can be imported only once Django is set up
 
-        print(remote_path.run(rows=args.rows, pg_url=pg_url, web_workers=args.web_workers,
-                              concurrency=args.concurrency), flush=True)
+        print(
+            remote_path.run(rows=args.rows, pg_url=pg_url, web_workers=args.web_workers, concurrency=args.concurrency),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

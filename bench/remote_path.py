@@ -25,8 +25,12 @@ def run(*, rows, pg_url, web_workers, concurrency):
         measure.truncate()
         coupon = measure.new_coupon()
         service.add_coupon(coupon.code)
-        os.environ.update(DISTRIBUTION_WRITER="http", COUPON_API_URL=server.url, COUPON_API_KEY=service.key,
-                          COUPON_API_CONCURRENCY=str(concurrency))
+        os.environ.update(
+            DISTRIBUTION_WRITER="http",
+            COUPON_API_URL=server.url,
+            COUPON_API_KEY=service.key,
+            COUPON_API_CONCURRENCY=str(concurrency),
+        )
         try:
             before, reaped = cpu_seconds(server.process.pid), children_cpu()
             distribution, seconds, peak, _submit = measure.through_worker(coupon, rows, writer="http")
@@ -90,11 +94,13 @@ def _cpu(stat):
 
 def markdown(rows, seconds, peak, spent, web_workers, concurrency):
     parts = ", ".join(f"{party} {value:,.1f} s" for party, value in spent.items())
-    return "\n".join([
-        f"Rows: {rows:,} (gunicorn with {web_workers} workers, COUPON_API_CONCURRENCY={concurrency})", "",
-        "| method | rows | seconds | rows/s | worker peak RSS | CPU seconds by party |",
-        "|---|---:|---:|---:|---:|---|",
-        f"| couponops → HTTP → couponops API → PostgreSQL | {rows:,} | {seconds:,.1f} | {rows / seconds:,.0f} | "
-        f"{peak:,.0f} MB | {parts} |",
-    ])
-
+    return "\n".join(
+        [
+            f"Rows: {rows:,} (gunicorn with {web_workers} workers, COUPON_API_CONCURRENCY={concurrency})",
+            "",
+            "| method | rows | seconds | rows/s | worker peak RSS | CPU seconds by party |",
+            "|---|---:|---:|---:|---:|---|",
+            f"| couponops → HTTP → couponops API → PostgreSQL | {rows:,} | {seconds:,.1f} | {rows / seconds:,.0f} | "
+            f"{peak:,.0f} MB | {parts} |",
+        ]
+    )

@@ -20,11 +20,19 @@ from tests.harness import postgres, trino
 
 # Production-like: durable commits, but enough memory and WAL room for a bulk load, and the WAL settings of
 # docs/postgresql.md, under which a member's redeem does not wait behind a bulk run's WAL (bench/api.py).
-PG_OPTIONS = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on", "shared_buffers": "1GB",
-              "max_wal_size": "8GB", "checkpoint_timeout": "30min",
-              "wal_init_zero": "off", "wal_writer_delay": "10ms", "wal_buffers": "64MB",
-              # Each method must start alone: no autovacuum of the previous method's rows mid-measurement.
-              "autovacuum": "off"}
+PG_OPTIONS = {
+    "fsync": "on",
+    "synchronous_commit": "on",
+    "full_page_writes": "on",
+    "shared_buffers": "1GB",
+    "max_wal_size": "8GB",
+    "checkpoint_timeout": "30min",
+    "wal_init_zero": "off",
+    "wal_writer_delay": "10ms",
+    "wal_buffers": "64MB",
+    # Each method must start alone: no autovacuum of the previous method's rows mid-measurement.
+    "autovacuum": "off",
+}
 SAMPLE_CREATE = 20_000
 BULK_CREATE_CAP = 1_000_000
 
@@ -39,17 +47,24 @@ def main():
         from bench import measure  # models can be imported only once Django is set up
 
         measure.prepare(args.rows)
-        rows = measure.run_all(args.rows, sample_create=SAMPLE_CREATE, bulk_create_cap=BULK_CREATE_CAP,
-                               repeats=args.repeats)
+        rows = measure.run_all(
+            args.rows, sample_create=SAMPLE_CREATE, bulk_create_cap=BULK_CREATE_CAP, repeats=args.repeats
+        )
         print(measure.markdown(args.rows, rows))
 
 
 def setup_django(pg_url, trino_port):
     """Points couponops (this process and the workers it starts) at the benchmark's services."""
-    os.environ.update(DATABASE_URL=pg_url, TRINO_HOST="127.0.0.1", TRINO_PORT=str(trino_port),
-                      DJANGO_SETTINGS_MODULE="couponops.settings", LOG_LEVEL="WARNING",
-                      # the benchmark times the machine, not a manager's approval
-                      DISTRIBUTION_APPROVAL_COUPONS="0", DISTRIBUTION_APPROVAL_VALUE="0")
+    os.environ.update(
+        DATABASE_URL=pg_url,
+        TRINO_HOST="127.0.0.1",
+        TRINO_PORT=str(trino_port),
+        DJANGO_SETTINGS_MODULE="couponops.settings",
+        LOG_LEVEL="WARNING",
+        # the benchmark times the machine, not a manager's approval
+        DISTRIBUTION_APPROVAL_COUPONS="0",
+        DISTRIBUTION_APPROVAL_VALUE="0",
+    )
     django.setup()
 
 

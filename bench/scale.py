@@ -41,8 +41,12 @@ class Size:
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000000,10000000,30000000", help="comma-separated coupon counts")
-    parser.add_argument("--copy-cap", type=int, default=10_000_000,
-                        help="rows per COPY in the plain vs partitioned comparison (at most the size)")
+    parser.add_argument(
+        "--copy-cap",
+        type=int,
+        default=10_000_000,
+        help="rows per COPY in the plain vs partitioned comparison (at most the size)",
+    )
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(","))
     with running_services() as (pg_url, trino_port):
@@ -143,27 +147,44 @@ def megabytes(n):
 
 
 def markdown(sizes, copies):
-    lines = ["| coupons | seconds | rows/s | s per 1M | worker peak RSS | table | index | bytes/coupon | WAL | "
-             "WAL per 10M |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| coupons | seconds | rows/s | s per 1M | worker peak RSS | table | index | bytes/coupon | WAL | "
+        "WAL per 10M |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for s in sizes:
-        lines.append(f"| {s.rows:,} | {s.seconds:,.1f} | {s.rate:,.0f} | {s.seconds / s.rows * 1e6:,.2f} | "
-                     f"{s.peak_rss_mb:,.0f} MB | {megabytes(s.table_bytes)} | {megabytes(s.index_bytes)} | "
-                     f"{(s.table_bytes + s.index_bytes) / s.rows:,.0f} | {megabytes(s.wal_bytes)} | "
-                     f"{megabytes(s.wal_bytes / s.rows * 1e7)} |")
+        lines.append(
+            f"| {s.rows:,} | {s.seconds:,.1f} | {s.rate:,.0f} | {s.seconds / s.rows * 1e6:,.2f} | "
+            f"{s.peak_rss_mb:,.0f} MB | {megabytes(s.table_bytes)} | {megabytes(s.index_bytes)} | "
+            f"{(s.table_bytes + s.index_bytes) / s.rows:,.0f} | {megabytes(s.wal_bytes)} | "
+            f"{megabytes(s.wal_bytes / s.rows * 1e7)} |"
+        )
     names = list(sizes[0].pages_ms)
-    lines += ["", "Admin pages with that many issued coupons (ms, median of 5):", "",
-              "| coupons | " + " | ".join(names) + " |", "|---:|" + "---:|" * len(names)]
+    lines += [
+        "",
+        "Admin pages with that many issued coupons (ms, median of 5):",
+        "",
+        "| coupons | " + " | ".join(names) + " |",
+        "|---:|" + "---:|" * len(names),
+    ]
     lines += [f"| {s.rows:,} | " + " | ".join(f"{s.pages_ms[n]:,.0f}" for n in names) + " |" for s in sizes]
     rows, seconds = copies
-    lines += ["", f"COPY of {rows:,} rows a coupon (binary, the writer's format), plain table against one "
-              "list-partitioned by coupon:", "",
-              "| table | first coupon (empty table) | rows/s | second coupon (beside the first) | rows/s | "
-              "table + index after |", "|---|---:|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        f"COPY of {rows:,} rows a coupon (binary, the writer's format), plain table against one "
+        "list-partitioned by coupon:",
+        "",
+        "| table | first coupon (empty table) | rows/s | second coupon (beside the first) | rows/s | "
+        "table + index after |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for table, label in ((PLAIN, "plain"), (PARTITIONED, "partitioned by coupon (LIST)")):
         first, second = seconds[table]
         heap, index = seconds["sizes"][table]
-        lines.append(f"| {label} | {first:,.1f} s | {rows / first:,.0f} | {second:,.1f} s | {rows / second:,.0f} | "
-                     f"{megabytes(heap + index)} |")
+        lines.append(
+            f"| {label} | {first:,.1f} s | {rows / first:,.0f} | {second:,.1f} s | {rows / second:,.0f} | "
+            f"{megabytes(heap + index)} |"
+        )
     return "\n".join(lines)
 
 

@@ -49,8 +49,11 @@ def columns(points, *, width=720, height=220, left=64, right=36, bottom=26, top=
     bars = []
     for i, (key, label, value) in enumerate(points):
         bar_height = plot_height * value / top_value
-        bars.append(Bar(key, label, value, left + i * step + step * 0.15, top + plot_height - bar_height, step * 0.7,
-                        bar_height))
+        bars.append(
+            Bar(
+                key, label, value, left + i * step + step * 0.15, top + plot_height - bar_height, step * 0.7, bar_height
+            )
+        )
     grid = [(top_value * k // 4, round(top + plot_height - plot_height * k / 4, 1)) for k in range(5)]
     return {"bars": bars, "grid": grid, "width": width, "height": height, "left": left, "right": width - right}
 
@@ -59,6 +62,8 @@ def rows(points, *, width=720, row_height=26, left=150, right=90):
     """Horizontal bars for (label, value) points, e.g. coupons per coupon code, the largest first."""
     top_value = max((value for _, value in points), default=0) or 1
     plot_width = width - left - right
-    bars = [Bar(label, label, value, left, i * row_height + 4, plot_width * value / top_value, row_height - 8)
-            for i, (label, value) in enumerate(points)]
+    bars = [
+        Bar(label, label, value, left, i * row_height + 4, plot_width * value / top_value, row_height - 8)
+        for i, (label, value) in enumerate(points)
+    ]
     return {"bars": bars, "width": width, "height": max(1, len(points)) * row_height, "left": left}

@@ -64,8 +64,14 @@ class SpreadsheetExports:
         try:
             return super().export_action(request)
         except IncorrectLookupParameters:
-            self.message_user(request, _("The filters in the address are not valid, so nothing was exported. "
-                                         "Choose them on the list, then export."), messages.ERROR)
+            self.message_user(
+                request,
+                _(
+                    "The filters in the address are not valid, so nothing was exported. "
+                    "Choose them on the list, then export."
+                ),
+                messages.ERROR,
+            )
             opts = self.model._meta
             return redirect(reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist"))
 
@@ -73,14 +79,19 @@ class SpreadsheetExports:
 def check_export_admins(app_configs=None, **kwargs):
     """Every exporting admin uses safe resources and the safe CSV encoding."""
     errors = []
-    for model, model_admin in admin.site._registry.items():
+    for model_admin in admin.site._registry.values():
         if not isinstance(model_admin, ExportMixin):
             continue
         unsafe = not isinstance(model_admin, SpreadsheetExports) or any(
-            not issubclass(resource, SafeModelResource) for resource in model_admin.get_export_resource_classes(None))
+            not issubclass(resource, SafeModelResource) for resource in model_admin.get_export_resource_classes(None)
+        )
         if unsafe:
-            errors.append(checks.Error(
-                f"{type(model_admin).__name__} exports without neutralising formulas",
-                hint="Mix in couponops.exports.SpreadsheetExports and derive its resources from SafeModelResource.",
-                obj=model_admin, id="couponops.E001"))
+            errors.append(
+                checks.Error(
+                    f"{type(model_admin).__name__} exports without neutralising formulas",
+                    hint="Mix in couponops.exports.SpreadsheetExports and derive its resources from SafeModelResource.",
+                    obj=model_admin,
+                    id="couponops.E001",
+                )
+            )
     return errors

@@ -3,6 +3,7 @@
 Read by `manage.py checkworker` (systemd, container health checks), /metrics and the admin's banner.
 """
 
+import contextlib
 import logging
 import os
 import socket
@@ -23,10 +24,10 @@ def heartbeat_record(*, cluster: str, host: str, pid: int, started_at, now=None)
     fields = {"pid": pid, "started_at": started_at, "beat_at": now}
     if WorkerHeartbeat.objects.filter(cluster=cluster, host=host).update(**fields):
         return
-    try:
+    with contextlib.suppress(
+        IntegrityError
+    ):  # the other cluster of this name created it first: the next beat updates it
         WorkerHeartbeat.objects.create(cluster=cluster, host=host, **fields)
-    except IntegrityError:  # the other cluster of this name created it first: the next beat updates it
-        pass
 
 
 class Heartbeat:

@@ -10,7 +10,7 @@ This module is loaded by the logging configuration, before Django's apps: it imp
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 transitions = logging.getLogger("couponops.transitions")
 # The attributes every LogRecord has; anything else on a record came from `extra`.
@@ -21,14 +21,20 @@ def log_transition(*, request_id: int, event: str, status: str, **fields) -> Non
     """One line for one transition of a distribution request, e.g.
     log_transition(request_id=42, event="claimed", status="running", attempt=2)."""
     details = " ".join(f"{key}={value}" for key, value in fields.items())
-    transitions.info("request_id=%s event=%s status=%s%s", request_id, event, status, f" {details}" if details else "",
-                     extra={"request_id": request_id, "event": event, "status": status, **fields})
+    transitions.info(
+        "request_id=%s event=%s status=%s%s",
+        request_id,
+        event,
+        status,
+        f" {details}" if details else "",
+        extra={"request_id": request_id, "event": event, "status": status, **fields},
+    )
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record):
         line = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

@@ -36,8 +36,10 @@ from .heartbeat import heartbeat_ages
 
 # Labels are route names and classes only, never a path, an id or a member: bounded cardinality.
 HTTP_SECONDS = Histogram(
-    "couponops_http_request_duration_seconds", "Time to answer an HTTP request, by route (URL name).",
-    ["view", "method", "status"], registry=None,
+    "couponops_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route (URL name).",
+    ["view", "method", "status"],
+    registry=None,
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
@@ -68,24 +70,34 @@ class OperationsCollector:
     def collect(self):
         yield self._requests_by_status()
         yield from self._running()
-        yield CounterMetricFamily("couponops_coupons_issued", "Coupons issued, ever (revoked ones included).",
-                                  value=selectors.coupons_issued_total())
-        yield CounterMetricFamily("couponops_distribution_runs_failed", "Distribution runs that failed, ever.",
-                                  value=selectors.runs_failed_total())
+        yield CounterMetricFamily(
+            "couponops_coupons_issued",
+            "Coupons issued, ever (revoked ones included).",
+            value=selectors.coupons_issued_total(),
+        )
+        yield CounterMetricFamily(
+            "couponops_distribution_runs_failed",
+            "Distribution runs that failed, ever.",
+            value=selectors.runs_failed_total(),
+        )
         yield from self._outbox()
         yield self._heartbeats()
 
     def _requests_by_status(self):
-        family = GaugeMetricFamily("couponops_distribution_requests",
-                                   "Distribution requests by status (queued = the queue's depth).", labels=["status"])
+        family = GaugeMetricFamily(
+            "couponops_distribution_requests",
+            "Distribution requests by status (queued = the queue's depth).",
+            labels=["status"],
+        )
         for status, count in selectors.requests_by_status().items():
             family.add_metric([status], count)
         return family
 
     def _running(self):
         request = selectors.running_request()
-        read, target, rate = (request.read_count, request.target_count or 0, request.live_rate() or 0) \
-            if request else (0, 0, 0)
+        read, target, rate = (
+            (request.read_count, request.target_count or 0, request.live_rate() or 0) if request else (0, 0, 0)
+        )
         values = {
             "running": ("1 while a distribution runs, else 0.", 1 if request else 0),
             "running_read_rows": ("Ids the running request has read so far.", read),
@@ -99,13 +111,18 @@ class OperationsCollector:
         pending, oldest = notification_selectors.outbox_backlog()
         age = (timezone.now() - oldest).total_seconds() if oldest else 0
         yield GaugeMetricFamily("couponops_notifications_pending", "Notifications waiting to be sent.", value=pending)
-        yield GaugeMetricFamily("couponops_notifications_oldest_pending_age_seconds",
-                                "Age of the oldest notification waiting to be sent (0 when none).", value=age)
+        yield GaugeMetricFamily(
+            "couponops_notifications_oldest_pending_age_seconds",
+            "Age of the oldest notification waiting to be sent (0 when none).",
+            value=age,
+        )
 
     def _heartbeats(self):
-        family = GaugeMetricFamily("couponops_worker_heartbeat_age_seconds",
-                                   "Seconds since the worker cluster's newest heartbeat (any host).",
-                                   labels=["cluster"])
+        family = GaugeMetricFamily(
+            "couponops_worker_heartbeat_age_seconds",
+            "Seconds since the worker cluster's newest heartbeat (any host).",
+            labels=["cluster"],
+        )
         for cluster, age in sorted(heartbeat_ages().items()):
             family.add_metric([cluster], age)
         return family

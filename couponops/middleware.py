@@ -28,8 +28,9 @@ class RefuseNulCharactersMiddleware:
 
 
 def address_carries_nul(request) -> bool:
-    return NUL in request.path or any(NUL in key or any(NUL in value for value in values)
-                                      for key, values in request.GET.lists())
+    return NUL in request.path or any(
+        NUL in key or any(NUL in value for value in values) for key, values in request.GET.lists()
+    )
 
 
 def refusal(request):

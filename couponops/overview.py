@@ -47,7 +47,9 @@ def overview_context():
         "per_day_total": sum(n for _, n in per_day),
         "per_day_labels": {i for i in range(DAYS) if (DAYS - 1 - i) % 5 == 0},
         "per_coupon": charts.rows(selectors.issued_per_coupon(DAYS, TOP_COUPONS)),
-        "days": DAYS, "failure_days": FAILURE_DAYS, "top_coupons": TOP_COUPONS,
+        "days": DAYS,
+        "failure_days": FAILURE_DAYS,
+        "top_coupons": TOP_COUPONS,
     }
 
 

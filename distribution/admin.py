@@ -34,16 +34,26 @@ Status = DistributionRequest.Status
 class CouponAdmin(SpreadsheetExports, ImportExportMixin, admin.ModelAdmin):
     resource_classes = [CouponResource]
     change_list_template = "admin/distribution/coupon/change_list.html"
-    list_display = ("name", "code", "discount_kind", "discount_amount", "valid_days", "budget", "is_active",
-                    "created_at")
+    list_display = (
+        "name",
+        "code",
+        "discount_kind",
+        "discount_amount",
+        "valid_days",
+        "budget",
+        "is_active",
+        "created_at",
+    )
     list_filter = ("is_active", "discount_kind")
     search_fields = ("name", "code")
 
     def get_urls(self):
         issued = self.admin_site.admin_view(self.issued_coupons_view)
         member = self.admin_site.admin_view(MemberCouponView(self).view)
-        return [path("issued/", issued, name="distribution_issuedcoupon_list"),
-                path("issued/member/", member, name="distribution_issuedcoupon_member")] + super().get_urls()
+        return [
+            path("issued/", issued, name="distribution_issuedcoupon_list"),
+            path("issued/member/", member, name="distribution_issuedcoupon_member"),
+        ] + super().get_urls()
 
     def issued_coupons_view(self, request):
         # IssuedCoupon has a composite primary key, which ModelAdmin does not support (Django 5.2),
@@ -57,16 +67,21 @@ class CouponAdmin(SpreadsheetExports, ImportExportMixin, admin.ModelAdmin):
             "title": _("Issued coupons"),
             "opts": IssuedCoupon._meta,
             "lookup": lookup,
-            "rows": [{"row": row, "state": row.state(now), "state_label": row.State(row.state(now)).label}
-                     for row in lookup.rows],
+            "rows": [
+                {"row": row, "state": row.state(now), "state_label": row.State(row.state(now)).label}
+                for row in lookup.rows
+            ],
             "member_url": reverse(f"{self.admin_site.name}:distribution_issuedcoupon_member"),
         }
         return TemplateResponse(request, "admin/distribution/issuedcoupon/list.html", context)
 
 
 class MemberCouponForm(forms.Form):
-    reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-                             help_text=_("Kept in the history of the request that issued the coupon."))
+    reason = forms.CharField(
+        label=_("reason"),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("Kept in the history of the request that issued the coupon."),
+    )
 
 
 class RejectForm(forms.Form):
@@ -89,28 +104,40 @@ class MemberCouponView:
         coupon_id, user_id = (parse_number(request.GET.get(key, "")) for key in ("coupon", "user_id"))
         row = None
         if coupon_id and user_id:
-            row = IssuedCoupon.objects.filter(coupon_id=coupon_id, user_id=user_id).select_related(
-                "coupon", "distribution", "issue_call__client").first()
+            row = (
+                IssuedCoupon.objects.filter(coupon_id=coupon_id, user_id=user_id)
+                .select_related("coupon", "distribution", "issue_call__client")
+                .first()
+            )
         form = MemberCouponForm(request.POST or None)
-        if row is not None and request.method == "POST" and form.is_valid():
-            if self._change(request, row, form):
-                return HttpResponseRedirect(request.get_full_path())
+        if row is not None and request.method == "POST" and form.is_valid() and self._change(request, row, form):
+            return HttpResponseRedirect(request.get_full_path())
         return TemplateResponse(request, self.template, self._context(request, row, form))
 
     def _change(self, request, row, form):
         change = {"revoke": services.issued_coupon_revoke, "restore": services.issued_coupon_restore}.get(
-            request.POST.get("action"))
+            request.POST.get("action")
+        )
         if change is None:
             return False
         try:
-            changed = change(coupon=row.coupon, user_id=row.user_id, actor=Actor.for_user(request.user),
-                             reason=form.cleaned_data["reason"])
+            changed = change(
+                coupon=row.coupon,
+                user_id=row.user_id,
+                actor=Actor.for_user(request.user),
+                reason=form.cleaned_data["reason"],
+            )
         except ValidationError as exc:
             form.add_error(None, exc)
             return False
-        self.model_admin.message_user(request, *(
-            (self._done(row), messages.SUCCESS) if changed else
-            (_("Nothing changed: the coupon is no longer in the state this page showed."), messages.WARNING)))
+        self.model_admin.message_user(
+            request,
+            *(
+                (self._done(row), messages.SUCCESS)
+                if changed
+                else (_("Nothing changed: the coupon is no longer in the state this page showed."), messages.WARNING)
+            ),
+        )
         return True
 
     @staticmethod
@@ -122,8 +149,12 @@ class MemberCouponView:
     def _context(self, request, row, form):
         state = row.state() if row is not None else None
         return {
-            **self.model_admin.admin_site.each_context(request), "title": _("One member's coupon"),
-            "opts": IssuedCoupon._meta, "row": row, "state": state, "form": form,
+            **self.model_admin.admin_site.each_context(request),
+            "title": _("One member's coupon"),
+            "opts": IssuedCoupon._meta,
+            "row": row,
+            "state": state,
+            "form": form,
             "can_change": request.user.has_perm("distribution.revoke_distributionrequest"),
             "may_revoke": row is not None and row.used_at is None and row.deleted_at is None,
             "may_restore": row is not None and row.used_at is None and row.deleted_at is not None,
@@ -141,7 +172,10 @@ def progress_detail(obj):
         return counts
     left = max(0, (obj.target_count or 0) - obj.read_count) / rate
     return _("%(counts)s · %(rate)s rows/s · about %(left)s s left") % {
-        "counts": counts, "rate": f"{rate:,.0f}", "left": f"{left:,.0f}"}
+        "counts": counts,
+        "rate": f"{rate:,.0f}",
+        "left": f"{left:,.0f}",
+    }
 
 
 def human_duration(seconds):
@@ -154,11 +188,15 @@ def human_duration(seconds):
 
 def preview_rows(obj):
     """The draft's preview as (label, value) lines, numbers formatted for the reader's language."""
-    unknown = (_("counted by the coupon service during the run") if writer_class().remote
-               else _("not counted in advance (audience too large); the run reports it"))
+    unknown = (
+        _("counted by the coupon service during the run")
+        if writer_class().remote
+        else _("not counted in advance (audience too large); the run reports it")
+    )
 
     def count(value):
         return unknown if value is None else number_format(value, force_grouping=True)
+
     return [
         ("targets", _("Distinct members in the table"), count(obj.target_count)),
         ("invalid", _("Empty, zero or negative ids (never issued)"), count(obj.invalid_count)),
@@ -181,22 +219,28 @@ class CouponChoiceField(forms.ModelChoiceField):
         try:
             return Coupon.objects.with_issued().get(pk=value)
         except (ValueError, TypeError, Coupon.DoesNotExist):
-            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice") from None
 
     def label_from_instance(self, coupon):
         left = coupon.budget_left()
         if left is None:
             return str(coupon)
         return _("%(coupon)s · %(left)s left in budget") % {
-            "coupon": coupon, "left": number_format(left, force_grouping=True)}
+            "coupon": coupon,
+            "left": number_format(left, force_grouping=True),
+        }
 
 
 class DistributionRequestForm(forms.ModelForm):
     source = forms.ChoiceField(label=capfirst(_("source")))
     coupon = CouponChoiceField(
-        queryset=Coupon.objects.none(), label=capfirst(_("coupon")),
-        help_text=_("Only coupons that can be issued now are listed: inactive coupons, expired ones and those "
-                    "whose budget is spent are not."))
+        queryset=Coupon.objects.none(),
+        label=capfirst(_("coupon")),
+        help_text=_(
+            "Only coupons that can be issued now are listed: inactive coupons, expired ones and those "
+            "whose budget is spent are not."
+        ),
+    )
 
     class Meta:
         model = DistributionRequest
@@ -233,8 +277,7 @@ def table_help():
     examples = ", ".join(filter(None, (selectors.source_example_table(source=name) for name in source_names())))
     if not examples:
         return _("catalog.schema.table")
-    return _("catalog.schema.table, for example %(examples)s. Suggestions appear as you type.") % {
-        "examples": examples}
+    return _("catalog.schema.table, for example %(examples)s. Suggestions appear as you type.") % {"examples": examples}
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -248,11 +291,17 @@ class StatusFilter(admin.SimpleListFilter):
         return [*Status.choices, (self.ALL, _("All, discarded drafts included"))]
 
     def choices(self, changelist):
-        yield {"selected": self.value() is None, "display": _("All but discarded drafts"),
-               "query_string": changelist.get_query_string(remove=[self.parameter_name])}
+        yield {
+            "selected": self.value() is None,
+            "display": _("All but discarded drafts"),
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+        }
         for lookup, title in self.lookup_choices:
-            yield {"selected": self.value() == str(lookup), "display": title,
-                   "query_string": changelist.get_query_string({self.parameter_name: lookup})}
+            yield {
+                "selected": self.value() == str(lookup),
+                "display": title,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+            }
 
     def queryset(self, request, queryset):
         if self.value() is None:
@@ -273,9 +322,11 @@ class ExportForm(SelectableFieldsExportForm):
 
 def live_field(name, description, ordering=None):
     """An admin column or read-only field that the progress endpoint keeps current (distribution/live.py)."""
+
     @admin.display(description=description, ordering=ordering)
     def display(self, obj):
         return live.render(obj, name)
+
     return display
 
 
@@ -296,11 +347,38 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
     show_full_result_count = False
     actions = ["approve", "retry", "cancel"]
     readonly_fields = (
-        "live_status", "progress", "target_count", "read", "issued", "skipped", "elapsed", "rate",
-        "resume_after", "attempts", "invalid_count", "duplicate_count", "held_count", "reissued_count", "reissue_count",
-        "requested_by", "created_at", "confirmed_by", "confirmed_at", "approved_by", "approved_at", "queued_at",
-        "started_at", "finished", "cancelled_by", "cancelled_at", "revoked_by", "revoked_at", "revoked",
-        "heartbeat_at", "error", "issued_coupons",
+        "live_status",
+        "progress",
+        "target_count",
+        "read",
+        "issued",
+        "skipped",
+        "elapsed",
+        "rate",
+        "resume_after",
+        "attempts",
+        "invalid_count",
+        "duplicate_count",
+        "held_count",
+        "reissued_count",
+        "reissue_count",
+        "requested_by",
+        "created_at",
+        "confirmed_by",
+        "confirmed_at",
+        "approved_by",
+        "approved_at",
+        "queued_at",
+        "started_at",
+        "finished",
+        "cancelled_by",
+        "cancelled_at",
+        "revoked_by",
+        "revoked_at",
+        "revoked",
+        "heartbeat_at",
+        "error",
+        "issued_coupons",
     )
 
     def get_fieldsets(self, request, obj=None):
@@ -308,20 +386,56 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
         if obj is None:
             return [(None, {"fields": asked})]
         if obj.is_draft or obj.awaits_approval:  # nothing has run: the preview says it all
-            return [(None, {"fields": (*asked, "live_status")}),
-                    (_("Who and when"), {"classes": ["collapse"], "fields": (
-                        "requested_by", "created_at", "confirmed_by", "confirmed_at")})]
+            return [
+                (None, {"fields": (*asked, "live_status")}),
+                (
+                    _("Who and when"),
+                    {"classes": ["collapse"], "fields": ("requested_by", "created_at", "confirmed_by", "confirmed_at")},
+                ),
+            ]
         return [
             (None, {"fields": (*asked, "live_status", "progress", "error", "issued_coupons")}),
-            (_("Counts"), {"fields": ("target_count", "read", "issued", "reissued_count", "skipped",
-                                      "invalid_count", "duplicate_count", "held_count", "reissue_count", "revoked",
-                                      "elapsed", "rate")}),
-            (_("Who and when"), {"classes": ["collapse"], "fields": (
-                "requested_by", "created_at", "confirmed_by", "confirmed_at", "approved_by", "approved_at",
-                "queued_at", "started_at", "finished", "cancelled_by", "cancelled_at", "revoked_by",
-                "revoked_at")}),
-            (_("For the engineers"), {"classes": ["collapse"], "fields": ("resume_after", "attempts",
-                                                                          "heartbeat_at")}),
+            (
+                _("Counts"),
+                {
+                    "fields": (
+                        "target_count",
+                        "read",
+                        "issued",
+                        "reissued_count",
+                        "skipped",
+                        "invalid_count",
+                        "duplicate_count",
+                        "held_count",
+                        "reissue_count",
+                        "revoked",
+                        "elapsed",
+                        "rate",
+                    )
+                },
+            ),
+            (
+                _("Who and when"),
+                {
+                    "classes": ["collapse"],
+                    "fields": (
+                        "requested_by",
+                        "created_at",
+                        "confirmed_by",
+                        "confirmed_at",
+                        "approved_by",
+                        "approved_at",
+                        "queued_at",
+                        "started_at",
+                        "finished",
+                        "cancelled_by",
+                        "cancelled_at",
+                        "revoked_by",
+                        "revoked_at",
+                    ),
+                },
+            ),
+            (_("For the engineers"), {"classes": ["collapse"], "fields": ("resume_after", "attempts", "heartbeat_at")}),
         ]
 
     def has_change_permission(self, request, obj=None):
@@ -335,8 +449,9 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
         services.distribution_draft(distribution=obj, actor=Actor.for_user(request.user), previewed=True)
 
     def response_add(self, request, obj, post_url_continue=None):
-        self.message_user(request, _("Saved as a draft. Check the preview, then confirm to queue it."),
-                          messages.SUCCESS)
+        self.message_user(
+            request, _("Saved as a draft. Check the preview, then confirm to queue it."), messages.SUCCESS
+        )
         return HttpResponseRedirect(self._url("change", obj.pk))
 
     def _url(self, name, *args):
@@ -383,21 +498,28 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
         if not self.has_add_permission(request):
             raise PermissionDenied
         query = request.GET
-        return JsonResponse({"suggestions": selectors.source_suggestions(
-            source=query.get("source", ""), table=query.get("table", ""), column=query.get("column"))})
+        return JsonResponse(
+            {
+                "suggestions": selectors.source_suggestions(
+                    source=query.get("source", ""), table=query.get("table", ""), column=query.get("column")
+                )
+            }
+        )
 
     @admin.display(description=_("issued coupons"))
     def issued_coupons(self, obj):
         url = reverse(f"{self.admin_site.name}:distribution_issuedcoupon_list") + "?" + urlencode({"request": obj.pk})
         return format_html('<a href="{}">{}</a>', url, _("Show the coupons this request issued"))
 
-    @admin.action(description=_("Retry the selected failed requests from where they stopped"),
-                  permissions=["change"])
+    @admin.action(description=_("Retry the selected failed requests from where they stopped"), permissions=["change"])
     def retry(self, request, queryset):
         actor = Actor.for_user(request.user)
         retried = sum(services.distribution_retry(distribution=distribution, actor=actor) for distribution in queryset)
-        self._report(request, ngettext("%(count)d request was queued again.",
-                                       "%(count)d requests were queued again.", retried), retried)
+        self._report(
+            request,
+            ngettext("%(count)d request was queued again.", "%(count)d requests were queued again.", retried),
+            retried,
+        )
 
     def _report(self, request, message, count):
         self.message_user(request, message % {"count": count}, messages.SUCCESS)
@@ -414,16 +536,23 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
     def get_urls(self):
         view = self.admin_site.admin_view
         name = "distribution_distributionrequest_{}".format
-        return [path("progress/", view(self.progress_view), name=name("progress")),
-                path("names/", view(self.names_view), name=name("names")),
-                *(path(f"<path:object_id>/{action}/", view(getattr(self, f"{action}_view")), name=name(action))
-                  for action in ("revoke", "confirm", "approve", "reject", "discard", "preview_again")),
-                *super().get_urls()]
+        return [
+            path("progress/", view(self.progress_view), name=name("progress")),
+            path("names/", view(self.names_view), name=name("names")),
+            *(
+                path(f"<path:object_id>/{action}/", view(getattr(self, f"{action}_view")), name=name(action))
+                for action in ("revoke", "confirm", "approve", "reject", "discard", "preview_again")
+            ),
+            *super().get_urls(),
+        ]
 
     def changelist_view(self, request, extra_context=None):
         # The list is a history to read, not records to change: its title says what it is.
-        extra_context = {"title": self.opts.verbose_name_plural.capitalize(),
-                         "progress_url": self._url("progress"), **(extra_context or {})}
+        extra_context = {
+            "title": self.opts.verbose_name_plural.capitalize(),
+            "progress_url": self._url("progress"),
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, extra_context)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
@@ -437,8 +566,12 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
 
     def add_view(self, request, form_url="", extra_context=None):
         # Saving makes a draft and opens its preview: "save and add another" or "continue editing" mean nothing.
-        extra_context = {"names_url": self._url("names"), "show_save_and_add_another": False,
-                         "show_save_and_continue": False, **(extra_context or {})}
+        extra_context = {
+            "names_url": self._url("names"),
+            "show_save_and_add_another": False,
+            "show_save_and_continue": False,
+            **(extra_context or {}),
+        }
         return super().add_view(request, form_url, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -484,14 +617,22 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
     def _confirm(self, request, obj, actor):
         status = services.distribution_confirm(distribution=obj, actor=actor)
         starts = obj.starts_later()
-        queued = (_("Confirmed and queued; it starts at %(time)s.") % {"time": live.start_time(starts)} if starts
-                  else _("Confirmed and queued; the worker will start it in turn."))
-        self.message_user(request, *{
-            None: (_("This request was already confirmed; nothing changed."), messages.INFO),
-            Status.QUEUED: (queued, messages.SUCCESS),
-            Status.AWAITING_APPROVAL: (
-                _("Confirmed. It is large, so it waits for another user's approval."), messages.WARNING),
-        }[status])
+        queued = (
+            _("Confirmed and queued; it starts at %(time)s.") % {"time": live.start_time(starts)}
+            if starts
+            else _("Confirmed and queued; the worker will start it in turn.")
+        )
+        self.message_user(
+            request,
+            *{
+                None: (_("This request was already confirmed; nothing changed."), messages.INFO),
+                Status.QUEUED: (queued, messages.SUCCESS),
+                Status.AWAITING_APPROVAL: (
+                    _("Confirmed. It is large, so it waits for another user's approval."),
+                    messages.WARNING,
+                ),
+            }[status],
+        )
 
     def approve_view(self, request, object_id):
         return self._transition_view(request, object_id, self._approve_one)
@@ -508,11 +649,17 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
     def _reject(self, request, obj, actor):
         form = RejectForm(request.POST)  # a form field: stripped, and a NUL character refused (jsonb cannot hold it)
         if not form.is_valid():
-            self.message_user(request, _("Say why you reject the request: the requester reads it.") if form.has_error(
-                "reason", "required") else " ".join(form.errors["reason"]), messages.ERROR)
+            self.message_user(
+                request,
+                _("Say why you reject the request: the requester reads it.")
+                if form.has_error("reason", "required")
+                else " ".join(form.errors["reason"]),
+                messages.ERROR,
+            )
         elif services.distribution_reject(distribution=obj, actor=actor, reason=form.cleaned_data["reason"]):
-            self.message_user(request, _("Rejected; the requester can read why in the request's history."),
-                              messages.SUCCESS)
+            self.message_user(
+                request, _("Rejected; the requester can read why in the request's history."), messages.SUCCESS
+            )
         else:
             self.message_user(request, _("This request is not awaiting approval; nothing changed."), messages.INFO)
 
@@ -528,8 +675,11 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
 
     def _preview_again(self, request, obj, actor):
         if services.distribution_preview_again(distribution=obj, actor=actor):
-            self.message_user(request, _("Previewed again from the table as it is now. Check the new preview, then "
-                                         "confirm."), messages.WARNING)
+            self.message_user(
+                request,
+                _("Previewed again from the table as it is now. Check the new preview, then confirm."),
+                messages.WARNING,
+            )
 
     @admin.action(description=_("Approve the selected requests awaiting approval"), permissions=["approve"])
     def approve(self, request, queryset):
@@ -539,8 +689,13 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
                 approved += services.distribution_approve(distribution=distribution, actor=actor)
             except PermissionDenied as exc:
                 self.message_user(request, f"#{distribution.pk}: {exc}", messages.ERROR)
-        self._report(request, ngettext("%(count)d request was approved and queued.",
-                                       "%(count)d requests were approved and queued.", approved), approved)
+        self._report(
+            request,
+            ngettext(
+                "%(count)d request was approved and queued.", "%(count)d requests were approved and queued.", approved
+            ),
+            approved,
+        )
 
     def revoke_view(self, request, object_id):
         """Revoking takes a confirmation page: how many coupons go, how many are already used."""
@@ -552,29 +707,45 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
         change_url = self._url("change", obj.pk)
         if request.method == "POST":
             if services.distribution_revoke(distribution=obj, actor=Actor.for_user(request.user)):
-                self.message_user(request, _("Revoking has started: the unused coupons are taken back in the "
-                                             "background, and the request shows “Revoked” with the count when it "
-                                             "is done."), messages.SUCCESS)
+                self.message_user(
+                    request,
+                    _(
+                        "Revoking has started: the unused coupons are taken back in the "
+                        "background, and the request shows “Revoked” with the count when it "
+                        "is done."
+                    ),
+                    messages.SUCCESS,
+                )
             else:
-                self.message_user(request, _("Only a succeeded or cancelled request that issued coupons can be "
-                                             "revoked."), messages.ERROR)
+                self.message_user(
+                    request,
+                    _("Only a succeeded or cancelled request that issued coupons can be revoked."),
+                    messages.ERROR,
+                )
             return HttpResponseRedirect(change_url)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Revoke the coupons of request #%(pk)s") % {"pk": obj.pk},
-            "opts": self.opts, "original": obj, "change_url": change_url,
+            "opts": self.opts,
+            "original": obj,
+            "change_url": change_url,
             "preview": selectors.distribution_revoke_preview(distribution=obj) if obj.is_revocable else None,
         }
         return TemplateResponse(request, "admin/distribution/distributionrequest/revoke.html", context)
 
-    @admin.action(description=_("Cancel the selected requests (awaiting approval, queued or running)"),
-                  permissions=["cancel"])
+    @admin.action(
+        description=_("Cancel the selected requests (awaiting approval, queued or running)"), permissions=["cancel"]
+    )
     def cancel(self, request, queryset):
         actor = Actor.for_user(request.user)
-        cancelled = sum(services.distribution_cancel(distribution=distribution, actor=actor)
-                        for distribution in queryset)
-        self._report(request, ngettext("%(count)d request was cancelled.",
-                                       "%(count)d requests were cancelled.", cancelled), cancelled)
+        cancelled = sum(
+            services.distribution_cancel(distribution=distribution, actor=actor) for distribution in queryset
+        )
+        self._report(
+            request,
+            ngettext("%(count)d request was cancelled.", "%(count)d requests were cancelled.", cancelled),
+            cancelled,
+        )
 
     def history_view(self, request, object_id, extra_context=None):
         """The History page lists the request's transitions (whoever caused them) above the admin's own log."""

@@ -53,7 +53,10 @@ def progress_detail(obj):
         return counts
     left = max(0, (obj.target_count or 0) - obj.read_count) / rate
     return _("%(counts)s · %(rate)s per second · about %(left)s s left") % {
-        "counts": counts, "rate": count(round(rate)), "left": count(round(left))}
+        "counts": counts,
+        "rate": count(round(rate)),
+        "left": count(round(left)),
+    }
 
 
 def elapsed(obj):
@@ -68,9 +71,12 @@ def rate(obj):
 
 
 def progress(obj):
-    return format_html('<progress max="100" value="{}"></progress> <span class="percent">{}%</span> '
-                       '<span class="detail">{}</span>', obj.progress_percent, obj.progress_percent,
-                       progress_detail(obj))
+    return format_html(
+        '<progress max="100" value="{}"></progress> <span class="percent">{}%</span> <span class="detail">{}</span>',
+        obj.progress_percent,
+        obj.progress_percent,
+        progress_detail(obj),
+    )
 
 
 def tools(obj, user):
@@ -99,14 +105,25 @@ RENDERERS = {
 def render(obj, name, user=None):
     """One live part, marked for the script: `data-live` says whether the request still changes.
     `user` matters only for the buttons ("tools"), which depend on who looks."""
-    return format_html('<span class="live live-{}" data-request="{}" data-field="{}" data-live="{}" data-status="{}">'
-                       '{}</span>', name, obj.pk, name, "true" if obj.is_live else "false", obj.status,
-                       RENDERERS[name](obj, user))
+    return format_html(
+        '<span class="live live-{}" data-request="{}" data-field="{}" data-live="{}" data-status="{}">{}</span>',
+        name,
+        obj.pk,
+        name,
+        "true" if obj.is_live else "false",
+        obj.status,
+        RENDERERS[name](obj, user),
+    )
 
 
 def states(objs, user):
     """The progress endpoint's answer: per request, whether it is live and every part, rendered."""
-    return {str(obj.pk): {"status": obj.status, "live": obj.is_live, "percent": obj.progress_percent,
-                          "fields": {name: str(renderer(obj, user)) for name, renderer in RENDERERS.items()}}
-            for obj in objs}
-
+    return {
+        str(obj.pk): {
+            "status": obj.status,
+            "live": obj.is_live,
+            "percent": obj.progress_percent,
+            "fields": {name: str(renderer(obj, user)) for name, renderer in RENDERERS.items()},
+        }
+        for obj in objs
+    }

@@ -54,8 +54,12 @@ class IssuedCouponLookup:
         if typed["user_id"]:
             self.user_id = parse_number(typed["user_id"])
             if self.user_id is None:
-                self.errors.append(_("“%(text)s” is not a member id: a member id is a whole number from 1 to 9,223,372,036,854,775,807.")
-                                   % {"text": typed["user_id"]})
+                self.errors.append(
+                    _(
+                        "“%(text)s” is not a member id: a member id is a whole number from 1 to 9,223,372,036,854,775,807."
+                    )
+                    % {"text": typed["user_id"]}
+                )
         if typed["coupon"]:
             self.coupons = coupons_matching(typed["coupon"])
             if not self.coupons:
@@ -73,13 +77,16 @@ class IssuedCouponLookup:
             coupon_ids = [c for c in (coupon_ids or [self.distribution.coupon_id]) if c == self.distribution.coupon_id]
         if self.user_id is not None:
             rows = member_coupons(user_id=self.user_id, coupon_ids=coupon_ids)
-            self.rows = [row for row in rows if self.distribution is None or row.distribution_id == self.distribution.pk]
+            self.rows = [
+                row for row in rows if self.distribution is None or row.distribution_id == self.distribution.pk
+            ]
             return
         self._fetch_page(coupon_ids, after)
 
     def _fetch_page(self, coupon_ids, after):
         rows = IssuedCoupon.objects.select_related("coupon", "redeemed_by", "issue_call__client").order_by(
-            "coupon_id", "user_id")
+            "coupon_id", "user_id"
+        )
         if coupon_ids is not None:
             rows = rows.filter(coupon_id__in=coupon_ids)
         if self.distribution is not None:
@@ -98,8 +105,10 @@ class IssuedCouponLookup:
         if self.user_id is not None:
             said.append(_("member %(id)s") % {"id": self.user_id})
         if self.coupons:
-            said.append(", ".join(f"{coupon.name} ({coupon.code})" for coupon in self.coupons[:5])
-                        + ("…" if len(self.coupons) > 5 else ""))
+            said.append(
+                ", ".join(f"{coupon.name} ({coupon.code})" for coupon in self.coupons[:5])
+                + ("…" if len(self.coupons) > 5 else "")
+            )
         if self.distribution is not None:
             said.append(_("request #%(id)s") % {"id": self.distribution.pk})
         return said

@@ -42,19 +42,31 @@ class Coupon(models.Model):
 
     name = models.CharField(_("name"), max_length=200)
     # The Coupon API names a coupon by its code in its addresses (/coupons/{code}/issue): no slash, no spaces.
-    code = models.CharField(_("code"), max_length=64, unique=True, validators=[RegexValidator(
-        r"^[^\s/]+\Z", _("A code cannot contain spaces or slashes: the Coupon API names coupons by code in its "
-                         "addresses."))])
+    code = models.CharField(
+        _("code"),
+        max_length=64,
+        unique=True,
+        validators=[
+            RegexValidator(
+                r"^[^\s/]+\Z",
+                _("A code cannot contain spaces or slashes: the Coupon API names coupons by code in its addresses."),
+            )
+        ],
+    )
     discount_kind = models.CharField(_("discount kind"), max_length=16, choices=DiscountKind.choices)
-    discount_amount = models.DecimalField(_("discount amount"), max_digits=12, decimal_places=2,
-                                          validators=[MinValueValidator(Decimal("0.01"))])
+    discount_amount = models.DecimalField(
+        _("discount amount"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
     valid_days = models.PositiveIntegerField(
-        _("valid for (days)"), help_text=_("How long an issued coupon can be used: 1 to 36,500 days."),
+        _("valid for (days)"),
+        help_text=_("How long an issued coupon can be used: 1 to 36,500 days."),
         validators=[MinValueValidator(1), MaxValueValidator(MAX_VALID_DAYS)],
     )
     is_active = models.BooleanField(_("active"), default=True)
     issue_until = models.DateTimeField(
-        _("issuable until"), null=True, blank=True,
+        _("issuable until"),
+        null=True,
+        blank=True,
         help_text=_("Optional: after this moment the coupon is expired and no request may issue it."),
     )
     budget = models.PositiveBigIntegerField(
@@ -109,29 +121,39 @@ class Coupon(models.Model):
         if not self.is_active:
             raise ValidationError({"coupon": _("Coupon “%(code)s” is not active.") % {"code": self.code}})
         if self.is_expired(now):
-            raise ValidationError({"coupon": _("Coupon “%(code)s” expired on %(date)s.") % {
-                "code": self.code, "date": local_moment(self.issue_until)}})
+            raise ValidationError(
+                {
+                    "coupon": _("Coupon “%(code)s” expired on %(date)s.")
+                    % {"code": self.code, "date": local_moment(self.issue_until)}
+                }
+            )
 
     def check_budget(self, would_issue):
         """Raises ValidationError (on the coupon field) if `would_issue` more coupons exceed the budget left."""
         left = self.budget_left()
         if left is not None and would_issue > left:
-            raise ValidationError({"coupon": _(
-                "Coupon “%(code)s” has %(left)s coupons left in its budget, and this request would issue %(count)s.")
-                % {"code": self.code, "left": f"{left:,}", "count": f"{would_issue:,}"}})
+            raise ValidationError(
+                {
+                    "coupon": _(
+                        "Coupon “%(code)s” has %(left)s coupons left in its budget, and this request would issue %(count)s."
+                    )
+                    % {"code": self.code, "left": f"{left:,}", "count": f"{would_issue:,}"}
+                }
+            )
 
 
 def acted_by(verbose_name):
     """A user who moved a request on (confirmed, approved, cancelled, revoked it); empty until someone did."""
-    return models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-                             verbose_name=verbose_name)
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=verbose_name
+    )
 
 
 class DistributionRequestQuerySet(models.QuerySet):
     def next_in_line(self, now=None):
         """The request queued first whose scheduled start has come: first in, first out.
 
-    In line means confirmed (and approved, where needed): a draft holds no place in the queue."""
+        In line means confirmed (and approved, where needed): a draft holds no place in the queue."""
         due = Q(not_before__isnull=True) | Q(not_before__lte=now or timezone.now())
         queued = self.filter(due, status=DistributionRequest.Status.QUEUED)
         return queued.order_by("queued_at", "pk").first()
@@ -162,7 +184,9 @@ class DistributionRequest(models.Model):
     column = models.CharField(_("user id column"), max_length=200)
     memo = models.TextField(_("memo"), help_text=_("Why: the campaign this audience is for."))
     not_before = models.DateTimeField(
-        _("start at"), null=True, blank=True,
+        _("start at"),
+        null=True,
+        blank=True,
         help_text=_("Optional: the request waits in the queue until then (checked every minute)."),
     )
     requested_by = models.ForeignKey(
@@ -178,23 +202,40 @@ class DistributionRequest(models.Model):
     read_count = models.BigIntegerField(_("read"), default=0)
     issued_count = models.BigIntegerField(_("issued"), default=0)
     skipped_count = models.BigIntegerField(_("skipped (already held)"), default=0)
-    reissued_count = models.BigIntegerField(_("re-issued"), default=0,
-                                            help_text=_("Revoked, never used coupons given back to their members."))
+    reissued_count = models.BigIntegerField(
+        _("re-issued"), default=0, help_text=_("Revoked, never used coupons given back to their members.")
+    )
     # The preview, taken when the draft was made: what the marketer saw before confirming.
-    invalid_count = models.BigIntegerField(_("invalid ids"), default=0,
-                                           help_text=_("Rows whose id is empty, zero or negative: never issued."))
-    duplicate_count = models.BigIntegerField(_("duplicate rows"), default=0,
-                                             help_text=_("Rows repeating an id already counted: issued once."))
-    held_count = models.BigIntegerField(_("already holding"), null=True, blank=True,
-                                        help_text=_("Members who held this coupon at preview time; empty if not "
-                                                    "counted in advance."))
-    reissue_count = models.BigIntegerField(_("had it revoked"), null=True, blank=True,
-                                           help_text=_("Members whose coupon was revoked unused at preview time: "
-                                                       "they get it again. Empty if not counted in advance."))
+    invalid_count = models.BigIntegerField(
+        _("invalid ids"), default=0, help_text=_("Rows whose id is empty, zero or negative: never issued.")
+    )
+    duplicate_count = models.BigIntegerField(
+        _("duplicate rows"), default=0, help_text=_("Rows repeating an id already counted: issued once.")
+    )
+    held_count = models.BigIntegerField(
+        _("already holding"),
+        null=True,
+        blank=True,
+        help_text=_("Members who held this coupon at preview time; empty if not counted in advance."),
+    )
+    reissue_count = models.BigIntegerField(
+        _("had it revoked"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Members whose coupon was revoked unused at preview time: "
+            "they get it again. Empty if not counted in advance."
+        ),
+    )
     audience_fingerprint = models.CharField(
-        _("audience fingerprint"), max_length=64, blank=True,
-        help_text=_("A checksum of the distinct ids seen at preview: a run starts only if the table still holds "
-                    "exactly these members."))
+        _("audience fingerprint"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "A checksum of the distinct ids seen at preview: a run starts only if the table still holds "
+            "exactly these members."
+        ),
+    )
     sample_ids = models.JSONField(_("sample ids"), default=list, blank=True)
     estimated_seconds = models.FloatField(_("estimated duration (s)"), null=True, blank=True)
     confirmed_by = acted_by(_("confirmed by"))
@@ -223,9 +264,7 @@ class DistributionRequest(models.Model):
         constraints = [
             # Exclusivity lives in the database, not in the broker: whatever delivers a task twice
             # or starts a second cluster, a second `running` row cannot be written.
-            models.UniqueConstraint(
-                fields=["status"], condition=Q(status="running"), name="one_running_distribution"
-            ),
+            models.UniqueConstraint(fields=["status"], condition=Q(status="running"), name="one_running_distribution"),
         ]
         indexes = [models.Index(fields=["status", "queued_at"], name="distribution_queue_idx")]
         permissions = [
@@ -245,8 +284,14 @@ class DistributionRequest(models.Model):
     # progress script read it (the script through `is_live` in the progress view's answer).
     # `audience_changed` is finished (nothing runs until a person acts): a fresh preview takes it back to
     # a draft, and what it issued before the stop can be revoked.
-    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.REVOKED, Status.DISCARDED,
-                Status.AUDIENCE_CHANGED)
+    FINISHED = (
+        Status.SUCCEEDED,
+        Status.FAILED,
+        Status.CANCELLED,
+        Status.REVOKED,
+        Status.DISCARDED,
+        Status.AUDIENCE_CHANGED,
+    )
     LIVE = (Status.QUEUED, Status.RUNNING, Status.REVOKING)
     CANCELLABLE = (Status.AWAITING_APPROVAL, Status.QUEUED, Status.RUNNING)
     REVOCABLE = (Status.SUCCEEDED, Status.CANCELLED, Status.AUDIENCE_CHANGED)
@@ -286,8 +331,11 @@ class DistributionRequest(models.Model):
 
     def may_be_approved_by(self, user):
         """Four eyes: an approver who is not the requester."""
-        return (user is not None and user.has_perm("distribution.approve_distributionrequest")
-                and user.pk != self.requested_by_id)
+        return (
+            user is not None
+            and user.has_perm("distribution.approve_distributionrequest")
+            and user.pk != self.requested_by_id
+        )
 
     @property
     def would_issue(self):
@@ -306,9 +354,14 @@ class DistributionRequest(models.Model):
     def check_start(self, now=None):
         """Raises ValidationError (on the start field) for a start time already past."""
         if self.not_before is not None and self.not_before < (now or timezone.now()) - self.START_GRACE:
-            raise ValidationError({"not_before": _(
-                "The start time %(time)s has already passed. Leave it empty to start as soon as possible.")
-                % {"time": local_moment(self.not_before)}})
+            raise ValidationError(
+                {
+                    "not_before": _(
+                        "The start time %(time)s has already passed. Leave it empty to start as soon as possible."
+                    )
+                    % {"time": local_moment(self.not_before)}
+                }
+            )
 
     def starts_later(self, now=None):
         """The scheduled start, while it is still ahead; None otherwise."""
@@ -353,8 +406,9 @@ class DistributionRequest(models.Model):
             checkpoint=last_id,
             heartbeat_at=now,
             elapsed_seconds=elapsed,
-            rows_per_second=ExpressionWrapper((F("read_count") + read) / Value(max(elapsed, 0.001)),
-                                              output_field=models.FloatField()),
+            rows_per_second=ExpressionWrapper(
+                (F("read_count") + read) / Value(max(elapsed, 0.001)), output_field=models.FloatField()
+            ),
         )
 
     def exceeds_audience(self, *, read):
@@ -393,17 +447,33 @@ class IssuedCoupon(models.Model):
     coupon = models.ForeignKey(Coupon, models.DO_NOTHING, db_index=False, db_constraint=False)
     user_id = models.BigIntegerField(_("user id"))
     # The column keeps its first name: renaming a column of the bulk table is not worth a migration.
-    distribution = models.ForeignKey(DistributionRequest, models.DO_NOTHING, db_index=False, db_constraint=False,
-                                     db_column="request_id", null=True, blank=True)
-    issue_call = models.ForeignKey("api.IssueCall", models.DO_NOTHING, db_index=False, db_constraint=False,
-                                   null=True, blank=True, related_name="+")
+    distribution = models.ForeignKey(
+        DistributionRequest,
+        models.DO_NOTHING,
+        db_index=False,
+        db_constraint=False,
+        db_column="request_id",
+        null=True,
+        blank=True,
+    )
+    issue_call = models.ForeignKey(
+        "api.IssueCall", models.DO_NOTHING, db_index=False, db_constraint=False, null=True, blank=True, related_name="+"
+    )
     issued_at = models.DateTimeField(_("issued at"))
     expires_at = models.DateTimeField(_("expires at"))
     used_at = models.DateTimeField(_("used at"), null=True, blank=True)
     deleted_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     order_id = models.CharField(_("order id"), max_length=100, null=True, blank=True)
-    redeemed_by = models.ForeignKey("api.ApiClient", models.DO_NOTHING, db_index=False, db_constraint=False,
-                                    null=True, blank=True, related_name="+", verbose_name=_("redeemed by"))
+    redeemed_by = models.ForeignKey(
+        "api.ApiClient",
+        models.DO_NOTHING,
+        db_index=False,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("redeemed by"),
+    )
 
     class Meta:
         verbose_name = _("issued coupon")
@@ -465,16 +535,26 @@ class Transition(models.Model):
         COMMAND_LINE = "command_line", _("command line")
 
     # None only for support's change of a coupon that a Coupon API call issued: no request to belong to.
-    distribution = models.ForeignKey(DistributionRequest, models.PROTECT, related_name="transitions", null=True,
-                                     blank=True, verbose_name=_("distribution request"))
+    distribution = models.ForeignKey(
+        DistributionRequest,
+        models.PROTECT,
+        related_name="transitions",
+        null=True,
+        blank=True,
+        verbose_name=_("distribution request"),
+    )
     action = models.CharField(_("what happened"), max_length=32, choices=Action.choices)
-    status = models.CharField(_("status after"), max_length=20, choices=DistributionRequest.Status.choices,
-                              blank=True)
+    status = models.CharField(_("status after"), max_length=20, choices=DistributionRequest.Status.choices, blank=True)
     actor_kind = models.CharField(_("by"), max_length=16, choices=ActorKind.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-                              verbose_name=_("user"))
-    actor_name = models.CharField(_("by (name)"), max_length=150, blank=True,
-                                  help_text=_("The user name, or the operating-system user of the command line."))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("user")
+    )
+    actor_name = models.CharField(
+        _("by (name)"),
+        max_length=150,
+        blank=True,
+        help_text=_("The user name, or the operating-system user of the command line."),
+    )
     at = models.DateTimeField(_("at"), default=timezone.now)
     counts = models.JSONField(_("counts"), default=dict)
     details = models.JSONField(_("details"), default=dict, blank=True)

@@ -5,6 +5,7 @@ the two costs overlap instead of adding up. The queue holds at most `depth` chun
 memory flat whatever the audience's size.
 """
 
+import contextlib
 import queue
 import threading
 
@@ -31,10 +32,8 @@ class Prefetched:
     def __exit__(self, *exc_info):
         self._stop.set()
         while self._thread.is_alive():  # unblock a producer waiting for room
-            try:
+            with contextlib.suppress(queue.Empty):
                 self._queue.get(timeout=0.1)
-            except queue.Empty:
-                pass
         self._thread.join()
 
     def _produce(self):

@@ -29,8 +29,9 @@ def _text(attribute, header):
 
 def _number(attribute, header):
     # Plain numbers: a CSV cell 40000 and an XLSX number, never a quoted "40,000".
-    return fields.Field(attribute=attribute, column_name=header, widget=widgets.NumberWidget(coerce_to_string=False),
-                        readonly=True)
+    return fields.Field(
+        attribute=attribute, column_name=header, widget=widgets.NumberWidget(coerce_to_string=False), readonly=True
+    )
 
 
 def _time(attribute, header):
@@ -79,10 +80,34 @@ class DistributionRequestResource(SafeModelResource):
     class Meta:
         model = DistributionRequest
         fields = (
-            "id", "status", "coupon", "coupon_name", "source", "table", "column", "memo", "requested_by",
-            "created_at", "confirmed_by", "approved_by", "not_before", "started_at", "finished_at", "target_count",
-            "read_count", "issued_count", "reissued_count", "skipped_count", "elapsed_seconds", "rows_per_second", "error_message",
-            "cancelled_by", "cancelled_at", "revoked_by", "revoked_at", "revoked_count",
+            "id",
+            "status",
+            "coupon",
+            "coupon_name",
+            "source",
+            "table",
+            "column",
+            "memo",
+            "requested_by",
+            "created_at",
+            "confirmed_by",
+            "approved_by",
+            "not_before",
+            "started_at",
+            "finished_at",
+            "target_count",
+            "read_count",
+            "issued_count",
+            "reissued_count",
+            "skipped_count",
+            "elapsed_seconds",
+            "rows_per_second",
+            "error_message",
+            "cancelled_by",
+            "cancelled_at",
+            "revoked_by",
+            "revoked_at",
+            "revoked_count",
         )
         export_order = fields
 
@@ -93,8 +118,11 @@ class DistributionRequestResource(SafeModelResource):
         return round(obj.rows_per_second) if obj.rows_per_second else None
 
     def get_queryset(self):
-        return super().get_queryset().select_related("coupon", "requested_by", "confirmed_by", "approved_by",
-                                                     "cancelled_by", "revoked_by")
+        return (
+            super()
+            .get_queryset()
+            .select_related("coupon", "requested_by", "confirmed_by", "approved_by", "cancelled_by", "revoked_by")
+        )
 
 
 class TransitionResource(SafeModelResource):
@@ -113,6 +141,16 @@ class TransitionResource(SafeModelResource):
 
     class Meta:
         model = Transition
-        fields = ("at", "distribution", "action", "status", "actor_kind", "actor_name", "read", "issued",
-                  "reissued", "details")
+        fields = (
+            "at",
+            "distribution",
+            "action",
+            "status",
+            "actor_kind",
+            "actor_name",
+            "read",
+            "issued",
+            "reissued",
+            "details",
+        )
         export_order = fields

@@ -10,21 +10,29 @@ from django.apps import apps as global_apps
 ROLES = {
     # Drafts, previews and confirms campaigns; cancels or revokes a mistake; keeps coupons up to date.
     "marketer": [
-        "distribution.view_coupon", "distribution.add_coupon", "distribution.change_coupon",
-        "distribution.view_distributionrequest", "distribution.add_distributionrequest",
-        "distribution.change_distributionrequest", "distribution.cancel_distributionrequest",
+        "distribution.view_coupon",
+        "distribution.add_coupon",
+        "distribution.change_coupon",
+        "distribution.view_distributionrequest",
+        "distribution.add_distributionrequest",
+        "distribution.change_distributionrequest",
+        "distribution.cancel_distributionrequest",
         "distribution.revoke_distributionrequest",
     ],
     # Approves or rejects large requests of others, cancels and revokes, reads and exports the history.
     "manager": [
-        "distribution.view_coupon", "distribution.view_distributionrequest",
-        "distribution.approve_distributionrequest", "distribution.cancel_distributionrequest",
-        "distribution.revoke_distributionrequest", "distribution.view_transition",
+        "distribution.view_coupon",
+        "distribution.view_distributionrequest",
+        "distribution.approve_distributionrequest",
+        "distribution.cancel_distributionrequest",
+        "distribution.revoke_distributionrequest",
+        "distribution.view_transition",
         "notifications.view_notification",
     ],
     # Answers members: which coupons they hold, whether usable, until when.
     "support": [
-        "distribution.view_coupon", "distribution.view_distributionrequest",
+        "distribution.view_coupon",
+        "distribution.view_distributionrequest",
     ],
 }
 
@@ -34,7 +42,9 @@ def roles_apply(apps=global_apps):
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, codes in ROLES.items():
-        wanted = [Permission.objects.get(content_type__app_label=code.split(".")[0], codename=code.split(".")[1])
-                  for code in codes]
+        wanted = [
+            Permission.objects.get(content_type__app_label=code.split(".")[0], codename=code.split(".")[1])
+            for code in codes
+        ]
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.set(wanted)

@@ -30,13 +30,18 @@ def audience_check(*, source: str, table: str, column: str) -> tuple[Target, Pro
     except SourceError as exc:
         raise ValidationError({exc.field or "table": exc.message}) from exc
     if not profile.targets:
-        raise ValidationError({"table": _("%(table)s has no valid user ids: every value of %(column)s is empty, zero "
-                                          "or negative.") % {"table": target.display_name, "column": target.column}})
+        raise ValidationError(
+            {
+                "table": _("%(table)s has no valid user ids: every value of %(column)s is empty, zero or negative.")
+                % {"table": target.display_name, "column": target.column}
+            }
+        )
     return target, profile
 
 
-def audience_holders_count(*, coupon: Coupon, source: str, target: Target,
-                           targets: int) -> tuple[int | None, int | None]:
+def audience_holders_count(
+    *, coupon: Coupon, source: str, target: Target, targets: int
+) -> tuple[int | None, int | None]:
     """(held, revoked): members of the audience who hold the coupon (usable, used or expired: skipped),
     and those whose coupon was revoked and never used (issued again); (None, None) when too many to
     look up now, or when they are held in a coupon service elsewhere."""
@@ -50,16 +55,23 @@ def audience_holders_count(*, coupon: Coupon, source: str, target: Target,
     revivable = Q(deleted_at__isnull=False, used_at__isnull=True)
     for user_ids in get_source(source).read(target, after=None, batch_size=10_000):
         counts = IssuedCoupon.objects.filter(coupon_id=coupon.pk, user_id__in=user_ids).aggregate(
-            rows=Count("user_id"), revoked=Count("user_id", filter=revivable))
+            rows=Count("user_id"), revoked=Count("user_id", filter=revivable)
+        )
         held, revoked = held + counts["rows"] - counts["revoked"], revoked + counts["revoked"]
     return held, revoked
 
 
 def distribution_estimate_seconds(*, targets: int) -> float | None:
     """Targets over the median rows/s of the last finished runs; None before anything was measured."""
-    rates = sorted(DistributionRequest.objects.filter(
-        status__in=[Status.SUCCEEDED, Status.REVOKED], rows_per_second__gt=0, read_count__gte=10_000,
-    ).order_by("-finished_at").values_list("rows_per_second", flat=True)[:20])
+    rates = sorted(
+        DistributionRequest.objects.filter(
+            status__in=[Status.SUCCEEDED, Status.REVOKED],
+            rows_per_second__gt=0,
+            read_count__gte=10_000,
+        )
+        .order_by("-finished_at")
+        .values_list("rows_per_second", flat=True)[:20]
+    )
     return targets / rates[len(rates) // 2] if rates else None
 
 
@@ -81,25 +93,38 @@ def distribution_approval_reasons(*, distribution: DistributionRequest) -> list[
     coupons, limit_value = settings.DISTRIBUTION_APPROVAL_COUPONS, settings.DISTRIBUTION_APPROVAL_VALUE
     value, reasons = distribution_value(distribution=distribution), []
     if coupons and distribution.would_issue > coupons:
-        reasons.append(_("It would issue %(count)s coupons; more than %(limit)s need approval.") % {
-            "count": number_format(distribution.would_issue, force_grouping=True),
-            "limit": number_format(coupons, force_grouping=True)})
+        reasons.append(
+            _("It would issue %(count)s coupons; more than %(limit)s need approval.")
+            % {
+                "count": number_format(distribution.would_issue, force_grouping=True),
+                "limit": number_format(coupons, force_grouping=True),
+            }
+        )
     if limit_value and value is not None and value > limit_value:
-        reasons.append(_("%(count)s coupons × %(amount)s put %(value)s at stake; more than %(limit)s needs "
-                         "approval.") % {
-            "count": number_format(distribution.would_issue, force_grouping=True),
-            "amount": number_format(distribution.coupon.discount_amount, 0, force_grouping=True),
-            "value": number_format(value, 0, force_grouping=True),
-            "limit": number_format(limit_value, force_grouping=True)})
+        reasons.append(
+            _("%(count)s coupons × %(amount)s put %(value)s at stake; more than %(limit)s needs approval.")
+            % {
+                "count": number_format(distribution.would_issue, force_grouping=True),
+                "amount": number_format(distribution.coupon.discount_amount, 0, force_grouping=True),
+                "value": number_format(value, 0, force_grouping=True),
+                "limit": number_format(limit_value, force_grouping=True),
+            }
+        )
     return reasons
 
 
 def distribution_approvers(*, distribution: DistributionRequest, limit=20) -> list[str]:
     """The names of the active staff who may approve this request (never its requester)."""
     perm = Q(codename="approve_distributionrequest", content_type__app_label="distribution")
-    users = get_user_model().objects.filter(is_active=True, is_staff=True).filter(
-        Q(is_superuser=True) | Q(user_permissions__in=Permission.objects.filter(perm))
-        | Q(groups__permissions__in=Permission.objects.filter(perm)))
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True)
+        .filter(
+            Q(is_superuser=True)
+            | Q(user_permissions__in=Permission.objects.filter(perm))
+            | Q(groups__permissions__in=Permission.objects.filter(perm))
+        )
+    )
     users = users.exclude(pk=distribution.requested_by_id).distinct().order_by("username")
     return [user.get_username() for user in users[:limit]]
 
@@ -129,7 +154,8 @@ def member_coupons(*, user_id: int, coupon_ids=None, states=None, now=None) -> l
     if not coupon_ids:
         return []
     rows = IssuedCoupon.objects.filter(coupon_id__in=coupon_ids, user_id=user_id).select_related(
-        "coupon", "redeemed_by", "issue_call__client")
+        "coupon", "redeemed_by", "issue_call__client"
+    )
     now = now or timezone.now()
     held = [row for row in rows if states is None or row.state(now) in states]
     return sorted(held, key=lambda row: (row.issued_at, row.coupon_id), reverse=True)
@@ -162,8 +188,11 @@ def queued_requests():
 
 
 def awaiting_approval_requests():
-    return (DistributionRequest.objects.filter(status=Status.AWAITING_APPROVAL)
-            .select_related("coupon", "requested_by").order_by("confirmed_at", "pk"))
+    return (
+        DistributionRequest.objects.filter(status=Status.AWAITING_APPROVAL)
+        .select_related("coupon", "requested_by")
+        .order_by("confirmed_at", "pk")
+    )
 
 
 def coupons_issued_total() -> int:
@@ -173,8 +202,11 @@ def coupons_issued_total() -> int:
 
 def failed_since(since):
     """Requests whose last run failed after `since` and that were not retried since, newest first."""
-    return (DistributionRequest.objects.filter(status=Status.FAILED, finished_at__gte=since)
-            .select_related("coupon").order_by("-finished_at"))
+    return (
+        DistributionRequest.objects.filter(status=Status.FAILED, finished_at__gte=since)
+        .select_related("coupon")
+        .order_by("-finished_at")
+    )
 
 
 def stuck_running(now, stale_after):
@@ -184,9 +216,11 @@ def stuck_running(now, stale_after):
 
 def _with_issue_day(since):
     last_write = Coalesce("finished_at", "heartbeat_at")
-    return (DistributionRequest.objects.filter(issued_count__gt=0)
-            .annotate(day=TruncDate(last_write, tzinfo=timezone.get_current_timezone()))
-            .filter(day__gte=since))
+    return (
+        DistributionRequest.objects.filter(issued_count__gt=0)
+        .annotate(day=TruncDate(last_write, tzinfo=timezone.get_current_timezone()))
+        .filter(day__gte=since)
+    )
 
 
 def issued_per_day(days: int, today=None) -> list[tuple]:
@@ -200,8 +234,12 @@ def issued_per_day(days: int, today=None) -> list[tuple]:
 def issued_per_coupon(days: int, limit: int = 10, today=None) -> list[tuple]:
     """(coupon code, coupons issued) over the last `days` days, the largest first."""
     first = (today or timezone.localdate()) - timedelta(days=days - 1)
-    rows = (_with_issue_day(first).values_list("coupon__code").annotate(n=Sum("issued_count"))
-            .order_by("-n", "coupon__code")[:limit])
+    rows = (
+        _with_issue_day(first)
+        .values_list("coupon__code")
+        .annotate(n=Sum("issued_count"))
+        .order_by("-n", "coupon__code")[:limit]
+    )
     return list(rows)
 
 
@@ -218,6 +256,8 @@ def month_totals(today=None) -> dict[str, int]:
         "failed": ended.filter(status=Status.FAILED).count(),
         "cancelled": ended.filter(status=Status.CANCELLED).count(),
     }
+
+
 def source_example_table(*, source: str) -> str | None:
     """A real table of the source to show as an example (its metadata asked at most every 10 minutes)."""
     key = f"couponops:example-table:{source}"

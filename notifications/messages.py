@@ -27,14 +27,24 @@ def render(event, distribution):
         title, facts, link = _title(event, distribution), _facts(event, distribution), _admin_link(distribution)
         error_label, open_label = _("Error"), _("Open the request in the admin")
         errors = [distribution.error_message] if event in (Event.FAILED, Event.AUDIENCE_CHANGED) else []
-        text = "\n".join([title, *(f"{label}: {value}" for label, value in facts),
-                          *(f"{error_label}: {error}" for error in errors), link])
+        text = "\n".join(
+            [
+                title,
+                *(f"{label}: {value}" for label, value in facts),
+                *(f"{error_label}: {error}" for error in errors),
+                link,
+            ]
+        )
         blocks = [
             {"type": "header", "text": {"type": "plain_text", "text": title}},
-            {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{label}*\n{value}"}
-                                           for label, value in facts[:10]]},
-            *({"type": "section", "text": {"type": "mrkdwn", "text": f"*{error_label}*\n```{error[:2500]}```"}}
-              for error in errors),
+            {
+                "type": "section",
+                "fields": [{"type": "mrkdwn", "text": f"*{label}*\n{value}"} for label, value in facts[:10]],
+            },
+            *(
+                {"type": "section", "text": {"type": "mrkdwn", "text": f"*{error_label}*\n```{error[:2500]}```"}}
+                for error in errors
+            ),
             {"type": "section", "text": {"type": "mrkdwn", "text": f"<{link}|{open_label}>"}},
         ]
     return {"text": text, "blocks": blocks}
@@ -48,8 +58,10 @@ def _title(event, distribution):
 def _facts(event, distribution):
     facts = [
         (_("Coupon"), f"{distribution.coupon.name} ({distribution.coupon.code})"),
-        (_("Requested by"),
-         distribution.requested_by.get_username() if distribution.requested_by else _("command line")),
+        (
+            _("Requested by"),
+            distribution.requested_by.get_username() if distribution.requested_by else _("command line"),
+        ),
         (_("Memo"), distribution.memo or "–"),
         (_("Source table"), f"{distribution.source}: {distribution.table}.{distribution.column}"),
         (_("Targets"), _number(distribution.target_count)),
@@ -63,14 +75,29 @@ def _facts(event, distribution):
     if event == Event.APPROVAL_NEEDED and distribution.starts_later():
         facts.append((_("Starts at"), _local_time(distribution.not_before)))
     if event not in (Event.STARTED, Event.APPROVAL_NEEDED):
-        facts.append((_("Read / issued / skipped"), " / ".join(_number(n) for n in (
-            distribution.read_count, distribution.issued_count, distribution.skipped_count))))
+        facts.append(
+            (
+                _("Read / issued / skipped"),
+                " / ".join(
+                    _number(n) for n in (distribution.read_count, distribution.issued_count, distribution.skipped_count)
+                ),
+            )
+        )
     if event not in (Event.STARTED, Event.APPROVAL_NEEDED) and distribution.elapsed_seconds:
         # A request cancelled before it ran has no time to report: no "0.0 s, 0 per second".
         facts += [
-            (_("Read / issued / re-issued / skipped"), " / ".join(_number(n) for n in (
-                distribution.read_count, distribution.issued_count, distribution.reissued_count,
-                distribution.skipped_count))),
+            (
+                _("Read / issued / re-issued / skipped"),
+                " / ".join(
+                    _number(n)
+                    for n in (
+                        distribution.read_count,
+                        distribution.issued_count,
+                        distribution.reissued_count,
+                        distribution.skipped_count,
+                    )
+                ),
+            ),
             (_("Elapsed"), _("%(seconds)s s") % {"seconds": number_format(distribution.elapsed_seconds, 1)}),
             (_("Coupons per second"), _number(round(distribution.rows_per_second or 0))),
         ]

@@ -20,8 +20,13 @@ class Notification(models.Model):
         SKIPPED = "skipped", _("Skipped (no Slack configured)")
 
     event = models.CharField(_("event"), max_length=20, choices=event_choices)
-    distribution = models.ForeignKey(DistributionRequest, models.PROTECT, related_name="notifications",
-                                     verbose_name=_("distribution request"), db_column="request_id")
+    distribution = models.ForeignKey(
+        DistributionRequest,
+        models.PROTECT,
+        related_name="notifications",
+        verbose_name=_("distribution request"),
+        db_column="request_id",
+    )
     destination = models.CharField(_("destination"), max_length=16, choices=Destination.choices)
     payload = models.JSONField(_("payload"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)

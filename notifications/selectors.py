@@ -10,4 +10,3 @@ def outbox_backlog() -> tuple[int, object]:
     pending = Notification.objects.filter(status=Notification.Status.PENDING)
     backlog = pending.aggregate(n=Count("pk"), oldest=Min("created_at"))
     return backlog["n"], backlog["oldest"]
-

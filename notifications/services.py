@@ -29,8 +29,7 @@ def notification_record(*, event: str, distribution) -> Notification:
         next_attempt_at=timezone.now(),
     )
     if destination == "none":
-        logger.info("notification %s (%s #%s) skipped: no Slack configured", notification.pk, event,
-                    distribution.pk)
+        logger.info("notification %s (%s #%s) skipped: no Slack configured", notification.pk, event, distribution.pk)
     else:
         transaction.on_commit(lambda: notification_kick(notification.pk))
     return notification
@@ -38,8 +37,13 @@ def notification_record(*, event: str, distribution) -> Notification:
 
 def notification_kick(notification_id=None):
     # Its own django-q2 cluster, so that a message never waits behind a running distribution.
-    async_task("notifications.tasks.deliver_outbox", notification_id, cluster=CLUSTER,
-               task_name="notifications-outbox", group="notifications")
+    async_task(
+        "notifications.tasks.deliver_outbox",
+        notification_id,
+        cluster=CLUSTER,
+        task_name="notifications-outbox",
+        group="notifications",
+    )
 
 
 def notification_resend(*, notification: Notification) -> bool:
@@ -47,8 +51,12 @@ def notification_resend(*, notification: Notification) -> bool:
     destination = transports.configured_destination()
     if destination == "none":
         return False
-    updated = Notification.objects.filter(pk=notification.pk).exclude(destination="none").update(
-        status=Status.PENDING, destination=destination, attempts=0, next_attempt_at=timezone.now(), last_error=""
+    updated = (
+        Notification.objects.filter(pk=notification.pk)
+        .exclude(destination="none")
+        .update(
+            status=Status.PENDING, destination=destination, attempts=0, next_attempt_at=timezone.now(), last_error=""
+        )
     )
     if updated:
         transaction.on_commit(lambda: notification_kick(notification.pk))
@@ -105,8 +113,13 @@ def _record_failure(notification, exc):
         next_attempt_at=None if gave_up else timezone.now() + timedelta(seconds=delay),
     )
     log = logger.error if gave_up else logger.warning
-    log("notification %s attempt %s failed%s: %s", notification.pk, notification.attempts,
-        " (gave up)" if gave_up else "", error)
+    log(
+        "notification %s attempt %s failed%s: %s",
+        notification.pk,
+        notification.attempts,
+        " (gave up)" if gave_up else "",
+        error,
+    )
 
 
 def _reason(exc):

@@ -17,12 +17,32 @@ from slack_sdk.http_retry.builtin_handlers import (
 # 429, 5xx, fatal_error, timeouts, refused connections — may pass on a later attempt.
 CHANNEL_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived"}
 PERMANENT_API_ERRORS = CHANNEL_ERRORS | {
-    "not_authed", "invalid_auth", "account_inactive", "token_revoked", "token_expired", "no_permission",
-    "missing_scope", "not_allowed_token_type", "access_denied", "ekm_access_denied", "team_access_not_granted",
-    "restricted_action", "restricted_action_read_only_channel", "restricted_action_thread_only_channel",
-    "as_user_not_supported", "invalid_arguments", "invalid_arg_name", "invalid_blocks", "invalid_blocks_format",
-    "msg_too_long", "no_text", "too_many_attachments", "invalid_charset", "invalid_form_data",
-    "invalid_post_type", "missing_post_type",
+    "not_authed",
+    "invalid_auth",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "no_permission",
+    "missing_scope",
+    "not_allowed_token_type",
+    "access_denied",
+    "ekm_access_denied",
+    "team_access_not_granted",
+    "restricted_action",
+    "restricted_action_read_only_channel",
+    "restricted_action_thread_only_channel",
+    "as_user_not_supported",
+    "invalid_arguments",
+    "invalid_arg_name",
+    "invalid_blocks",
+    "invalid_blocks_format",
+    "msg_too_long",
+    "no_text",
+    "too_many_attachments",
+    "invalid_charset",
+    "invalid_form_data",
+    "invalid_post_type",
+    "missing_post_type",
 }
 PERMANENT_WEBHOOK_STATUSES = {400, 401, 403, 404, 410}
 
@@ -46,10 +66,14 @@ class PermanentDeliveryError(DeliveryError):
     def hint(self):
         """What the administrator does about it, in the active language."""
         if self.code in CHANNEL_ERRORS:
-            return _("Slack cannot post to this channel: check SLACK_CHANNEL or the webhook's channel (invite "
-                     "the app, unarchive the channel), then use “Send again”.")
-        return _("Slack refuses this with the current settings: fix SLACK_WEBHOOK_URL, or SLACK_BOT_TOKEN and "
-                 "its permissions, then use “Send again”.")
+            return _(
+                "Slack cannot post to this channel: check SLACK_CHANNEL or the webhook's channel (invite "
+                "the app, unarchive the channel), then use “Send again”."
+            )
+        return _(
+            "Slack refuses this with the current settings: fix SLACK_WEBHOOK_URL, or SLACK_BOT_TOKEN and "
+            "its permissions, then use “Send again”."
+        )
 
 
 def retry_handlers():
@@ -66,8 +90,9 @@ class WebhookTransport:
     name = "webhook"
 
     def send(self, payload):
-        client = WebhookClient(settings.SLACK_WEBHOOK_URL, timeout=settings.SLACK_TIMEOUT,
-                               retry_handlers=retry_handlers())
+        client = WebhookClient(
+            settings.SLACK_WEBHOOK_URL, timeout=settings.SLACK_TIMEOUT, retry_handlers=retry_handlers()
+        )
         try:
             response = client.send_dict(payload)
         except OSError as exc:  # timeouts and refused connections, after the retries
@@ -83,8 +108,12 @@ class ChatTransport:
     name = "chat"
 
     def send(self, payload):
-        client = WebClient(token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL,
-                           timeout=settings.SLACK_TIMEOUT, retry_handlers=retry_handlers())
+        client = WebClient(
+            token=settings.SLACK_BOT_TOKEN,
+            base_url=settings.SLACK_API_URL,
+            timeout=settings.SLACK_TIMEOUT,
+            retry_handlers=retry_handlers(),
+        )
         try:
             client.chat_postMessage(channel=settings.SLACK_CHANNEL, text=payload["text"], blocks=payload["blocks"])
         except SlackApiError as exc:

@@ -90,8 +90,15 @@ def duckdb_source(tmp_path, settings):
 # The machine's Chromium (Debian package); Playwright's own browser download is not possible here.
 # Without the background-networking flags Chromium keeps dialling Google, which the closed
 # network refuses.
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")
@@ -104,8 +111,9 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture
 def coupon(db):
-    return Coupon.objects.create(name="Spring 10%", code="SPRING10", discount_kind="percent",
-                                 discount_amount=10, valid_days=14)
+    return Coupon.objects.create(
+        name="Spring 10%", code="SPRING10", discount_kind="percent", discount_amount=10, valid_days=14
+    )
 
 
 @pytest.fixture
@@ -143,5 +151,9 @@ def slack_webhook(fake_slack, settings):
 @pytest.fixture
 def slack_bot(fake_slack, settings):
     settings.SLACK_WEBHOOK_URL, settings.SLACK_TIMEOUT = "", 2
-    settings.SLACK_BOT_TOKEN, settings.SLACK_CHANNEL, settings.SLACK_API_URL = "xoxb-test", "#coupons", fake_slack.api_url
+    settings.SLACK_BOT_TOKEN, settings.SLACK_CHANNEL, settings.SLACK_API_URL = (
+        "xoxb-test",
+        "#coupons",
+        fake_slack.api_url,
+    )
     return fake_slack

@@ -40,13 +40,17 @@ def test_a_wrong_table_is_a_form_error(marketer, coupon, members):
 
 
 def test_a_text_column_is_refused_in_korean_for_a_korean_browser(marketer, coupon, members):
-    response = marketer.post(reverse(ADD_URL), {"coupon": coupon.pk, "source": "demo", "table": members,
-                                                "column": "name", "memo": "m"}, HTTP_ACCEPT_LANGUAGE="ko")
+    response = marketer.post(
+        reverse(ADD_URL),
+        {"coupon": coupon.pk, "source": "demo", "table": members, "column": "name", "memo": "m"},
+        HTTP_ACCEPT_LANGUAGE="ko",
+    )
     assert "회원 ID는 정수여야 합니다" in response.content.decode()
 
 
-def test_submitting_makes_a_draft_and_confirming_queues_it_at_once(marketer, coupon, members, staff_user,
-                                                                   django_capture_on_commit_callbacks):
+def test_submitting_makes_a_draft_and_confirming_queues_it_at_once(
+    marketer, coupon, members, staff_user, django_capture_on_commit_callbacks
+):
     response = post_request(marketer, coupon, members, "user_id")
     distribution = DistributionRequest.objects.get()
     assert response.status_code == 302 and response["Location"].endswith(f"/{distribution.pk}/change/")
@@ -67,8 +71,9 @@ def test_a_submitted_request_is_read_only(marketer, coupon, members, django_capt
     page = marketer.get(reverse("admin:distribution_distributionrequest_change", args=[distribution.pk]))
     assert page.status_code == 200
     assert 'name="table"' not in page.content.decode()
-    response = marketer.post(reverse("admin:distribution_distributionrequest_change", args=[distribution.pk]),
-                             {"table": "other.a.b"})
+    response = marketer.post(
+        reverse("admin:distribution_distributionrequest_change", args=[distribution.pk]), {"table": "other.a.b"}
+    )
     assert response.status_code == 403
 
 
@@ -116,8 +121,10 @@ def test_anonymous_users_are_sent_to_login(client):
 
 def test_the_cancel_action_cancels_a_queued_request(marketer, coupon, members, staff_user):
     distribution = post_and_confirm(marketer, coupon, members, "user_id")
-    response = marketer.post(reverse("admin:distribution_distributionrequest_changelist"),
-                             {"action": "cancel", "_selected_action": [distribution.pk]})
+    response = marketer.post(
+        reverse("admin:distribution_distributionrequest_changelist"),
+        {"action": "cancel", "_selected_action": [distribution.pk]},
+    )
     assert response.status_code == 302
     distribution.refresh_from_db()
     assert (distribution.status, distribution.cancelled_by) == ("cancelled", staff_user)

@@ -36,8 +36,7 @@ def error_of(response):
 # --- issue ---------------------------------------------------------------------------------------
 
 
-def test_an_issue_call_issues_reports_held_and_invalid_ids_and_records_where_each_coupon_came_from(
-        client, key, coupon):
+def test_an_issue_call_issues_reports_held_and_invalid_ids_and_records_where_each_coupon_came_from(client, key, coupon):
     hold(coupon, 7)
     response = issue(client, key, [5, 7, 3, 0, -4, 5, 2**63])
 
@@ -47,8 +46,10 @@ def test_an_issue_call_issues_reports_held_and_invalid_ids_and_records_where_eac
     assert (call.client.name, call.coupon, call.idempotency_key) == ("storefront", coupon, "call-1")
     assert (call.issued_count, call.already_held_count, call.invalid_count) == (2, 1, 3)
     rows = IssuedCoupon.objects.filter(coupon=coupon, user_id__in=[3, 5]).order_by("user_id")
-    assert [(row.user_id, row.issue_call_id, row.distribution_id) for row in rows] == [(3, call.pk, None),
-                                                                                      (5, call.pk, None)]
+    assert [(row.user_id, row.issue_call_id, row.distribution_id) for row in rows] == [
+        (3, call.pk, None),
+        (5, call.pk, None),
+    ]
     assert rows[0].expires_at == rows[0].issued_at + timedelta(days=coupon.valid_days)
 
 
@@ -58,7 +59,11 @@ def test_the_same_key_and_body_gives_the_stored_answer_and_issues_nothing_more(c
     again = issue(client, key, [1, 2, 3])
 
     assert again.status_code == 200 and again.json() == first.json() == {
-        "issued": 3, "reissued": 0, "already_held": 0, "invalid": []}
+        "issued": 3,
+        "reissued": 0,
+        "already_held": 0,
+        "invalid": [],
+    }
     assert IssueCall.objects.count() == 1 and IssuedCoupon.objects.count() == 3
 
 
@@ -73,6 +78,7 @@ def test_the_same_key_with_another_body_is_refused(client, key, coupon):
 def test_a_key_claimed_by_a_running_call_is_409_and_a_dead_calls_claim_is_taken_over(client, key, coupon, settings):
     owner = ApiClient.objects.get()
     from api.views import fingerprint  # the fingerprint of the very call below
+
     body = json.dumps({"user_ids": [1]}).encode()
     fake = type("R", (), {"method": "POST", "path": "/api/v1/coupons/SPRING10/issue", "body": body})
     IdempotencyKey.objects.create(client=owner, key="call-1", fingerprint=fingerprint(fake), claimed_at=timezone.now())
@@ -119,21 +125,28 @@ def test_the_budget_counts_api_calls_and_distributions_and_is_never_exceeded(cli
     assert "1" in refused.json()["error"]["message"]
     assert IssuedCoupon.objects.count() == 4
     assert issue(client, key, [3, 1], idempotency="c").json() == {
-        "issued": 1, "reissued": 0, "already_held": 1, "invalid": []}
+        "issued": 1,
+        "reissued": 0,
+        "already_held": 1,
+        "invalid": [],
+    }
 
 
-@pytest.mark.parametrize("body, code", [
-    ('{"user_ids": [1, 2', "malformed_json"),
-    ("not json at all", "malformed_json"),
-    ('{"user_ids": ["7"]}', "invalid_request"),
-    ('{"user_ids": [1.5]}', "invalid_request"),
-    ('{"user_ids": [true]}', "invalid_request"),
-    ('{"user_ids": [null]}', "invalid_request"),
-    ('{"user_ids": "1,2"}', "invalid_request"),
-    ('{"user_ids": []}', "invalid_request"),
-    ('{"ids": [1]}', "invalid_request"),
-    ("[1, 2]", "invalid_request"),
-])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ('{"user_ids": [1, 2', "malformed_json"),
+        ("not json at all", "malformed_json"),
+        ('{"user_ids": ["7"]}', "invalid_request"),
+        ('{"user_ids": [1.5]}', "invalid_request"),
+        ('{"user_ids": [true]}', "invalid_request"),
+        ('{"user_ids": [null]}', "invalid_request"),
+        ('{"user_ids": "1,2"}', "invalid_request"),
+        ('{"user_ids": []}', "invalid_request"),
+        ('{"ids": [1]}', "invalid_request"),
+        ("[1, 2]", "invalid_request"),
+    ],
+)
 def test_a_malformed_issue_body_is_a_clear_error_and_nothing_is_issued(client, key, coupon, body, code):
     response = post(client, "/api/v1/coupons/SPRING10/issue", body, key, HTTP_IDEMPOTENCY_KEY="k")
     assert error_of(response)[1] == code
@@ -163,7 +176,9 @@ def test_a_nul_character_anywhere_is_a_clear_error_never_a_server_error(client, 
     assert error_of(issue(client, key, [1], idempotency="a\x00b")) == (400, "idempotency_key_required")
     assert error_of(client.get("/api/v1/members/1/coupons?status=%00", **bearer(key))) == (400, "invalid_request")
     assert error_of(client.get("/api/v1/members/1/coupons", HTTP_AUTHORIZATION="Bearer cpo_a\x00b_c")) == (
-        401, "unauthorized")
+        401,
+        "unauthorized",
+    )
     assert not IdempotencyKey.objects.exists() and IssuedCoupon.objects.get().used_at is None
 
 
@@ -193,11 +208,13 @@ def test_every_call_needs_a_valid_key_with_its_scope(client, coupon, method, url
     hold(coupon, 1)
     owner, key = api_key(scopes=[s for s in ("issue", "read", "redeem") if s != scope])
     wrong = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
-    for headers, expected in [({}, (401, "unauthorized")),
-                              ({"HTTP_AUTHORIZATION": "Basic dXNlcjpwdw=="}, (401, "unauthorized")),
-                              (bearer("not-a-key"), (401, "unauthorized")),
-                              (bearer(wrong), (401, "unauthorized")),
-                              (bearer(key), (403, "missing_scope"))]:
+    for headers, expected in [
+        ({}, (401, "unauthorized")),
+        ({"HTTP_AUTHORIZATION": "Basic dXNlcjpwdw=="}, (401, "unauthorized")),
+        (bearer("not-a-key"), (401, "unauthorized")),
+        (bearer(wrong), (401, "unauthorized")),
+        (bearer(key), (403, "missing_scope")),
+    ]:
         assert error_of(call(client, method, url, body, headers)) == expected, headers
     owner.scopes = [scope]
     owner.save()
@@ -218,6 +235,7 @@ def test_a_key_is_stored_only_as_a_hash_and_last_use_is_recorded(client, coupon)
 
 def test_the_api_needs_no_session_or_csrf_token(coupon, key):
     from django.test import Client
+
     strict = Client(enforce_csrf_checks=True)
     assert issue(strict, key, [1]).status_code == 200
 
@@ -234,10 +252,12 @@ def test_create_api_key_prints_the_key_once(capsys, coupon, client):
 
 
 def test_the_wallet_lists_live_coupons_and_with_status_all_every_one_with_its_state(client, key, coupon):
-    other = Coupon.objects.create(name="Used one", code="USED", discount_kind="amount", discount_amount=3000,
-                                  valid_days=7)
-    gone = Coupon.objects.create(name="Revoked one", code="GONE", discount_kind="percent", discount_amount=5,
-                                 valid_days=7)
+    other = Coupon.objects.create(
+        name="Used one", code="USED", discount_kind="amount", discount_amount=3000, valid_days=7
+    )
+    gone = Coupon.objects.create(
+        name="Revoked one", code="GONE", discount_kind="percent", discount_amount=5, valid_days=7
+    )
     hold(coupon, 42)
     hold(other, 42, used_at=timezone.now(), order_id="o-9")
     hold(gone, 42, deleted_at=timezone.now())
@@ -246,16 +266,27 @@ def test_the_wallet_lists_live_coupons_and_with_status_all_every_one_with_its_st
     live = client.get("/api/v1/members/42/coupons", **bearer(key)).json()
     assert live["user_id"] == 42
     assert [(c["code"], c["name"], c["discount"], c["status"]) for c in live["coupons"]] == [
-        ("SPRING10", "Spring 10%", {"kind": "percent", "amount": "10.00"}, "usable")]
+        ("SPRING10", "Spring 10%", {"kind": "percent", "amount": "10.00"}, "usable")
+    ]
     every = client.get("/api/v1/members/42/coupons?status=all", **bearer(key)).json()
     assert sorted((c["code"], c["status"]) for c in every["coupons"]) == [
-        ("GONE", "revoked"), ("SPRING10", "usable"), ("USED", "used")]
+        ("GONE", "revoked"),
+        ("SPRING10", "usable"),
+        ("USED", "used"),
+    ]
     assert client.get("/api/v1/members/7/coupons", **bearer(key)).json() == {"user_id": 7, "coupons": []}
 
 
-@pytest.mark.parametrize("path", ["/api/v1/members/abc/coupons", "/api/v1/members/0/coupons",
-                                  "/api/v1/members/-3/coupons", f"/api/v1/members/{2**63}/coupons",
-                                  "/api/v1/members/1/coupons?status=everything"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/members/abc/coupons",
+        "/api/v1/members/0/coupons",
+        "/api/v1/members/-3/coupons",
+        f"/api/v1/members/{2**63}/coupons",
+        "/api/v1/members/1/coupons?status=everything",
+    ],
+)
 def test_a_wallet_call_with_a_bad_id_or_status_is_a_clear_error(client, key, path):
     assert error_of(client.get(path, **bearer(key))) == (422, "invalid_request")
 
@@ -272,7 +303,8 @@ def test_a_redeem_marks_the_coupon_used_by_the_order_and_client(client, key, cou
     with caplog.at_level("INFO", logger="couponops.api"):
         response = redeem(client, key, 42, "order-1")
     assert [r.getMessage() for r in caplog.records if r.name == "couponops.api"] == [
-        "API redeem: client=storefront coupon=SPRING10 user=42 order=order-1"]
+        "API redeem: client=storefront coupon=SPRING10 user=42 order=order-1"
+    ]
 
     assert response.status_code == 200
     body = response.json()
@@ -286,10 +318,16 @@ def test_a_redeem_marks_the_coupon_used_by_the_order_and_client(client, key, cou
 
 def test_a_redeem_of_a_coupon_not_held_revoked_or_expired_says_why(client, key, coupon):
     hold(coupon, 1)
-    hold(Coupon.objects.create(name="R", code="R", discount_kind="percent", discount_amount=1, valid_days=1), 2,
-         deleted_at=timezone.now())
-    hold(Coupon.objects.create(name="E", code="E", discount_kind="percent", discount_amount=1, valid_days=1), 3,
-         expires_at=timezone.now() - timedelta(seconds=1))
+    hold(
+        Coupon.objects.create(name="R", code="R", discount_kind="percent", discount_amount=1, valid_days=1),
+        2,
+        deleted_at=timezone.now(),
+    )
+    hold(
+        Coupon.objects.create(name="E", code="E", discount_kind="percent", discount_amount=1, valid_days=1),
+        3,
+        expires_at=timezone.now() - timedelta(seconds=1),
+    )
     assert error_of(redeem(client, key, 2, "o")) == (404, "not_held")
     assert error_of(redeem(client, key, 2, "o", code="R")) == (410, "revoked")
     assert error_of(redeem(client, key, 3, "o", code="E")) == (410, "expired")
@@ -297,13 +335,25 @@ def test_a_redeem_of_a_coupon_not_held_revoked_or_expired_says_why(client, key, 
     assert not IssuedCoupon.objects.filter(used_at__isnull=False).exists()
 
 
-@pytest.mark.parametrize("body", ['{"order_id": 5}', '{"order_id": ""}', "{}", '{"order_id": "' + "x" * 101 + '"}',
-                                  "{order_id: 1}", '{"order_id": "a\\u0000b"}', '{"order_id": "   "}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"order_id": 5}',
+        '{"order_id": ""}',
+        "{}",
+        '{"order_id": "' + "x" * 101 + '"}',
+        "{order_id: 1}",
+        '{"order_id": "a\\u0000b"}',
+        '{"order_id": "   "}',
+    ],
+)
 def test_a_redeem_without_a_proper_order_id_is_refused(client, key, coupon, body):
     hold(coupon, 1)
     response = post(client, "/api/v1/members/1/coupons/SPRING10/redeem", body, key)
     assert response.status_code in (400, 422) and response.json()["error"]["code"] in (
-        "malformed_json", "invalid_request")
+        "malformed_json",
+        "invalid_request",
+    )
     assert IssuedCoupon.objects.get().used_at is None
 
 
@@ -337,8 +387,11 @@ def test_unknown_endpoints_answer_in_the_same_error_shape(client, key):
 
 def test_the_openapi_schema_and_docs_page_are_served(client):
     schema = client.get("/api/v1/openapi.json").json()
-    assert {"/api/v1/coupons/{code}/issue", "/api/v1/members/{user_id}/coupons",
-            "/api/v1/members/{user_id}/coupons/{code}/redeem"} <= set(schema["paths"])
+    assert {
+        "/api/v1/coupons/{code}/issue",
+        "/api/v1/members/{user_id}/coupons",
+        "/api/v1/members/{user_id}/coupons/{code}/redeem",
+    } <= set(schema["paths"])
     assert client.get("/api/v1/docs").status_code == 200
 
 
@@ -352,8 +405,11 @@ def test_old_idempotency_keys_are_pruned(key, coupon, client):
 
 def test_a_draft_preview_counts_members_who_got_the_coupon_through_the_api(client, key, coupon, duckdb_source):
     from distribution import selectors
+
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
     issue(client, key, [3, 4, 99])
     target, profile = selectors.audience_check(source="demo", table="warehouse.main.members", column="user_id")
-    assert selectors.audience_holders_count(coupon=coupon, source="demo", target=target,
-                                            targets=profile.targets) == (2, 0)
+    assert selectors.audience_holders_count(coupon=coupon, source="demo", target=target, targets=profile.targets) == (
+        2,
+        0,
+    )

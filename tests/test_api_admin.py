@@ -36,23 +36,37 @@ def test_revoking_a_client_in_the_admin_stops_its_key(admin_client, client, coup
     admin_client.post(reverse("admin:api_apiclient_add"), {"name": "crm", "scopes": ["read", "issue"]})
     owner = ApiClient.objects.get()
     from api import services
+
     _other, key = services.api_client_create(name="checkout", scopes=["read"])
-    admin_client.post(reverse("admin:api_apiclient_changelist"), {
-        "action": "revoke_keys", "_selected_action": [ApiClient.objects.get(name="checkout").pk]})
+    admin_client.post(
+        reverse("admin:api_apiclient_changelist"),
+        {"action": "revoke_keys", "_selected_action": [ApiClient.objects.get(name="checkout").pk]},
+    )
     assert client.get("/api/v1/members/1/coupons", **bearer(key)).json()["error"]["code"] == "key_revoked"
     owner.refresh_from_db()
     assert owner.is_active and not ApiClient.objects.get(name="checkout").is_active
 
 
 def test_the_issue_call_history_and_the_issued_coupon_page_show_where_a_coupon_came_from_and_who_used_it(
-        admin_client, client, coupon):
+    admin_client, client, coupon
+):
     from api import services
+
     _owner, key = services.api_client_create(name="storefront", scopes=["issue", "redeem"])
-    client.post("/api/v1/coupons/SPRING10/issue", json.dumps({"user_ids": [5]}), content_type="application/json",
-                HTTP_IDEMPOTENCY_KEY="welcome-5", **bearer(key))
+    client.post(
+        "/api/v1/coupons/SPRING10/issue",
+        json.dumps({"user_ids": [5]}),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="welcome-5",
+        **bearer(key),
+    )
     hold(coupon, 6)
-    client.post("/api/v1/members/6/coupons/SPRING10/redeem", json.dumps({"order_id": "ORD-77"}),
-                content_type="application/json", **bearer(key))
+    client.post(
+        "/api/v1/members/6/coupons/SPRING10/redeem",
+        json.dumps({"order_id": "ORD-77"}),
+        content_type="application/json",
+        **bearer(key),
+    )
 
     history = admin_client.get(reverse("admin:api_issuecall_changelist")).content.decode()
     assert "welcome-5" in history and "storefront" in history

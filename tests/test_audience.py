@@ -45,8 +45,12 @@ def announced():
 
 
 def submit(coupon, table, source="warehouse", user=None):
-    return services.distribution_submit(actor=by(user), distribution=DistributionRequest(
-        coupon=coupon, source=source, table=table, column="user_id", memo="audience test"))
+    return services.distribution_submit(
+        actor=by(user),
+        distribution=DistributionRequest(
+            coupon=coupon, source=source, table=table, column="user_id", memo="audience test"
+        ),
+    )
 
 
 def replace_table(warehouse, table, select_sql):
@@ -64,13 +68,18 @@ def assert_stopped(distribution, message, *, issued, announced):
 
 @pytest.mark.integration
 class TestOnTrino:
-    @pytest.mark.parametrize("change, message", [
-        ("INSERT INTO {table} " + ids(181, 2400), "The table now has 2,400 members; you confirmed 180."),
-        ("DROP", "The table now has 100 members; you confirmed 180."),
-        ("OTHER", "same number of members as you confirmed (180), but other members"),
-    ], ids=["grown", "shrunk", "same-size-other-members"])
+    @pytest.mark.parametrize(
+        "change, message",
+        [
+            ("INSERT INTO {table} " + ids(181, 2400), "The table now has 2,400 members; you confirmed 180."),
+            ("DROP", "The table now has 100 members; you confirmed 180."),
+            ("OTHER", "same number of members as you confirmed (180), but other members"),
+        ],
+        ids=["grown", "shrunk", "same-size-other-members"],
+    )
     def test_a_table_changed_after_the_preview_issues_nothing_and_says_what_changed(
-            self, change, message, run_queue, announced, postgres, warehouse, memory_table, coupon):
+        self, change, message, run_queue, announced, postgres, warehouse, memory_table, coupon
+    ):
         table = memory_table(ids(1, 180))
         distribution = submit(coupon, table)
         if change == "DROP":
@@ -83,17 +92,23 @@ class TestOnTrino:
         assert_stopped(distribution, message, issued=0, announced=announced)
         assert "Nothing more was issued (0 issued and 0 re-issued before)" in distribution.error_message
 
-    def test_duplicates_invalid_rows_and_row_order_are_not_a_change(self, run_queue, postgres, warehouse,
-                                                                    memory_table, coupon):
+    def test_duplicates_invalid_rows_and_row_order_are_not_a_change(
+        self, run_queue, postgres, warehouse, memory_table, coupon
+    ):
         table = memory_table(ids(1, 180))
         distribution = submit(coupon, table)
-        replace_table(warehouse, table, "SELECT * FROM (SELECT user_id FROM (" + ids(1, 180) + ") UNION ALL "
-                      "SELECT * FROM (VALUES BIGINT '5', 7, NULL, 0, -3) v(user_id)) ORDER BY user_id DESC")
+        replace_table(
+            warehouse,
+            table,
+            "SELECT * FROM (SELECT user_id FROM (" + ids(1, 180) + ") UNION ALL "
+            "SELECT * FROM (VALUES BIGINT '5', 7, NULL, 0, -3) v(user_id)) ORDER BY user_id DESC",
+        )
         run_queue(distribution)
         assert (distribution.status, distribution.issued_count) == (Status.SUCCEEDED, 180)
 
     def test_only_a_fresh_preview_and_confirm_go_on_and_the_rerun_skips_what_was_issued(
-            self, run_queue, announced, postgres, warehouse, memory_table, coupon, settings, staff_user):
+        self, run_queue, announced, postgres, warehouse, memory_table, coupon, settings, staff_user
+    ):
         settings.DISTRIBUTION_CHUNK_SIZE = 50
         table = memory_table(ids(1, 180))
         distribution = submit(coupon, table, user=staff_user)
@@ -106,26 +121,41 @@ class TestOnTrino:
         warehouse.execute(f"INSERT INTO {table} {ids(181, 240)}")
 
         run_queue(distribution)  # the resumed run checks the audience before its first coupon
-        assert_stopped(distribution, "The table now has 240 members; you confirmed 180.", issued=50,
-                       announced=announced)
+        assert_stopped(
+            distribution, "The table now has 240 members; you confirmed 180.", issued=50, announced=announced
+        )
         assert "50 issued and 0 re-issued before" in distribution.error_message
         assert services.distribution_retry(distribution=distribution, actor=by(staff_user)) is False
 
         assert services.distribution_preview_again(distribution=distribution, actor=by(staff_user))
-        assert (distribution.status, distribution.target_count, distribution.held_count, distribution.would_issue,
-                distribution.read_count, distribution.checkpoint) == (Status.DRAFT, 240, 50, 190, 0, None)
+        assert (
+            distribution.status,
+            distribution.target_count,
+            distribution.held_count,
+            distribution.would_issue,
+            distribution.read_count,
+            distribution.checkpoint,
+        ) == (Status.DRAFT, 240, 50, 190, 0, None)
         assert distribution.transitions.filter(action="previewed_again").get().details["before"] == {
-            "targets": 180, "read": 50, "skipped": 0}
+            "targets": 180,
+            "read": 50,
+            "skipped": 0,
+        }
         run_queue(distribution)
         assert distribution.status == Status.DRAFT  # a draft never runs: its requester confirms it first
         services.distribution_confirm(distribution=distribution, actor=by(staff_user))
         run_queue(distribution)
-        assert (distribution.status, distribution.read_count, distribution.issued_count,
-                distribution.skipped_count) == (Status.SUCCEEDED, 240, 240, 50)
+        assert (
+            distribution.status,
+            distribution.read_count,
+            distribution.issued_count,
+            distribution.skipped_count,
+        ) == (Status.SUCCEEDED, 240, 240, 50)
         assert IssuedCoupon.objects.filter(coupon=coupon).count() == 240
 
     def test_a_table_that_grows_under_a_run_never_issues_past_the_confirmed_count(
-            self, announced, postgres, warehouse, memory_table, coupon, settings, django_capture_on_commit_callbacks):
+        self, announced, postgres, warehouse, memory_table, coupon, settings, django_capture_on_commit_callbacks
+    ):
         """The run's check passed, then the table grew before its stream read it: the chunk that would pass the
         confirmed count rolls back and the request stops with the counts committed before it."""
         table = memory_table(ids(1, 180))
@@ -141,16 +171,23 @@ class TestOnTrino:
         with django_capture_on_commit_callbacks(execute=True):  # what distribution_run does with it
             services.distribution_stop_audience_changed(distribution=claimed, reason=stop.value, elapsed=1)
         distribution.refresh_from_db()
-        assert_stopped(distribution, "holds more than the 180 members you confirmed (the next 100 would have made "
-                       "200)", issued=100, announced=announced)
+        assert_stopped(
+            distribution,
+            "holds more than the 180 members you confirmed (the next 100 would have made 200)",
+            issued=100,
+            announced=announced,
+        )
         assert (distribution.read_count, distribution.checkpoint) == (100, 100)
 
 
 class TestOnDuckDB:
-    @pytest.mark.parametrize("change, message", [
-        ("INSERT INTO members SELECT i FROM range(11, 21) t(i)", "The table now has 20 members; you confirmed 10."),
-        ("UPDATE members SET user_id = 99 WHERE user_id = 3", "but other members"),
-    ])
+    @pytest.mark.parametrize(
+        "change, message",
+        [
+            ("INSERT INTO members SELECT i FROM range(11, 21) t(i)", "The table now has 20 members; you confirmed 10."),
+            ("UPDATE members SET user_id = 99 WHERE user_id = 3", "but other members"),
+        ],
+    )
     def test_a_changed_table_stops_the_run(self, change, message, run_queue, announced, db, coupon, duckdb_source):
         duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
         distribution = submit(coupon, "warehouse.main.members", source="demo")
@@ -174,8 +211,9 @@ class TestOnDuckDB:
         assert f"#{distribution.pk} stopped: its audience changed" in message
         assert "The table now has 4 members; you confirmed 10." in message
 
-    def test_the_request_page_offers_a_fresh_preview_to_its_requester(self, run_queue, client, db, coupon,
-                                                                      duckdb_source, staff_user, django_user_model):
+    def test_the_request_page_offers_a_fresh_preview_to_its_requester(
+        self, run_queue, client, db, coupon, duckdb_source, staff_user, django_user_model
+    ):
         duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
         distribution = submit(coupon, "warehouse.main.members", source="demo", user=staff_user)
         duckdb_source("DELETE FROM members WHERE user_id > 4")
@@ -196,7 +234,8 @@ class TestOnDuckDB:
 
 
 def test_an_audience_grown_past_the_approval_limit_needs_approval_after_the_fresh_preview(
-        run_queue, db, coupon, duckdb_source, settings, staff_user):
+    run_queue, db, coupon, duckdb_source, settings, staff_user
+):
     settings.DISTRIBUTION_APPROVAL_COUPONS = 5
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 5) t(i)")
     distribution = submit(coupon, "warehouse.main.members", source="demo", user=staff_user)
@@ -211,14 +250,17 @@ def test_an_audience_grown_past_the_approval_limit_needs_approval_after_the_fres
 
 
 def test_a_request_from_the_command_line_is_taken_over_by_the_marketer_who_previews_it_again(
-        run_queue, client, db, coupon, duckdb_source, django_user_model):
+    run_queue, client, db, coupon, duckdb_source, django_user_model
+):
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
     distribution = submit(coupon, "warehouse.main.members", source="demo")  # no requester: the command line
     duckdb_source("INSERT INTO members SELECT i FROM range(11, 21) t(i)")
     run_queue(distribution)
     assert distribution.status == Status.AUDIENCE_CHANGED and distribution.requested_by is None
-    agent, marketer = (django_user_model.objects.create_user(name, password="pw-for-tests-only", is_staff=True)
-                       for name in ("agent", "marketer"))
+    agent, marketer = (
+        django_user_model.objects.create_user(name, password="pw-for-tests-only", is_staff=True)
+        for name in ("agent", "marketer")
+    )
     agent.groups.add(Group.objects.get(name="support"))
     marketer.groups.add(Group.objects.get(name="marketer"))
     change = reverse("admin:distribution_distributionrequest_change", args=[distribution.pk])
@@ -228,8 +270,10 @@ def test_a_request_from_the_command_line_is_taken_over_by_the_marketer_who_previ
         services.distribution_preview_again(distribution=distribution, actor=by(agent))
     client.force_login(marketer)
     assert 'id="preview-again"' in client.get(change).content.decode()
-    assert client.post(reverse("admin:distribution_distributionrequest_preview_again",
-                               args=[distribution.pk])).status_code == 302
+    assert (
+        client.post(reverse("admin:distribution_distributionrequest_preview_again", args=[distribution.pk])).status_code
+        == 302
+    )
     distribution.refresh_from_db()
     assert (distribution.status, distribution.requested_by, distribution.target_count) == (Status.DRAFT, marketer, 20)
     assert services.distribution_confirm(distribution=distribution, actor=by(marketer)) == Status.QUEUED

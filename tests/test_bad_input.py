@@ -18,8 +18,12 @@ pytestmark = pytest.mark.integration
 
 
 def draft(coupon, table):
-    return services.distribution_draft(actor=by(), distribution=DistributionRequest(
-        coupon=coupon, source="warehouse", table=table, column="user_id", memo="bad input"))
+    return services.distribution_draft(
+        actor=by(),
+        distribution=DistributionRequest(
+            coupon=coupon, source="warehouse", table=table, column="user_id", memo="bad input"
+        ),
+    )
 
 
 def run(distribution):
@@ -29,15 +33,17 @@ def run(distribution):
     return distribution
 
 
-@pytest.mark.parametrize("values, kind", [
-    ("VALUES '1', '2'", "varchar"),  # numeric strings
-    ("VALUES 'abc', 'x1'", "varchar"),  # non-numeric strings
-    ("VALUES ' 1', '2 '", "varchar"),  # whitespace around digits
-    ("VALUES CAST('9223372036854775808' AS DECIMAL(20, 0))", "decimal(20,0)"),  # above the bigint range
-    ("VALUES DOUBLE '1.5'", "double"),
-])
-def test_a_column_that_is_not_an_integer_is_a_clear_error_naming_its_type(postgres, memory_table, coupon,
-                                                                          values, kind):
+@pytest.mark.parametrize(
+    "values, kind",
+    [
+        ("VALUES '1', '2'", "varchar"),  # numeric strings
+        ("VALUES 'abc', 'x1'", "varchar"),  # non-numeric strings
+        ("VALUES ' 1', '2 '", "varchar"),  # whitespace around digits
+        ("VALUES CAST('9223372036854775808' AS DECIMAL(20, 0))", "decimal(20,0)"),  # above the bigint range
+        ("VALUES DOUBLE '1.5'", "double"),
+    ],
+)
+def test_a_column_that_is_not_an_integer_is_a_clear_error_naming_its_type(postgres, memory_table, coupon, values, kind):
     table = memory_table(f"SELECT * FROM ({values}) t(user_id)")
     with pytest.raises(ValidationError) as error:
         draft(coupon, table)
@@ -46,11 +52,14 @@ def test_a_column_that_is_not_an_integer_is_a_clear_error_naming_its_type(postgr
     assert not DistributionRequest.objects.exists()
 
 
-@pytest.mark.parametrize("select", [
-    "SELECT BIGINT '1' AS user_id WHERE false",  # no rows at all
-    "SELECT CAST(NULL AS BIGINT) AS user_id",  # only nulls
-    "SELECT * FROM (VALUES BIGINT '0', -1, -9223372036854775807) t(user_id)",  # only zero and negatives
-])
+@pytest.mark.parametrize(
+    "select",
+    [
+        "SELECT BIGINT '1' AS user_id WHERE false",  # no rows at all
+        "SELECT CAST(NULL AS BIGINT) AS user_id",  # only nulls
+        "SELECT * FROM (VALUES BIGINT '0', -1, -9223372036854775807) t(user_id)",  # only zero and negatives
+    ],
+)
 def test_a_table_without_a_valid_id_is_a_clear_error(postgres, memory_table, coupon, select):
     with pytest.raises(ValidationError) as error:
         draft(coupon, memory_table(select))
@@ -72,15 +81,36 @@ def test_small_integer_types_are_accepted(postgres, memory_table, coupon):
 
 def test_every_row_is_accounted_for(postgres, memory_table, coupon):
     """Rows = issued + already held + duplicate rows + invalid rows, whatever the mix."""
-    services.distribution_submit(actor=by(), distribution=DistributionRequest(
-        coupon=coupon, source="warehouse", table=memory_table("SELECT BIGINT '2' AS user_id"), column="user_id",
-        memo="earlier"))
+    services.distribution_submit(
+        actor=by(),
+        distribution=DistributionRequest(
+            coupon=coupon,
+            source="warehouse",
+            table=memory_table("SELECT BIGINT '2' AS user_id"),
+            column="user_id",
+            memo="earlier",
+        ),
+    )
     services.distribution_run_queue()
     table = memory_table("SELECT * FROM (VALUES BIGINT '1', 1, 1, 2, 3, NULL, 0, -4) t(user_id)")
     distribution = run(draft(coupon, table))
-    assert (distribution.issued_count, distribution.skipped_count, distribution.duplicate_count, distribution.invalid_count) == (
-        2, 1, 2, 3)
-    assert sum((distribution.issued_count, distribution.skipped_count, distribution.duplicate_count, distribution.invalid_count)) == 8
+    assert (
+        distribution.issued_count,
+        distribution.skipped_count,
+        distribution.duplicate_count,
+        distribution.invalid_count,
+    ) == (2, 1, 2, 3)
+    assert (
+        sum(
+            (
+                distribution.issued_count,
+                distribution.skipped_count,
+                distribution.duplicate_count,
+                distribution.invalid_count,
+            )
+        )
+        == 8
+    )
 
 
 def test_a_coupon_with_requests_cannot_be_deleted(postgres, memory_table, coupon):
@@ -93,8 +123,12 @@ def test_a_coupon_with_requests_cannot_be_deleted(postgres, memory_table, coupon
 def test_a_table_the_warehouse_user_may_not_read_is_a_clear_error(postgres, warehouse, coupon, settings):
     settings.COUPONOPS_SOURCES["warehouse"] = {**settings.COUPONOPS_SOURCES["warehouse"], "user": "outsider"}
     with pytest.raises(ValidationError) as error:
-        services.distribution_draft(actor=by(), distribution=DistributionRequest(
-            coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="denied"))
+        services.distribution_draft(
+            actor=by(),
+            distribution=DistributionRequest(
+                coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="denied"
+            ),
+        )
     message = " ".join(error.value.messages)
     assert "Trino refused access" in message and "Cannot select from" in message
     assert not DistributionRequest.objects.exists()

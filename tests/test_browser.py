@@ -67,10 +67,12 @@ def live(page, field):
 
 
 def test_a_marketer_fixes_a_mistake_confirms_and_watches_every_live_part_change_together(
-        live_server, new_context, people, postgres, warehouse, memory_table, coupon, tmp_path):
+    live_server, new_context, people, postgres, warehouse, memory_table, coupon, tmp_path
+):
     table = memory_table("SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey <= 40000")
-    env = process_env(TRINO_HOST="127.0.0.1", TRINO_PORT=warehouse.port, DISTRIBUTION_CHUNK_SIZE=4000,
-                      DISTRIBUTION_CHUNK_PAUSE=0.6)
+    env = process_env(
+        TRINO_HOST="127.0.0.1", TRINO_PORT=warehouse.port, DISTRIBUTION_CHUNK_SIZE=4000, DISTRIBUTION_CHUNK_PAUSE=0.6
+    )
     page = browser(new_context, live_server.url, "marketer")
     submit(page, live_server.url, coupon, table, "member_no")
     expect(page.locator(".errorlist")).to_contain_text("Column “member_no” does not exist")
@@ -117,10 +119,12 @@ def test_a_marketer_fixes_a_mistake_confirms_and_watches_every_live_part_change_
 
 
 def test_a_manager_reads_why_approval_is_needed_approves_one_and_rejects_another(
-        live_server, new_context, people, postgres, warehouse, settings):
+    live_server, new_context, people, postgres, warehouse, settings
+):
     settings.DISTRIBUTION_APPROVAL_COUPONS, settings.DISTRIBUTION_APPROVAL_VALUE = 100_000, 50_000_000
-    coupon = Coupon.objects.create(name="Spring 3,000 won", code="SPRING3000", discount_kind="amount",
-                                   discount_amount=3000, valid_days=14)
+    coupon = Coupon.objects.create(
+        name="Spring 3,000 won", code="SPRING3000", discount_kind="amount", discount_amount=3000, valid_days=14
+    )
     marketer = browser(new_context, live_server.url, "marketer")
     ids = []
     for _ in range(2):
@@ -155,32 +159,51 @@ def test_a_manager_reads_why_approval_is_needed_approves_one_and_rejects_another
 
 
 def test_the_list_a_manager_scans_fits_1400_pixels_without_discarded_drafts(
-        live_server, new_context, people, postgres, warehouse, coupon):
+    live_server, new_context, people, postgres, warehouse, coupon
+):
     from distribution import services
     from tests.helpers import by
+
     marketer = people["marketer"]
     for memo in ("kept", "thrown away"):
-        services.distribution_draft(distribution=DistributionRequest(
-            coupon=coupon, source="warehouse", table="tpch.tiny.customer", column="custkey", memo=memo),
-            actor=by(marketer))
+        services.distribution_draft(
+            distribution=DistributionRequest(
+                coupon=coupon, source="warehouse", table="tpch.tiny.customer", column="custkey", memo=memo
+            ),
+            actor=by(marketer),
+        )
     discarded = DistributionRequest.objects.get(memo="thrown away")
     services.distribution_discard(distribution=discarded, actor=by(marketer))
-    later = DistributionRequest(coupon=coupon, source="warehouse", table="tpch.tiny.orders", column="custkey",
-                                memo="tomorrow", not_before=timezone.now() + timedelta(days=1))
+    later = DistributionRequest(
+        coupon=coupon,
+        source="warehouse",
+        table="tpch.tiny.orders",
+        column="custkey",
+        memo="tomorrow",
+        not_before=timezone.now() + timedelta(days=1),
+    )
     services.distribution_submit(distribution=later, actor=by(marketer))
-    services.distribution_submit(distribution=DistributionRequest(
-        coupon=coupon, source="warehouse", table="tpch.tiny.customer", column="custkey", memo="ran"),
-        actor=by(marketer))
+    services.distribution_submit(
+        distribution=DistributionRequest(
+            coupon=coupon, source="warehouse", table="tpch.tiny.customer", column="custkey", memo="ran"
+        ),
+        actor=by(marketer),
+    )
     services.distribution_run_queue()  # the one due runs; tomorrow's waits
-    ran = services.distribution_submit(distribution=DistributionRequest(
-        coupon=coupon, source="warehouse", table="tpch.tiny.supplier", column="suppkey", memo="never ran"),
-        actor=by(marketer))
+    ran = services.distribution_submit(
+        distribution=DistributionRequest(
+            coupon=coupon, source="warehouse", table="tpch.tiny.supplier", column="suppkey", memo="never ran"
+        ),
+        actor=by(marketer),
+    )
     services.distribution_cancel(distribution=ran, actor=by(people["manager"]))
     manager = browser(new_context, live_server.url, "manager")
     manager.goto(f"{live_server.url}/admin/distribution/distributionrequest/")
     expect(manager.locator("#result_list tbody tr")).to_have_count(4)  # the discarded draft is left out
     expect(manager.locator("h1")).to_have_text("Distribution requests")
-    expect(manager.locator(f'.live[data-field="status"][data-request="{later.pk}"]')).to_contain_text(re.compile(r"Queued · starts at \w+\.? \d+, \d\d:\d\d"))
+    expect(manager.locator(f'.live[data-field="status"][data-request="{later.pk}"]')).to_contain_text(
+        re.compile(r"Queued · starts at \w+\.? \d+, \d\d:\d\d")
+    )
     assert manager.evaluate("""() => [document.documentElement, document.querySelector("#changelist .results")]
         .every((box) => box.scrollWidth <= box.clientWidth)""")  # no horizontal scrolling, page or table
     shot(manager, "5-history")
@@ -197,15 +220,32 @@ def test_the_list_a_manager_scans_fits_1400_pixels_without_discarded_drafts(
 
 def test_a_support_agent_looks_a_member_up_as_they_type_it(live_server, new_context, people, postgres, coupon):
     now = timezone.now()
-    welcome = Coupon.objects.create(name="Welcome 10%", code="WELCOME10", discount_kind="percent",
-                                    discount_amount=10, valid_days=30)
-    distribution = DistributionRequest.objects.create(coupon=welcome, source="demo", table="demo.main.members",
-                                                      column="member_id", memo="welcome", status="succeeded")
-    IssuedCoupon.objects.bulk_create([
-        IssuedCoupon(coupon=welcome, user_id=user_id, distribution=distribution, issued_at=now,
-                     expires_at=now + timedelta(days=30)) for user_id in (*range(1, 101), 2519091)])
-    IssuedCoupon.objects.create(coupon=coupon, user_id=2519091, distribution=distribution, issued_at=now,
-                                expires_at=now + timedelta(days=14), used_at=now)
+    welcome = Coupon.objects.create(
+        name="Welcome 10%", code="WELCOME10", discount_kind="percent", discount_amount=10, valid_days=30
+    )
+    distribution = DistributionRequest.objects.create(
+        coupon=welcome, source="demo", table="demo.main.members", column="member_id", memo="welcome", status="succeeded"
+    )
+    IssuedCoupon.objects.bulk_create(
+        [
+            IssuedCoupon(
+                coupon=welcome,
+                user_id=user_id,
+                distribution=distribution,
+                issued_at=now,
+                expires_at=now + timedelta(days=30),
+            )
+            for user_id in (*range(1, 101), 2519091)
+        ]
+    )
+    IssuedCoupon.objects.create(
+        coupon=coupon,
+        user_id=2519091,
+        distribution=distribution,
+        issued_at=now,
+        expires_at=now + timedelta(days=14),
+        used_at=now,
+    )
     page = browser(new_context, live_server.url, "helpdesk")
     page.goto(f"{live_server.url}/admin/distribution/coupon/issued/")
     page.fill("#lookup-user", "2,519,091 ")
@@ -231,7 +271,8 @@ def test_a_support_agent_looks_a_member_up_as_they_type_it(live_server, new_cont
 
 
 def test_ordinary_mistakes_are_form_errors_and_names_are_suggested_in_korean(
-        live_server, new_context, people, postgres, warehouse, coupon):
+    live_server, new_context, people, postgres, warehouse, coupon
+):
     page = browser(new_context, live_server.url, "marketer", locale="ko-KR")
     page.goto(f"{live_server.url}/admin/")
     expect(page.locator("#content-main")).not_to_contain_text("Django Q")  # the task tables: superusers only

@@ -19,22 +19,45 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 @pytest.fixture
 def support(django_user_model):
-    return staff(django_user_model, "support", ["view_coupon", "view_distributionrequest",
-                                                "revoke_distributionrequest"])
+    return staff(
+        django_user_model, "support", ["view_coupon", "view_distributionrequest", "revoke_distributionrequest"]
+    )
 
 
-@pytest.mark.parametrize("locale, words", [
-    ("en-US", {"stopped": "The table now has 4 members; you confirmed 10.", "again": "Preview the table again",
-               "revoked": "Revoked", "usable": "Usable"}),
-    ("ko-KR", {"stopped": "테이블의 회원이 지금 4명입니다. 확정한 인원은 10명이었습니다.", "again": "테이블 다시 미리보기",
-               "revoked": "회수됨", "usable": "사용 가능"}),
-])
+@pytest.mark.parametrize(
+    "locale, words",
+    [
+        (
+            "en-US",
+            {
+                "stopped": "The table now has 4 members; you confirmed 10.",
+                "again": "Preview the table again",
+                "revoked": "Revoked",
+                "usable": "Usable",
+            },
+        ),
+        (
+            "ko-KR",
+            {
+                "stopped": "테이블의 회원이 지금 4명입니다. 확정한 인원은 10명이었습니다.",
+                "again": "테이블 다시 미리보기",
+                "revoked": "회수됨",
+                "usable": "사용 가능",
+            },
+        ),
+    ],
+)
 def test_a_changed_audience_is_previewed_again_and_support_fixes_one_member(
-        locale, words, live_server, new_context, postgres, coupon, duckdb_source, support, settings):
+    locale, words, live_server, new_context, postgres, coupon, duckdb_source, support, settings
+):
     settings.LANGUAGE_CODE = locale[:2]  # the worker writes the stop reason in the site's language
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
-    distribution = services.distribution_draft(actor=by(support), distribution=DistributionRequest(
-        coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="spring"))
+    distribution = services.distribution_draft(
+        actor=by(support),
+        distribution=DistributionRequest(
+            coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="spring"
+        ),
+    )
     services.distribution_confirm(distribution=distribution, actor=by(support))
     duckdb_source("DELETE FROM members WHERE user_id > 4")
     services.distribution_run_queue()

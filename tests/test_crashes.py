@@ -41,32 +41,50 @@ KILL_POINTS = [
 ]
 
 
-
 def submit(coupon):
-    return services.distribution_submit(actor=by(), distribution=DistributionRequest(
-        coupon=coupon, source="warehouse", table="tpch.sf1.orders", column="orderkey", memo="crash test"))
+    return services.distribution_submit(
+        actor=by(),
+        distribution=DistributionRequest(
+            coupon=coupon, source="warehouse", table="tpch.sf1.orders", column="orderkey", memo="crash test"
+        ),
+    )
 
 
 def fresh_coupon():
-    return Coupon.objects.create(name="Crash", code=f"CRASH{next(_codes)}", discount_kind="percent",
-                                 discount_amount=5, valid_days=7)
+    return Coupon.objects.create(
+        name="Crash", code=f"CRASH{next(_codes)}", discount_kind="percent", discount_amount=5, valid_days=7
+    )
 
 
 def assert_exact(distribution):
     distribution.refresh_from_db()
     assert (distribution.status, distribution.read_count, distribution.issued_count, distribution.skipped_count) == (
-        Status.SUCCEEDED, ORDERS, ORDERS, 0)
+        Status.SUCCEEDED,
+        ORDERS,
+        ORDERS,
+        0,
+    )
     assert IssuedCoupon.objects.filter(coupon_id=distribution.coupon_id).count() == ORDERS
-    assert not IssuedCoupon.objects.filter(coupon_id=distribution.coupon_id).values("user_id") \
-        .annotate(n=Count("*")).filter(n__gt=1).exists()
+    assert (
+        not IssuedCoupon.objects.filter(coupon_id=distribution.coupon_id)
+        .values("user_id")
+        .annotate(n=Count("*"))
+        .filter(n__gt=1)
+        .exists()
+    )
     assert not DistributionRequest.objects.filter(status=Status.RUNNING).exists()
 
 
 @pytest.fixture
 def env(warehouse, settings):
     settings.DISTRIBUTION_APPROVAL_COUPONS = 0  # no manager in the loop here
-    return process_env(TRINO_HOST="127.0.0.1", TRINO_PORT=warehouse.port, DISTRIBUTION_CHUNK_SIZE=100_000,
-                       DISTRIBUTION_STALE_AFTER=2, Q_CLUSTER_NAME="couponops")
+    return process_env(
+        TRINO_HOST="127.0.0.1",
+        TRINO_PORT=warehouse.port,
+        DISTRIBUTION_CHUNK_SIZE=100_000,
+        DISTRIBUTION_STALE_AFTER=2,
+        Q_CLUSTER_NAME="couponops",
+    )
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)
@@ -138,8 +156,10 @@ def test_a_killed_database_connection_fails_the_run_clearly_and_a_retry_resumes_
     with qcluster(env, tmp_path / "first.log"):
         wait_for(lambda: running_past(distribution, 300_000), what="progress")
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
         wait_for(lambda: DistributionRequest.objects.get(pk=distribution.pk).is_finished, what="the failure")
     # The driver reports a killed backend as OperationalError or, on the next call, InterfaceError.
     assert_failed_then_retry_resumes(distribution, ("OperationalError", "InterfaceError"), env, tmp_path)
@@ -159,44 +179,61 @@ def test_a_database_restart_mid_run_leaves_the_request_resumable(postgres, env, 
     assert_exact(distribution)
 
 
-def test_a_trino_query_killed_mid_stream_fails_clearly_and_a_retry_resumes_exactly(postgres, env, warehouse,
-                                                                                   tmp_path):
+def test_a_trino_query_killed_mid_stream_fails_clearly_and_a_retry_resumes_exactly(postgres, env, warehouse, tmp_path):
     distribution = submit(fresh_coupon())
     with qcluster(env, tmp_path / "first.log"):
         wait_for(lambda: running_past(distribution, 300_000), what="progress")
         # Every unfinished id stream: the worker's, and any a killed worker of an earlier test left behind.
-        streams = warehouse.execute("SELECT query_id FROM system.runtime.queries WHERE state NOT IN "
-                                    "('FINISHED', 'FAILED') AND query LIKE '%ORDER BY user_id%'")
+        streams = warehouse.execute(
+            "SELECT query_id FROM system.runtime.queries WHERE state NOT IN "
+            "('FINISHED', 'FAILED') AND query LIKE '%ORDER BY user_id%'"
+        )
         assert streams, warehouse.execute("SELECT state, query FROM system.runtime.queries")
         for (query_id,) in streams:
             try:
-                warehouse.execute(f"CALL system.runtime.kill_query(query_id => '{query_id}', "
-                                  "message => 'abandoned by the test')")
+                warehouse.execute(
+                    f"CALL system.runtime.kill_query(query_id => '{query_id}', message => 'abandoned by the test')"
+                )
             except TrinoUserError as exc:  # an orphan that Trino gave up on meanwhile
                 assert "not running" in exc.message
         wait_for(lambda: DistributionRequest.objects.get(pk=distribution.pk).is_finished, what="the failure")
     assert_failed_then_retry_resumes(distribution, "Trino reported ADMINISTRATIVELY_KILLED", env, tmp_path)
 
 
-@pytest.mark.parametrize("audience, point", [
-    # The corrected audience covers the old one: one key-range UPDATE per chunk; killed before the second.
-    ("SELECT custkey AS user_id FROM tpch.sf1.customer", "reissue:updating@2"),
-    # Odd ids only: the chunk's ids are listed, two UPDATEs per chunk; killed between the first two.
-    ("SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey % 2 = 1", "reissue:updating@2"),
-], ids=["range-form", "listed-ids-inside-a-chunk"])
+@pytest.mark.parametrize(
+    "audience, point",
+    [
+        # The corrected audience covers the old one: one key-range UPDATE per chunk; killed before the second.
+        ("SELECT custkey AS user_id FROM tpch.sf1.customer", "reissue:updating@2"),
+        # Odd ids only: the chunk's ids are listed, two UPDATEs per chunk; killed between the first two.
+        ("SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey % 2 = 1", "reissue:updating@2"),
+    ],
+    ids=["range-form", "listed-ids-inside-a-chunk"],
+)
 def test_a_reissue_killed_at_any_point_resumes_exactly(audience, point, postgres, env, memory_table, tmp_path):
     """Revoke, then distribute again, with the worker killed mid-re-issue: no duplicate, nothing re-issued
     twice, used coupons untouched, and the counts exact."""
     coupon, used = fresh_coupon(), 1_000
-    first = services.distribution_submit(actor=by(), distribution=DistributionRequest(
-        coupon=coupon, source="warehouse", column="user_id", memo="first",
-        table=memory_table("SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey <= 100000")))
+    first = services.distribution_submit(
+        actor=by(),
+        distribution=DistributionRequest(
+            coupon=coupon,
+            source="warehouse",
+            column="user_id",
+            memo="first",
+            table=memory_table("SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey <= 100000"),
+        ),
+    )
     services.distribution_run_queue()
     IssuedCoupon.objects.filter(coupon=coupon, user_id__lte=used).update(used_at=timezone.now())
     services.distribution_revoke(distribution=first, actor=by())
     services.distribution_run_queue()
-    second = services.distribution_submit(actor=by(), distribution=DistributionRequest(
-        coupon=coupon, source="warehouse", table=memory_table(audience), column="user_id", memo="corrected"))
+    second = services.distribution_submit(
+        actor=by(),
+        distribution=DistributionRequest(
+            coupon=coupon, source="warehouse", table=memory_table(audience), column="user_id", memo="corrected"
+        ),
+    )
     env = {**env, "DISTRIBUTION_CHUNK_SIZE": "50000"}
 
     with qcluster({**env, "COUPONOPS_FAILPOINT": point}, tmp_path / "killed.log") as doomed:
@@ -212,7 +249,12 @@ def test_a_reissue_killed_at_any_point_resumes_exactly(audience, point, postgres
     held, revoked = set(range(1, used + 1)), set(range(used + 1, 100_001))
     second.refresh_from_db()
     assert (second.status, second.read_count, second.issued_count, second.reissued_count, second.skipped_count) == (
-        Status.SUCCEEDED, len(members), len(members - held - revoked), len(members & revoked), len(members & held))
+        Status.SUCCEEDED,
+        len(members),
+        len(members - held - revoked),
+        len(members & revoked),
+        len(members & held),
+    )
     rows = IssuedCoupon.objects.filter(coupon=coupon)
     assert rows.count() == len(members | held | revoked)
     assert rows.filter(deleted_at__isnull=False).count() == len(revoked - members)

@@ -39,9 +39,15 @@ def run_queue_and_reload(django_capture_on_commit_callbacks):
 @pytest.fixture
 def events():
     received = []
-    handlers = {signal: (lambda sender, distribution, name=name, **kw: received.append((name, distribution.pk)))
-                for name, signal in [("started", distribution_started), ("succeeded", distribution_succeeded),
-                                     ("failed", distribution_failed)] for signal in [signal]}
+    handlers = {
+        signal: (lambda sender, distribution, name=name, **kw: received.append((name, distribution.pk)))
+        for name, signal in [
+            ("started", distribution_started),
+            ("succeeded", distribution_succeeded),
+            ("failed", distribution_failed),
+        ]
+        for signal in [signal]
+    }
     for signal, handler in handlers.items():
         signal.connect(handler)
     yield received
@@ -56,10 +62,16 @@ class TestFromTrino:
         distribution = submit(coupon, "warehouse", "tpch.sf1.customer", "custkey")
         assert distribution.target_count == 150_000
         run_queue_and_reload(distribution)
-        assert (distribution.status, distribution.read_count, distribution.issued_count, distribution.skipped_count) == (
-            Status.SUCCEEDED, 150_000, 150_000, 0)
+        assert (
+            distribution.status,
+            distribution.read_count,
+            distribution.issued_count,
+            distribution.skipped_count,
+        ) == (Status.SUCCEEDED, 150_000, 150_000, 0)
         assert IssuedCoupon.objects.filter(coupon=coupon).count() == 150_000
-        assert distribution.checkpoint == 150_000 and distribution.rows_per_second > 0 and distribution.elapsed_seconds > 0
+        assert (
+            distribution.checkpoint == 150_000 and distribution.rows_per_second > 0 and distribution.elapsed_seconds > 0
+        )
 
         again = submit(coupon, "warehouse", "tpch.sf1.customer", "custkey")
         run_queue_and_reload(again)
@@ -77,11 +89,17 @@ class TestFromTrino:
         assert "does not exist" in distribution.error_message
         assert events == [("started", distribution.pk), ("failed", distribution.pk)]
 
-        warehouse.execute(f"CREATE TABLE {table} AS SELECT CAST(x AS BIGINT) AS user_id FROM UNNEST(sequence(1, 500)) t(x)")
+        warehouse.execute(
+            f"CREATE TABLE {table} AS SELECT CAST(x AS BIGINT) AS user_id FROM UNNEST(sequence(1, 500)) t(x)"
+        )
         assert services.distribution_retry(actor=by(), distribution=distribution)
         run_queue_and_reload(distribution)
         assert (distribution.status, distribution.issued_count, distribution.error_message, distribution.attempts) == (
-            Status.SUCCEEDED, 500, "", 2)
+            Status.SUCCEEDED,
+            500,
+            "",
+            2,
+        )
 
     def test_a_wrong_column_is_refused_and_nothing_is_queued(self, postgres, memory_table, coupon):
         table = memory_table("SELECT BIGINT '1' AS user_id")
@@ -97,12 +115,18 @@ class TestQueue:
         duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 1001) t(i)")
         return "warehouse.main.members"
 
-    def test_requests_run_first_in_first_out_with_exact_counts(self, run_queue_and_reload, db, coupon, members, events, settings):
+    def test_requests_run_first_in_first_out_with_exact_counts(
+        self, run_queue_and_reload, db, coupon, members, events, settings
+    ):
         settings.DISTRIBUTION_CHUNK_SIZE = 300
         first, second = submit(coupon, "demo", members), submit(coupon, "demo", members)
         run_queue_and_reload(first, second)
-        assert events == [("started", first.pk), ("succeeded", first.pk),
-                          ("started", second.pk), ("succeeded", second.pk)]
+        assert events == [
+            ("started", first.pk),
+            ("succeeded", first.pk),
+            ("started", second.pk),
+            ("succeeded", second.pk),
+        ]
         assert (first.issued_count, first.skipped_count) == (1000, 0)
         assert (second.issued_count, second.skipped_count) == (0, 1000)
         assert first.finished_at <= second.started_at
@@ -115,18 +139,25 @@ class TestQueue:
         with pytest.raises(IntegrityError), transaction.atomic():
             DistributionRequest.objects.filter(pk=second.pk).update(status=Status.RUNNING)
 
-    def test_it_resumes_after_the_checkpoint_of_an_interrupted_run(self, run_queue_and_reload, db, coupon, members, settings):
+    def test_it_resumes_after_the_checkpoint_of_an_interrupted_run(
+        self, run_queue_and_reload, db, coupon, members, settings
+    ):
         settings.DISTRIBUTION_CHUNK_SIZE = 400
         distribution = submit(coupon, "demo", members)
         claimed = services.distribution_claim_next()
-        batches = get_source("demo").read(
-            get_source("demo").resolve(members, "user_id"), after=None, batch_size=400)
-        services.distribution_issue_chunk(distribution=claimed, writer=get_writer(), user_ids=next(batches), elapsed=0)  # one chunk, then the worker "dies"
+        batches = get_source("demo").read(get_source("demo").resolve(members, "user_id"), after=None, batch_size=400)
+        services.distribution_issue_chunk(
+            distribution=claimed, writer=get_writer(), user_ids=next(batches), elapsed=0
+        )  # one chunk, then the worker "dies"
         batches.close()
         DistributionRequest.objects.filter(pk=distribution.pk).update(status=Status.QUEUED)
         run_queue_and_reload(distribution)
-        assert (distribution.status, distribution.read_count, distribution.issued_count, distribution.skipped_count) == (
-            Status.SUCCEEDED, 1000, 1000, 0)
+        assert (
+            distribution.status,
+            distribution.read_count,
+            distribution.issued_count,
+            distribution.skipped_count,
+        ) == (Status.SUCCEEDED, 1000, 1000, 0)
         assert IssuedCoupon.objects.filter(coupon=coupon).count() == 1000
 
     def test_a_run_that_lost_its_claim_writes_nothing_more(self, db, coupon, members):
@@ -141,7 +172,9 @@ class TestQueue:
 
         distribution = submit(coupon, "demo", members)
         services.distribution_claim_next()
-        services.distribution_requeue_stale(now=timezone.now() + timedelta(seconds=settings.DISTRIBUTION_STALE_AFTER + 1))
+        services.distribution_requeue_stale(
+            now=timezone.now() + timedelta(seconds=settings.DISTRIBUTION_STALE_AFTER + 1)
+        )
         distribution.refresh_from_db()
         assert distribution.status == Status.QUEUED
 
@@ -163,7 +196,11 @@ class TestCancel:
         distribution = submit(coupon, "demo", members)
         assert services.distribution_cancel(distribution=distribution, actor=by(staff_user))
         run_queue_and_reload(distribution)
-        assert (distribution.status, distribution.cancelled_by, distribution.issued_count) == (Status.CANCELLED, staff_user, 0)
+        assert (distribution.status, distribution.cancelled_by, distribution.issued_count) == (
+            Status.CANCELLED,
+            staff_user,
+            0,
+        )
         assert not IssuedCoupon.objects.exists()
 
     def test_a_running_request_stops_within_one_chunk_and_keeps_exact_counts(self, db, coupon, members, settings):
@@ -175,7 +212,9 @@ class TestCancel:
         services.distribution_issue_chunk(distribution=claimed, writer=writer, user_ids=next(batches), elapsed=0)
         assert services.distribution_cancel(actor=by(), distribution=distribution)
         with pytest.raises(services.ClaimLost):
-            services.distribution_issue_chunk(distribution=claimed, writer=writer, user_ids=next(batches), elapsed=0)  # the chunk in flight rolls back
+            services.distribution_issue_chunk(
+                distribution=claimed, writer=writer, user_ids=next(batches), elapsed=0
+            )  # the chunk in flight rolls back
         batches.close()
         distribution.refresh_from_db()
         assert (distribution.status, distribution.read_count, distribution.issued_count) == (Status.CANCELLED, 400, 400)
@@ -201,8 +240,7 @@ class TestBudget:
             submit(coupon, "demo", members)
         assert "99 coupons left in its budget" in error.value.message_dict["coupon"][0]
 
-    def test_the_worker_stops_before_the_budget_is_exceeded(self, run_queue_and_reload, db, coupon, members,
-                                                              settings):
+    def test_the_worker_stops_before_the_budget_is_exceeded(self, run_queue_and_reload, db, coupon, members, settings):
         settings.DISTRIBUTION_CHUNK_SIZE = 30
         coupon.budget = 150
         coupon.save()
@@ -218,8 +256,14 @@ class TestBudget:
 def test_a_scheduled_request_waits_for_its_time_while_others_run(db, coupon, duckdb_source):
 
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
-    later = DistributionRequest(coupon=coupon, source="demo", table="warehouse.main.members", column="user_id",
-                                memo="later", not_before=timezone.now() + timedelta(hours=1))
+    later = DistributionRequest(
+        coupon=coupon,
+        source="demo",
+        table="warehouse.main.members",
+        column="user_id",
+        memo="later",
+        not_before=timezone.now() + timedelta(hours=1),
+    )
     services.distribution_submit(actor=by(), distribution=later)
     now_one = submit(coupon, "demo", "warehouse.main.members")
     services.distribution_run_queue()
@@ -229,8 +273,7 @@ def test_a_scheduled_request_waits_for_its_time_while_others_run(db, coupon, duc
     assert DistributionRequest.objects.next_in_line(now=timezone.now() + timedelta(hours=2)) == later
 
 
-def test_a_coupon_deactivated_after_queueing_fails_the_request_cleanly(run_queue_and_reload, db, coupon,
-                                                                        duckdb_source):
+def test_a_coupon_deactivated_after_queueing_fails_the_request_cleanly(run_queue_and_reload, db, coupon, duckdb_source):
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
     distribution = submit(coupon, "demo", "warehouse.main.members")
     coupon.is_active = False

@@ -14,14 +14,21 @@ from tests.helpers import by
 
 def test_request_history_exports_with_counts_and_names(db, coupon, duckdb_source, staff_user):
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
-    services.distribution_submit(distribution=DistributionRequest(
-        coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="spring"),
-        actor=by(staff_user))
+    services.distribution_submit(
+        distribution=DistributionRequest(
+            coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="spring"
+        ),
+        actor=by(staff_user),
+    )
     services.distribution_run_queue()
     dataset = DistributionRequestResource().export()
-    row = dict(zip(dataset.headers, dataset[0]))
+    row = dict(zip(dataset.headers, dataset[0], strict=False))
     assert (row["coupon code"], row["requested by"], row["status"], row["issued"]) == (
-        "SPRING10", "marketer", "Succeeded", 10)
+        "SPRING10",
+        "marketer",
+        "Succeeded",
+        10,
+    )
     workbook = openpyxl.load_workbook(io.BytesIO(dataset.export("xlsx")))
     assert (workbook.active["A1"].value, workbook.active["A2"].value) == ("request", row["request"])
 
@@ -43,18 +50,25 @@ def test_export_and_import_pages_open(client, staff_user):
     assert reverse("admin:distribution_issuedcoupon_list") in coupons
 
 
-def test_the_audit_trail_exports_every_transition_with_its_actor_and_counts(db, coupon, duckdb_source, staff_user,
-                                                                            client):
+def test_the_audit_trail_exports_every_transition_with_its_actor_and_counts(
+    db, coupon, duckdb_source, staff_user, client
+):
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
-    distribution = services.distribution_submit(distribution=DistributionRequest(
-        coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="spring"),
-        actor=by(staff_user))
+    distribution = services.distribution_submit(
+        distribution=DistributionRequest(
+            coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="spring"
+        ),
+        actor=by(staff_user),
+    )
     services.distribution_run_queue()
     dataset = TransitionResource().export(queryset=distribution.transitions.order_by("at", "pk"))
-    rows = [dict(zip(dataset.headers, row)) for row in dataset]
+    rows = [dict(zip(dataset.headers, row, strict=False)) for row in dataset]
     assert [(r["what happened"], r["by"], r["issued"]) for r in rows] == [
-        ("Drafted with a preview", "user", 0), ("Confirmed", "user", 0), ("Started", "worker", 0),
-        ("Succeeded", "worker", 10)]
+        ("Drafted with a preview", "user", 0),
+        ("Confirmed", "user", 0),
+        ("Started", "worker", 0),
+        ("Succeeded", "worker", 10),
+    ]
     assert {r["request"] for r in rows} == {distribution.pk}
     client.force_login(staff_user)
     assert client.get(reverse("admin:distribution_transition_export")).status_code == 200

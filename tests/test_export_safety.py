@@ -37,9 +37,17 @@ def hostile_requests(db, coupon, staff_user):
     """One distribution per hostile memo, its error a formula too, one count negative."""
     for memo in HOSTILE:
         DistributionRequest.objects.create(
-            coupon=coupon, source="demo", table="=cmd|' /C calc'!A0", column="user_id", memo=memo,
-            requested_by=staff_user, status=DistributionRequest.Status.FAILED, error_message="-1+cmd",
-            issued_count=1234, skipped_count=-7)
+            coupon=coupon,
+            source="demo",
+            table="=cmd|' /C calc'!A0",
+            column="user_id",
+            memo=memo,
+            requested_by=staff_user,
+            status=DistributionRequest.Status.FAILED,
+            error_message="-1+cmd",
+            issued_count=1234,
+            skipped_count=-7,
+        )
 
 
 def export(client, model, resource, file_format):
@@ -60,7 +68,7 @@ def xlsx_rows(response):
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     cells = list(sheet.iter_rows())
     headers = [cell.value for cell in cells[0]]
-    return [dict(zip(headers, row)) for row in cells[1:]]
+    return [dict(zip(headers, row, strict=False)) for row in cells[1:]]
 
 
 def test_the_csv_export_quotes_every_formula_and_keeps_counts_numbers(client, staff_user, hostile_requests):
@@ -109,8 +117,9 @@ def test_an_imported_formula_is_stored_as_text_and_exported_neutralised(client, 
 def import_csv(client, content):
     upload = io.BytesIO(content)
     upload.name = "coupons.csv"
-    page = client.post(reverse("admin:distribution_coupon_import"),
-                       {"format": CSV_FORMAT, "resource": "0", "import_file": upload})
+    page = client.post(
+        reverse("admin:distribution_coupon_import"), {"format": CSV_FORMAT, "resource": "0", "import_file": upload}
+    )
     assert page.status_code == 200 and "confirm_form" in page.context, page.content[:2000]
     done = client.post(reverse("admin:distribution_coupon_process_import"), page.context["confirm_form"].initial)
     assert done.status_code == 302

@@ -49,7 +49,11 @@ def service(service_database, service_server):
 
 @pytest.fixture
 def http_writer(settings, service):
-    settings.DISTRIBUTION_WRITER, settings.COUPON_API_URL, settings.COUPON_API_KEY = "http", service.proxy.url, service.key
+    settings.DISTRIBUTION_WRITER, settings.COUPON_API_URL, settings.COUPON_API_KEY = (
+        "http",
+        service.proxy.url,
+        service.key,
+    )
     settings.COUPON_API_TIMEOUT, settings.COUPON_API_ATTEMPTS, settings.COUPON_API_RETRY_FOR = 2, 6, 60
     settings.DISTRIBUTION_CHUNK_SIZE = 12_000
     return settings
@@ -70,8 +74,12 @@ def new_coupon(service):
 
 
 def distribute(coupon, table):
-    distribution = services.distribution_submit(actor=by(), distribution=DistributionRequest(
-        coupon=coupon, source="warehouse", table=table, column="user_id", memo="http writer"))
+    distribution = services.distribution_submit(
+        actor=by(),
+        distribution=DistributionRequest(
+            coupon=coupon, source="warehouse", table=table, column="user_id", memo="http writer"
+        ),
+    )
     services.distribution_run_queue()
     distribution.refresh_from_db()
     return distribution
@@ -97,8 +105,9 @@ def test_it_distributes_into_the_coupon_service_with_exact_counts(http_writer, s
     assert service.holders(coupon.code) == (MEMBERS, MEMBERS)
 
 
-@pytest.mark.parametrize("faults", [("429", "429"), ("500", "500", "500"), ("hang",), ("drop",),
-                                    ("drop", "429", "hang", "500")])
+@pytest.mark.parametrize(
+    "faults", [("429", "429"), ("500", "500", "500"), ("hang",), ("drop",), ("drop", "429", "hang", "500")]
+)
 def test_faults_between_writer_and_service_never_issue_twice(http_writer, service, audience, warehouse, faults):
     service.proxy.then(*faults)
     coupon = new_coupon(service)
@@ -111,8 +120,9 @@ def test_faults_between_writer_and_service_never_issue_twice(http_writer, servic
     assert retried_keys <= set(forwarded)  # every faulted call was sent again with its own key
 
 
-def test_a_service_that_keeps_failing_stops_the_run_and_a_retry_resumes_exactly(http_writer, service, audience,
-                                                                               warehouse):
+def test_a_service_that_keeps_failing_stops_the_run_and_a_retry_resumes_exactly(
+    http_writer, service, audience, warehouse
+):
     http_writer.COUPON_API_ATTEMPTS = 3
     coupon = new_coupon(service)
     service.proxy.then("forwarded-1", "forwarded-2", "forwarded-3", "500", "500", "500")
@@ -128,8 +138,9 @@ def test_a_service_that_keeps_failing_stops_the_run_and_a_retry_resumes_exactly(
 
 
 @pytest.mark.parametrize("fault, words", [("401", "answered 401"), ("404", "answered 404")])
-def test_a_refusal_fails_the_run_at_once_with_the_services_message(http_writer, service, audience, warehouse,
-                                                                  fault, words):
+def test_a_refusal_fails_the_run_at_once_with_the_services_message(
+    http_writer, service, audience, warehouse, fault, words
+):
     coupon = new_coupon(service)
     service.proxy.then(*[fault] * 10)
     distribution = distribute(coupon, audience)
@@ -148,11 +159,21 @@ def test_a_wrong_key_is_refused_by_the_real_service(http_writer, service, audien
 
 def test_a_worker_killed_mid_run_resumes_exactly(http_writer, service, audience, warehouse, tmp_path):
     coupon = new_coupon(service)
-    env = process_env(TRINO_HOST="127.0.0.1", TRINO_PORT=warehouse.port, DISTRIBUTION_WRITER="http",
-                      COUPON_API_URL=service.proxy.url, COUPON_API_KEY=service.key, DISTRIBUTION_CHUNK_SIZE=6_000,
-                      COUPONOPS_FAILPOINT="chunk:written@3")  # the service issued the chunk; we had not recorded it
-    distribution = services.distribution_submit(actor=by(), distribution=DistributionRequest(
-        coupon=coupon, source="warehouse", table=audience, column="user_id", memo="kill -9"))
+    env = process_env(
+        TRINO_HOST="127.0.0.1",
+        TRINO_PORT=warehouse.port,
+        DISTRIBUTION_WRITER="http",
+        COUPON_API_URL=service.proxy.url,
+        COUPON_API_KEY=service.key,
+        DISTRIBUTION_CHUNK_SIZE=6_000,
+        COUPONOPS_FAILPOINT="chunk:written@3",
+    )  # the service issued the chunk; we had not recorded it
+    distribution = services.distribution_submit(
+        actor=by(),
+        distribution=DistributionRequest(
+            coupon=coupon, source="warehouse", table=audience, column="user_id", memo="kill -9"
+        ),
+    )
     with qcluster(env, tmp_path / "killed.log") as process:
         process.wait(120)
     distribution.refresh_from_db()
@@ -173,11 +194,14 @@ def test_the_database_under_test_is_not_the_services(service):
     assert connection.settings_dict["NAME"] not in service.database
 
 
-def test_the_preview_says_the_service_counts_the_holders(http_writer, service, audience, warehouse, client,
-                                                         staff_user):
+def test_the_preview_says_the_service_counts_the_holders(http_writer, service, audience, warehouse, client, staff_user):
     coupon = new_coupon(service)
-    draft = services.distribution_draft(actor=by(staff_user), distribution=DistributionRequest(
-        coupon=coupon, source="warehouse", table=audience, column="user_id", memo="preview"))
+    draft = services.distribution_draft(
+        actor=by(staff_user),
+        distribution=DistributionRequest(
+            coupon=coupon, source="warehouse", table=audience, column="user_id", memo="preview"
+        ),
+    )
     assert (draft.target_count, draft.held_count, draft.reissue_count) == (MEMBERS, None, None)
     client.force_login(staff_user)
     page = client.get(f"/admin/distribution/distributionrequest/{draft.pk}/change/").content.decode()

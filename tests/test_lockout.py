@@ -26,9 +26,12 @@ def fast_passwords(settings):
 
 
 def log_in(client, username, password, language="en", address="10.0.0.7"):
-    return client.post(reverse("admin:login"), {"username": username, "password": password,
-                                                "next": reverse("admin:index")},
-                       HTTP_ACCEPT_LANGUAGE=language, REMOTE_ADDR=address)
+    return client.post(
+        reverse("admin:login"),
+        {"username": username, "password": password, "next": reverse("admin:index")},
+        HTTP_ACCEPT_LANGUAGE=language,
+        REMOTE_ADDR=address,
+    )
 
 
 def fail(client, times, username="marketer", address="10.0.0.7"):
@@ -89,12 +92,24 @@ def test_the_address_is_locked_for_any_username(client, staff_user, django_user_
 def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw(client, staff_user, settings):
     settings.TRUSTED_PROXY_COUNT = 1
     for attempt in range(5):  # a client rotating forged X-Forwarded-For entries, all through one proxy
-        client.post(reverse("admin:login"), {"username": f"guess{attempt}", "password": "x"},
-                    REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=f"1.2.3.{attempt}, 203.0.113.9")
-    locked = client.post(reverse("admin:login"), {"username": "marketer", "password": PASSWORD},
-                         REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
-    other = client.post(reverse("admin:login"), {"username": "marketer", "password": PASSWORD},
-                        REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.4")
+        client.post(
+            reverse("admin:login"),
+            {"username": f"guess{attempt}", "password": "x"},
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR=f"1.2.3.{attempt}, 203.0.113.9",
+        )
+    locked = client.post(
+        reverse("admin:login"),
+        {"username": "marketer", "password": PASSWORD},
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="203.0.113.9",
+    )
+    other = client.post(
+        reverse("admin:login"),
+        {"username": "marketer", "password": PASSWORD},
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="198.51.100.4",
+    )
     assert (locked.status_code, other.status_code) == (429, 302)
 
 
@@ -106,11 +121,14 @@ def test_a_successful_login_clears_the_count(client, staff_user):
     assert log_in(client, "marketer", PASSWORD).status_code == 302
 
 
-@pytest.mark.parametrize("reset", [
-    lambda: call_command("axes_reset_username", "marketer"),
-    lambda: call_command("axes_reset"),
-    lambda: AccessAttempt.objects.all().delete(),  # what deleting it in the admin does
-])
+@pytest.mark.parametrize(
+    "reset",
+    [
+        lambda: call_command("axes_reset_username", "marketer"),
+        lambda: call_command("axes_reset"),
+        lambda: AccessAttempt.objects.all().delete(),  # what deleting it in the admin does
+    ],
+)
 def test_an_administrator_unlocks_it(client, staff_user, reset):
     fail(client, 5)
     assert log_in(client, "marketer", PASSWORD).status_code == 429
@@ -130,7 +148,9 @@ def test_the_access_attempts_are_listed_in_the_admin(client, staff_user, django_
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(("locale", "says"), [("en-US", "Too many failed logins"), ("ko-KR", "로그인 실패가 너무 많습니다")])
+@pytest.mark.parametrize(
+    ("locale", "says"), [("en-US", "Too many failed logins"), ("ko-KR", "로그인 실패가 너무 많습니다")]
+)
 def test_a_browser_gets_the_lockout_page_in_its_language(live_server, new_context, staff_user, locale, says):
     page = new_context(locale=locale).new_page()
     for _ in range(5):

@@ -34,17 +34,42 @@ def agent(client, django_user_model):
 @pytest.fixture
 def held(db, coupon):
     """Member 2,519,091 holds WELCOME10 (usable) and SPRING10 (used); 100 other members hold WELCOME10."""
-    welcome = Coupon.objects.create(name="Welcome 10%", code="WELCOME10", discount_kind="percent",
-                                    discount_amount=10, valid_days=30)
+    welcome = Coupon.objects.create(
+        name="Welcome 10%", code="WELCOME10", discount_kind="percent", discount_amount=10, valid_days=30
+    )
     now = timezone.now()
-    distribution = DistributionRequest.objects.create(coupon=welcome, source="demo", table="t", column="c", memo="m",
-                                                      status="succeeded")
-    rows = [IssuedCoupon(coupon=welcome, user_id=user_id, distribution=distribution, issued_at=now,
-                         expires_at=now + timedelta(days=30)) for user_id in range(1, 101)]
-    rows.append(IssuedCoupon(coupon=welcome, user_id=2519091, distribution=distribution, issued_at=now,
-                             expires_at=now + timedelta(days=30)))
-    rows.append(IssuedCoupon(coupon=coupon, user_id=2519091, distribution=distribution, issued_at=now,
-                             expires_at=now + timedelta(days=14), used_at=now))
+    distribution = DistributionRequest.objects.create(
+        coupon=welcome, source="demo", table="t", column="c", memo="m", status="succeeded"
+    )
+    rows = [
+        IssuedCoupon(
+            coupon=welcome,
+            user_id=user_id,
+            distribution=distribution,
+            issued_at=now,
+            expires_at=now + timedelta(days=30),
+        )
+        for user_id in range(1, 101)
+    ]
+    rows.append(
+        IssuedCoupon(
+            coupon=welcome,
+            user_id=2519091,
+            distribution=distribution,
+            issued_at=now,
+            expires_at=now + timedelta(days=30),
+        )
+    )
+    rows.append(
+        IssuedCoupon(
+            coupon=coupon,
+            user_id=2519091,
+            distribution=distribution,
+            issued_at=now,
+            expires_at=now + timedelta(days=14),
+            used_at=now,
+        )
+    )
     IssuedCoupon.objects.bulk_create(rows)
     return welcome, distribution
 
@@ -54,7 +79,7 @@ def listed(response):
     users = [int(n) for n in re.findall(r'<td class="user-id">(\d+)</td>', page)]
     codes = re.findall(r'<td class="coupon"><strong>([^<]+)</strong>', page)
     states = re.findall(r'<td class="state">([^<]+)</td>', page)
-    return list(zip(users, codes, states))
+    return list(zip(users, codes, states, strict=False))
 
 
 @pytest.mark.parametrize("typed", ["2519091", "2,519,091", " 2 519 091 ", "2519091\t"])

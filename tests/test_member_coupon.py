@@ -15,8 +15,12 @@ from tests.helpers import by
 @pytest.fixture
 def issued(db, coupon, duckdb_source):
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 11) t(i)")
-    distribution = services.distribution_submit(actor=by(), distribution=DistributionRequest(
-        coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="m"))
+    distribution = services.distribution_submit(
+        actor=by(),
+        distribution=DistributionRequest(
+            coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="m"
+        ),
+    )
     services.distribution_run_queue()
     IssuedCoupon.objects.filter(coupon=coupon, user_id=9).update(used_at=timezone.now())
     return distribution
@@ -41,11 +45,15 @@ def test_revoke_then_restore_one_member_each_recorded_with_the_reason(issued, co
     assert services.issued_coupon_restore(coupon=coupon, user_id=3, actor=actor, reason="revoked by mistake")
     assert row(coupon, 3).deleted_at is None and row(coupon, 3).distribution_id == issued.pk
     assert not services.issued_coupon_restore(coupon=coupon, user_id=3, actor=actor, reason="twice")
-    history = list(issued.transitions.filter(action__startswith="member_").order_by("at", "pk").values_list(
-        "action", "actor_name", "details"))
+    history = list(
+        issued.transitions.filter(action__startswith="member_")
+        .order_by("at", "pk")
+        .values_list("action", "actor_name", "details")
+    )
     assert history == [
         ("member_revoked", "marketer", {"user_id": 3, "coupon": "SPRING10", "reason": "asked by the member"}),
-        ("member_restored", "marketer", {"user_id": 3, "coupon": "SPRING10", "reason": "revoked by mistake"})]
+        ("member_restored", "marketer", {"user_id": 3, "coupon": "SPRING10", "reason": "revoked by mistake"}),
+    ]
 
 
 def test_a_used_coupon_is_never_revoked_and_a_reason_is_required(issued, coupon, staff_user):
@@ -114,10 +122,20 @@ def test_a_coupon_issued_through_the_api_is_revoked_and_restored_with_its_own_re
     assert services.issued_coupon_restore(coupon=coupon, user_id=77, actor=by(staff_user), reason="by mistake")
     assert row(coupon, 77).deleted_at is None
     assert list(Transition.objects.filter(distribution=None).order_by("pk").values_list("action", "details")) == [
-        ("member_revoked", {"user_id": 77, "coupon": "SPRING10", "reason": "member asked",
-                            "issue_call": row(coupon, 77).issue_call_id}),
-        ("member_restored", {"user_id": 77, "coupon": "SPRING10", "reason": "by mistake",
-                             "issue_call": row(coupon, 77).issue_call_id})]
+        (
+            "member_revoked",
+            {
+                "user_id": 77,
+                "coupon": "SPRING10",
+                "reason": "member asked",
+                "issue_call": row(coupon, 77).issue_call_id,
+            },
+        ),
+        (
+            "member_restored",
+            {"user_id": 77, "coupon": "SPRING10", "reason": "by mistake", "issue_call": row(coupon, 77).issue_call_id},
+        ),
+    ]
     assert "member asked" in client.get(member_url(coupon, 77)).content.decode()
 
 

@@ -24,8 +24,15 @@ def distribute(db, coupon, duckdb_source, django_capture_on_commit_callbacks, st
     def run(failing=False):
         with django_capture_on_commit_callbacks(execute=True):
             distribution = distribution_services.distribution_submit(
-                distribution=DistributionRequest(coupon=coupon, source="demo", table="warehouse.main.members",
-                                                 column="user_id", memo="spring campaign"), actor=by(staff_user))
+                distribution=DistributionRequest(
+                    coupon=coupon,
+                    source="demo",
+                    table="warehouse.main.members",
+                    column="user_id",
+                    memo="spring campaign",
+                ),
+                actor=by(staff_user),
+            )
             if failing:
                 duckdb_source("DROP TABLE members")
         with django_capture_on_commit_callbacks(execute=True):
@@ -48,8 +55,14 @@ def test_each_event_is_delivered_once_by_webhook_in_order(distribute, slack_webh
     assert events_of(distribution) == [("started", "sent", 1), ("succeeded", "sent", 1)]
     started, succeeded = (r["body"] for r in slack_webhook.received)
     assert "started" in started["text"] and "succeeded" in succeeded["text"]
-    for text in ("SPRING10", "marketer", "spring campaign", "warehouse.main.members.user_id", "50 / 50 / 0",
-                 f"https://couponops.example.com/admin/distribution/distributionrequest/{distribution.pk}/change/"):
+    for text in (
+        "SPRING10",
+        "marketer",
+        "spring campaign",
+        "warehouse.main.members.user_id",
+        "50 / 50 / 0",
+        f"https://couponops.example.com/admin/distribution/distributionrequest/{distribution.pk}/change/",
+    ):
         assert text in succeeded["text"]
     assert succeeded["blocks"][0]["type"] == "header"
     assert services.notification_deliver_due() == 0  # nothing is sent twice
@@ -128,8 +141,9 @@ def test_messages_are_korean_when_the_site_is(distribute, slack_webhook, setting
     assert "성공" in slack_webhook.received[-1]["body"]["text"]
 
 
-def test_resend_from_the_admin_sends_a_failed_message_again(distribute, slack_webhook, settings, client,
-                                                            staff_user, django_capture_on_commit_callbacks):
+def test_resend_from_the_admin_sends_a_failed_message_again(
+    distribute, slack_webhook, settings, client, staff_user, django_capture_on_commit_callbacks
+):
     settings.NOTIFICATION_MAX_ATTEMPTS = 1
     slack_webhook.then(*["server_error"] * 3)
     distribution = distribute()
@@ -137,8 +151,9 @@ def test_resend_from_the_admin_sends_a_failed_message_again(distribute, slack_we
     started = distribution.notifications.order_by("pk").first()
     assert started.status == "failed"
     client.force_login(staff_user)
-    response = client.post(reverse("admin:notifications_notification_changelist"),
-                           {"action": "resend", "_selected_action": [started.pk]})
+    response = client.post(
+        reverse("admin:notifications_notification_changelist"), {"action": "resend", "_selected_action": [started.pk]}
+    )
     assert response.status_code == 302
     services.notification_deliver_due()
     assert set(distribution.notifications.values_list("status", flat=True)) == {"sent"}
@@ -157,12 +172,17 @@ def test_the_notification_admin_lists_and_filters(distribute, slack_webhook, cli
     assert not any(reverse("admin:notifications_notification_change", args=[n.pk]) in sent for n in pending)
 
 
-def test_a_cancellation_is_announced_with_who_cancelled(db, coupon, duckdb_source, slack_webhook, staff_user,
-                                                        django_capture_on_commit_callbacks):
+def test_a_cancellation_is_announced_with_who_cancelled(
+    db, coupon, duckdb_source, slack_webhook, staff_user, django_capture_on_commit_callbacks
+):
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 51) t(i)")
     with django_capture_on_commit_callbacks(execute=True):
-        distribution = distribution_services.distribution_submit(actor=by(), distribution=DistributionRequest(
-            coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="m"))
+        distribution = distribution_services.distribution_submit(
+            actor=by(),
+            distribution=DistributionRequest(
+                coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="m"
+            ),
+        )
     with django_capture_on_commit_callbacks(execute=True):
         distribution_services.distribution_cancel(distribution=distribution, actor=by(staff_user))
     services.notification_deliver_due()
@@ -170,7 +190,9 @@ def test_a_cancellation_is_announced_with_who_cancelled(db, coupon, duckdb_sourc
     assert "cancelled" in text and "marketer" in text
 
 
-def test_a_revocation_is_announced_with_the_number_revoked(distribute, slack_webhook, django_capture_on_commit_callbacks):
+def test_a_revocation_is_announced_with_the_number_revoked(
+    distribute, slack_webhook, django_capture_on_commit_callbacks
+):
     distribution = distribute()
     with django_capture_on_commit_callbacks(execute=True):
         distribution_services.distribution_revoke(actor=by(), distribution=distribution)
@@ -181,14 +203,18 @@ def test_a_revocation_is_announced_with_the_number_revoked(distribute, slack_web
     assert "revoked" in text and "Revoked: 50" in text
 
 
-def test_a_request_awaiting_approval_asks_for_it_in_slack(db, coupon, duckdb_source, slack_webhook, staff_user,
-                                                          settings, django_capture_on_commit_callbacks):
+def test_a_request_awaiting_approval_asks_for_it_in_slack(
+    db, coupon, duckdb_source, slack_webhook, staff_user, settings, django_capture_on_commit_callbacks
+):
     settings.DISTRIBUTION_APPROVAL_COUPONS = 10
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 51) t(i)")
     with django_capture_on_commit_callbacks(execute=True):
-        distribution = distribution_services.distribution_submit(distribution=DistributionRequest(
-            coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="m"),
-            actor=by(staff_user))
+        distribution = distribution_services.distribution_submit(
+            distribution=DistributionRequest(
+                coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="m"
+            ),
+            actor=by(staff_user),
+        )
     services.notification_deliver_due()
     text = slack_webhook.received[-1]["body"]["text"]
     assert f"#{distribution.pk} needs approval" in text and "Would issue: 50" in text and "marketer" in text

@@ -29,7 +29,6 @@ Status = DistributionRequest.Status
 TOKEN = "metrics-token-for-tests"
 
 
-
 def get(url, token=None):
     """(status, body) of a GET; errors are answers too."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -44,8 +43,11 @@ def scrape(base_url):
     """{(metric sample name, frozenset(labels)): value} from a real HTTP scrape of /metrics."""
     status, body = get(f"{base_url}/metrics", TOKEN)
     assert status == 200, body
-    return {(sample.name, frozenset(sample.labels.items())): sample.value
-            for family in text_string_to_metric_families(body) for sample in family.samples}
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+    }
 
 
 def value(samples, name, **labels):
@@ -54,22 +56,40 @@ def value(samples, name, **labels):
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_metrics_move_while_a_real_worker_runs_a_distribution(live_server, settings, postgres, warehouse, coupon,
-                                                              tmp_path):
+def test_metrics_move_while_a_real_worker_runs_a_distribution(
+    live_server, settings, postgres, warehouse, coupon, tmp_path
+):
     settings.METRICS_TOKEN = TOKEN
-    env = process_env(TRINO_HOST="127.0.0.1", TRINO_PORT=warehouse.port, DISTRIBUTION_CHUNK_SIZE=2000,
-                      DISTRIBUTION_WRITER="bulk_create", WORKER_HEARTBEAT_INTERVAL=0.5)
+    env = process_env(
+        TRINO_HOST="127.0.0.1",
+        TRINO_PORT=warehouse.port,
+        DISTRIBUTION_CHUNK_SIZE=2000,
+        DISTRIBUTION_WRITER="bulk_create",
+        WORKER_HEARTBEAT_INTERVAL=0.5,
+    )
     before = scrape(live_server.url)
     assert value(before, "couponops_coupons_issued_total") == 0
     assert value(before, "couponops_distribution_running") == 0
     with qcluster(env, tmp_path / "worker.log"):
-        distribution = services.distribution_submit(actor=by(), distribution=DistributionRequest(
-            coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="metrics"))
-        first = wait_for(lambda: (s := scrape(live_server.url)) and
-                         value(s, "couponops_distribution_running_read_rows") and s, what="a running request")
-        later = wait_for(lambda: (s := scrape(live_server.url)) and (
-            value(s, "couponops_distribution_running_read_rows") or 150_000) > value(
-            first, "couponops_distribution_running_read_rows") and s, what="the read count to move")
+        distribution = services.distribution_submit(
+            actor=by(),
+            distribution=DistributionRequest(
+                coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="metrics"
+            ),
+        )
+        first = wait_for(
+            lambda: (s := scrape(live_server.url)) and value(s, "couponops_distribution_running_read_rows") and s,
+            what="a running request",
+        )
+        later = wait_for(
+            lambda: (
+                (s := scrape(live_server.url))
+                and (value(s, "couponops_distribution_running_read_rows") or 150_000)
+                > value(first, "couponops_distribution_running_read_rows")
+                and s
+            ),
+            what="the read count to move",
+        )
         wait_for(lambda: distribution.refresh_from_db() or distribution.is_finished, what="the distribution to finish")
         after = scrape(live_server.url)
 
@@ -84,8 +104,9 @@ def test_metrics_move_while_a_real_worker_runs_a_distribution(live_server, setti
     assert value(after, "couponops_distribution_requests", status="succeeded") == 1
     assert value(after, "couponops_coupons_issued_total") == 150_000
     assert value(after, "couponops_distribution_runs_failed_total") == 0
-    assert value(after, "couponops_http_request_duration_seconds_count", view="metrics", method="GET",
-                 status="2xx") >= 3
+    assert (
+        value(after, "couponops_http_request_duration_seconds_count", view="metrics", method="GET", status="2xx") >= 3
+    )
 
 
 def test_metrics_are_off_without_a_token_and_closed_to_a_wrong_one(client, settings, db):
@@ -98,18 +119,23 @@ def test_metrics_are_off_without_a_token_and_closed_to_a_wrong_one(client, setti
     assert client.get("/metrics", HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 200
 
 
-def test_failed_runs_and_the_outbox_backlog_are_counted(client, settings, postgres, coupon,
-                                                        django_capture_on_commit_callbacks):
+def test_failed_runs_and_the_outbox_backlog_are_counted(
+    client, settings, postgres, coupon, django_capture_on_commit_callbacks
+):
     settings.METRICS_TOKEN, settings.SLACK_WEBHOOK_URL = TOKEN, "http://127.0.0.1:9/never-answers"
-    distribution = DistributionRequest.objects.create(coupon=coupon, source="warehouse", table="t", column="c", memo="m",
-                                                 status=Status.RUNNING, attempts=1)
+    distribution = DistributionRequest.objects.create(
+        coupon=coupon, source="warehouse", table="t", column="c", memo="m", status=Status.RUNNING, attempts=1
+    )
     with django_capture_on_commit_callbacks(execute=True):
         services.distribution_fail(distribution=distribution, error=RuntimeError("Trino went away"), elapsed=1.0)
     Notification.objects.update(created_at=timezone.now() - timedelta(minutes=5))
 
     body = client.get("/metrics", HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode()
-    samples = {(s.name, frozenset(s.labels.items())): s.value
-               for family in text_string_to_metric_families(body) for s in family.samples}
+    samples = {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(body)
+        for s in family.samples
+    }
     assert value(samples, "couponops_distribution_runs_failed_total") == 1
     assert value(samples, "couponops_distribution_requests", status="failed") == 1
     assert value(samples, "couponops_notifications_pending") == 1
@@ -126,8 +152,9 @@ def test_in_multiprocess_mode_a_scrape_of_one_process_sums_the_latency_of_all(po
         for _ in range(3):
             assert get(f"{first}/healthz")[0] == 200
         samples = scrape(second)
-    assert value(samples, "couponops_http_request_duration_seconds_count", view="healthz", method="GET",
-                 status="2xx") >= 3  # served by the first process, scraped from the second
+    assert (
+        value(samples, "couponops_http_request_duration_seconds_count", view="healthz", method="GET", status="2xx") >= 3
+    )  # served by the first process, scraped from the second
 
 
 # --- /healthz ------------------------------------------------------------------------------------------
@@ -137,10 +164,13 @@ def test_in_multiprocess_mode_a_scrape_of_one_process_sums_the_latency_of_all(po
 def wsgi_server(env):
     """couponops.wsgi in a process of its own (wsgiref: no dependency), on a free port."""
     port = free_port()
-    code = ("from wsgiref.simple_server import make_server; from couponops.wsgi import application; "
-            f"make_server('127.0.0.1', {port}, application).serve_forever()")
-    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    code = (
+        "from wsgiref.simple_server import make_server; from couponops.wsgi import application; "
+        f"make_server('127.0.0.1', {port}, application).serve_forever()"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for(lambda: process.poll() is not None or _answers(url), timeout=60, what="the web server")
@@ -181,8 +211,11 @@ def test_checkworker_says_alive_for_a_live_worker_and_dead_once_it_is_killed(pos
     never = manage("checkworker", env=env)
     assert never.returncode == 1 and "no heartbeat ever recorded" in never.stderr
     with qcluster(env, tmp_path / "worker.log") as cluster:
-        alive = wait_for(lambda: (r := manage("checkworker", "--max-age", "5", env=env)).returncode == 0 and r,
-                         timeout=60, what="a heartbeat")
+        alive = wait_for(
+            lambda: (r := manage("checkworker", "--max-age", "5", env=env)).returncode == 0 and r,
+            timeout=60,
+            what="a heartbeat",
+        )
         os.killpg(cluster.pid, signal.SIGKILL)  # the whole cluster dies at once: nobody beats any more
         cluster.wait()
         time.sleep(3)
@@ -199,9 +232,15 @@ def test_checkworker_fails_when_a_running_request_stopped_making_progress(postgr
     now = timezone.now()
     heartbeat_record(cluster="couponops", host=socket.gethostname(), pid=1, started_at=now)
     call_command("checkworker")  # alive: exits normally
-    DistributionRequest.objects.create(coupon=coupon, source="warehouse", table="t", column="c", memo="m",
-                                       status=Status.RUNNING, heartbeat_at=now - timedelta(
-                                           seconds=settings.DISTRIBUTION_STALE_AFTER + 5))
+    DistributionRequest.objects.create(
+        coupon=coupon,
+        source="warehouse",
+        table="t",
+        column="c",
+        memo="m",
+        status=Status.RUNNING,
+        heartbeat_at=now - timedelta(seconds=settings.DISTRIBUTION_STALE_AFTER + 5),
+    )
     with pytest.raises(SystemExit) as exited:
         call_command("checkworker")
     assert exited.value.code == 1
@@ -225,11 +264,19 @@ def test_the_admin_says_when_a_worker_stopped_reporting(admin_client, settings, 
 
 
 def transition_log(log_format):
-    code = ("from couponops.logs import log_transition; "
-            "log_transition(request_id=42, event='claimed', status='running', attempt=2)")
+    code = (
+        "from couponops.logs import log_transition; "
+        "log_transition(request_id=42, event='claimed', status='running', attempt=2)"
+    )
     env = {**os.environ, "LOG_FORMAT": log_format, "DATABASE_URL": "sqlite:///:memory:"}
-    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return result.stderr.strip().splitlines()[-1]
 
@@ -237,22 +284,30 @@ def transition_log(log_format):
 def test_a_transition_is_one_json_line_with_the_request_id_when_log_format_is_json():
     line = json.loads(transition_log("json"))
     assert {key: line[key] for key in ("logger", "level", "request_id", "event", "status", "attempt")} == {
-        "logger": "couponops.transitions", "level": "INFO", "request_id": 42, "event": "claimed",
-        "status": "running", "attempt": 2}
+        "logger": "couponops.transitions",
+        "level": "INFO",
+        "request_id": 42,
+        "event": "claimed",
+        "status": "running",
+        "attempt": 2,
+    }
 
 
 def test_a_transition_is_one_plain_line_searchable_by_request_id_by_default():
-    assert transition_log("plain").endswith("couponops.transitions request_id=42 event=claimed status=running "
-                                            "attempt=2")
+    assert transition_log("plain").endswith(
+        "couponops.transitions request_id=42 event=claimed status=running attempt=2"
+    )
 
 
-def test_every_service_transition_is_logged_once_it_commits(coupon, staff_user, caplog,
-                                                            django_capture_on_commit_callbacks):
-    distribution = DistributionRequest.objects.create(coupon=coupon, source="demo", table="t", column="c", memo="m",
-                                                      status=Status.QUEUED, requested_by=staff_user)
-    with caplog.at_level("INFO", logger="couponops.transitions"):
-        with django_capture_on_commit_callbacks(execute=True):
-            services.distribution_cancel(distribution=distribution, actor=by(staff_user))
+def test_every_service_transition_is_logged_once_it_commits(
+    coupon, staff_user, caplog, django_capture_on_commit_callbacks
+):
+    distribution = DistributionRequest.objects.create(
+        coupon=coupon, source="demo", table="t", column="c", memo="m", status=Status.QUEUED, requested_by=staff_user
+    )
+    with caplog.at_level("INFO", logger="couponops.transitions"), django_capture_on_commit_callbacks(execute=True):
+        services.distribution_cancel(distribution=distribution, actor=by(staff_user))
     lines = [r for r in caplog.records if r.name == "couponops.transitions"]
     assert [(r.request_id, r.event, r.status, r.actor) for r in lines] == [
-        (distribution.pk, "cancelled", "cancelled", "marketer")]
+        (distribution.pk, "cancelled", "cancelled", "marketer")
+    ]

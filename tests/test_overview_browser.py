@@ -30,29 +30,55 @@ def full_shot(page, name):
 def a_month_of_requests(manager):
     """Requests of every kind over the last five weeks, on four coupons; one of them running now."""
     now = timezone.now()
-    coupons = [Coupon.objects.create(name=f"Campaign {code}", code=code, discount_kind="percent", discount_amount=10,
-                                     valid_days=14) for code in ("WELCOME10", "SPRING15", "VIP20", "COMEBACK5")]
+    coupons = [
+        Coupon.objects.create(
+            name=f"Campaign {code}", code=code, discount_kind="percent", discount_amount=10, valid_days=14
+        )
+        for code in ("WELCOME10", "SPRING15", "VIP20", "COMEBACK5")
+    ]
 
     def distribution(coupon, status, days_ago=None, issued=0, **fields):
         at = now - timedelta(days=days_ago, hours=1) if days_ago is not None else None
         return DistributionRequest.objects.create(
-            coupon=coupon, source="warehouse", table="hive.crm.audience", column="user_id", memo="overview",
-            status=status, issued_count=issued, read_count=issued, target_count=fields.pop("target", issued),
-            finished_at=at, started_at=at, heartbeat_at=at, **fields)
+            coupon=coupon,
+            source="warehouse",
+            table="hive.crm.audience",
+            column="user_id",
+            memo="overview",
+            status=status,
+            issued_count=issued,
+            read_count=issued,
+            target_count=fields.pop("target", issued),
+            finished_at=at,
+            started_at=at,
+            heartbeat_at=at,
+            **fields,
+        )
 
     for i in range(24):  # succeeded runs, most days of the last five weeks
         distribution(coupons[i % 3], Status.SUCCEEDED, days_ago=i * 1.5, issued=(i % 5 + 1) * 210_000 + i * 1_337)
     distribution(coupons[1], Status.REVOKED, days_ago=3, issued=400_000, revoked_count=380_000, revoked_at=now)
-    distribution(coupons[2], Status.FAILED, days_ago=1, issued=120_000,
-            error_message="Trino: Query exceeded per-node memory limit of 2GB")
-    distribution(coupons[0], Status.FAILED, days_ago=5, issued=0, error_message="Coupon “WELCOME10” was deactivated or "
-            "expired after the distribution was queued; nothing more was issued.")
+    distribution(
+        coupons[2],
+        Status.FAILED,
+        days_ago=1,
+        issued=120_000,
+        error_message="Trino: Query exceeded per-node memory limit of 2GB",
+    )
+    distribution(
+        coupons[0],
+        Status.FAILED,
+        days_ago=5,
+        issued=0,
+        error_message="Coupon “WELCOME10” was deactivated or "
+        "expired after the distribution was queued; nothing more was issued.",
+    )
     distribution(coupons[0], Status.FAILED, days_ago=12, issued=0, error_message="an old failure, out of the window")
     distribution(coupons[1], Status.CANCELLED, days_ago=2, issued=35_000)
     running = distribution(coupons[3], Status.RUNNING, target=2_000_000, issued=0, attempts=1)
-    DistributionRequest.objects.filter(pk=running.pk).update(read_count=1_300_000, issued_count=1_240_000,
-                                                             started_at=now - timedelta(seconds=5),
-                                                             heartbeat_at=now)
+    DistributionRequest.objects.filter(pk=running.pk).update(
+        read_count=1_300_000, issued_count=1_240_000, started_at=now - timedelta(seconds=5), heartbeat_at=now
+    )
     for coupon in coupons[:2]:
         distribution(coupon, Status.QUEUED, target=500_000, queued_at=now)
     distribution(coupons[2], Status.AWAITING_APPROVAL, target=3_000_000, requested_by=manager, confirmed_at=now)
@@ -77,14 +103,19 @@ def expected_numbers():
             month[{"revoked": "succeeded"}.get(r.status, r.status)] += 1
         if r.revoked_at and timezone.localdate(r.revoked_at) >= first_of_month:
             month["revoked"] += r.revoked_count
-    failures = {str(r.pk) for r in DistributionRequest.objects.filter(
-        status=Status.FAILED, finished_at__gte=timezone.now() - timedelta(days=7))}
+    failures = {
+        str(r.pk)
+        for r in DistributionRequest.objects.filter(
+            status=Status.FAILED, finished_at__gte=timezone.now() - timedelta(days=7)
+        )
+    }
     return per_day, per_coupon, month, failures
 
 
 def test_the_overview_shows_the_databases_numbers_in_english_and_korean(live_server, new_context, django_user_model):
-    manager = staff(django_user_model, "manager", ["view_distributionrequest", "approve_distributionrequest",
-                                                   "view_coupon"])
+    manager = staff(
+        django_user_model, "manager", ["view_distributionrequest", "approve_distributionrequest", "view_coupon"]
+    )
     a_month_of_requests(manager)
     per_day, per_coupon, month, failures = expected_numbers()
     page = new_context(locale="en-US", viewport={"width": 1400, "height": 900}).new_page()
@@ -105,8 +136,10 @@ def test_the_overview_shows_the_databases_numbers_in_english_and_korean(live_ser
     assert {day: n for day, n in shown.items() if n} == dict(per_day)
     expect(page.locator('[data-total="per-day"]')).to_have_text(f"{sum(per_day.values()):,}")
     coupon_bars = page.locator("svg.rows rect")
-    assert {coupon_bars.nth(i).get_attribute("data-coupon"): int(coupon_bars.nth(i).get_attribute("data-value"))
-            for i in range(coupon_bars.count())} == dict(per_coupon)
+    assert {
+        coupon_bars.nth(i).get_attribute("data-coupon"): int(coupon_bars.nth(i).get_attribute("data-value"))
+        for i in range(coupon_bars.count())
+    } == dict(per_coupon)
     expect(page.locator('[data-count="failures"]')).to_have_text(str(len(failures)))
     rows = page.locator(".failures tbody tr")
     assert {rows.nth(i).get_attribute("data-request") for i in range(rows.count())} == failures

@@ -19,8 +19,12 @@ Status = DistributionRequest.Status
 
 
 def submit(coupon, table, user=None):
-    return services.distribution_submit(actor=by(user), distribution=DistributionRequest(
-        coupon=coupon, source="demo", table=f"warehouse.main.{table}", column="user_id", memo="re-issue test"))
+    return services.distribution_submit(
+        actor=by(user),
+        distribution=DistributionRequest(
+            coupon=coupon, source="demo", table=f"warehouse.main.{table}", column="user_id", memo="re-issue test"
+        ),
+    )
 
 
 def revoked_request(coupon, *, used_up_to=5):
@@ -49,7 +53,12 @@ def test_a_corrected_distribution_gives_revoked_members_their_coupon_again(db, c
     services.distribution_run_queue()
     second.refresh_from_db()
     assert (second.status, second.read_count, second.issued_count, second.reissued_count, second.skipped_count) == (
-        Status.SUCCEEDED, 60, 10, 45, 5)
+        Status.SUCCEEDED,
+        60,
+        10,
+        45,
+        5,
+    )
     rows = IssuedCoupon.objects.filter(coupon=coupon)
     assert rows.count() == 60 and not rows.filter(deleted_at__isnull=False).exists()
     assert set(rows.filter(used_at__isnull=False).values_list("distribution_id", flat=True)) == {first.pk}
@@ -106,7 +115,7 @@ def test_history_export_and_slack_show_reissued_apart(db, coupon, tables):
     services.distribution_run_queue()
     second.refresh_from_db()
     dataset = DistributionRequestResource().export(DistributionRequest.objects.filter(pk=second.pk))
-    row = dict(zip(dataset.headers, dataset[0]))
+    row = dict(zip(dataset.headers, dataset[0], strict=False))
     assert (row["issued"], row["re-issued"], row["skipped (already held)"]) == (10, 45, 5)
     text = render(Event.SUCCEEDED, second)["text"]
     assert "Read / issued / re-issued / skipped: 60 / 10 / 45 / 5" in text
@@ -130,8 +139,12 @@ def test_both_writers_reissue_the_same_rows_and_never_touch_a_used_one(postgres,
         IssuedCoupon.objects.filter(coupon=coupon, user_id__lte=5_000).update(deleted_at=then)  # revoked unused
         written = writer.write(chunk(later, list(range(2, 40_001, 2)), now))  # even ids up to 40,000
         rows = IssuedCoupon.objects.filter(coupon=coupon)
-        results[name] = (written.issued, written.reissued, sorted(rows.filter(distribution=later).values_list(
-            "user_id", "issued_at", "expires_at", "deleted_at")), rows.filter(deleted_at__isnull=False).count())
+        results[name] = (
+            written.issued,
+            written.reissued,
+            sorted(rows.filter(distribution=later).values_list("user_id", "issued_at", "expires_at", "deleted_at")),
+            rows.filter(deleted_at__isnull=False).count(),
+        )
     assert results["bulk_create"] == results["copy"]
     issued, reissued, later_rows, still_revoked = results["copy"]
     assert (issued, reissued) == (5_000, 2_500)  # 30,002–40,000 new; 2–5,000 revived; 5,002–10,000 used: kept

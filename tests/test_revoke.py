@@ -13,8 +13,12 @@ from tests.helpers import by
 @pytest.fixture
 def succeeded(db, coupon, duckdb_source):
     duckdb_source("CREATE TABLE members AS SELECT i AS user_id FROM range(1, 51) t(i)")
-    distribution = services.distribution_submit(actor=by(), distribution=DistributionRequest(
-        coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="m"))
+    distribution = services.distribution_submit(
+        actor=by(),
+        distribution=DistributionRequest(
+            coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="m"
+        ),
+    )
     services.distribution_run_queue()
     IssuedCoupon.objects.filter(coupon=coupon, user_id__lte=5).update(used_at=timezone.now())
     distribution.refresh_from_db()
@@ -51,7 +55,8 @@ def test_an_interrupted_revoke_resumes_with_an_exact_count(succeeded, staff_user
     succeeded.refresh_from_db()
     # A worker that died after its first ranges: some rows revoked and counted, the rest not yet.
     IssuedCoupon.objects.filter(coupon_id=succeeded.coupon_id, user_id__lte=20, used_at__isnull=True).update(
-        deleted_at=succeeded.revoked_at)
+        deleted_at=succeeded.revoked_at
+    )
     DistributionRequest.objects.filter(pk=succeeded.pk).update(revoked_count=15)
     services.distribution_run_queue()  # what the watchdog's next kick does
     succeeded.refresh_from_db()
@@ -61,8 +66,12 @@ def test_an_interrupted_revoke_resumes_with_an_exact_count(succeeded, staff_user
 
 def test_a_queued_request_cannot_be_revoked(db, coupon, duckdb_source):
     duckdb_source("CREATE TABLE members AS SELECT 1 AS user_id")
-    distribution = services.distribution_submit(actor=by(), distribution=DistributionRequest(
-        coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="m"))
+    distribution = services.distribution_submit(
+        actor=by(),
+        distribution=DistributionRequest(
+            coupon=coupon, source="demo", table="warehouse.main.members", column="user_id", memo="m"
+        ),
+    )
     assert not services.distribution_revoke(actor=by(), distribution=distribution)
 
 
@@ -82,8 +91,7 @@ def test_the_admin_confirms_then_revokes(succeeded, client, staff_user):
     assert (succeeded.status, succeeded.revoked_count) == ("revoked", 45)
 
 
-def test_without_the_revoke_permission_the_button_is_hidden_and_the_url_is_403(succeeded, client,
-                                                                                django_user_model):
+def test_without_the_revoke_permission_the_button_is_hidden_and_the_url_is_403(succeeded, client, django_user_model):
     viewer = django_user_model.objects.create_user("viewer", password="pw-for-tests-only", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_distributionrequest"))
     client.force_login(viewer)

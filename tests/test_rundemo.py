@@ -33,8 +33,14 @@ def demo(tmp_path_factory):
     """A migrated SQLite demo with a coupon, and a DuckDB warehouse of 150,000 and 2,000 members."""
     home = tmp_path_factory.mktemp("demo")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SLACK_", "Q_", "DJANGO_"))}
-    env.update(DATABASE_URL=f"sqlite:///{home / 'demo.sqlite3'}", DEMO_DUCKDB_PATH=str(home / "demo.duckdb"),
-               Q_POLL="0.1", DISTRIBUTION_CHUNK_SIZE="10000", PYTHONUNBUFFERED="1", DEMO_PASSWORD="demo-password")
+    env.update(
+        DATABASE_URL=f"sqlite:///{home / 'demo.sqlite3'}",
+        DEMO_DUCKDB_PATH=str(home / "demo.duckdb"),
+        Q_POLL="0.1",
+        DISTRIBUTION_CHUNK_SIZE="10000",
+        PYTHONUNBUFFERED="1",
+        DEMO_PASSWORD="demo-password",
+    )
     with duckdb.connect(env["DEMO_DUCKDB_PATH"]) as warehouse:
         warehouse.execute("CREATE TABLE members AS SELECT 1000000 + i AS member_id FROM range(150000) t(i)")
         warehouse.execute("CREATE TABLE few AS SELECT i AS member_id FROM range(1, 2001) t(i)")
@@ -50,8 +56,20 @@ def manage(env, *args):
 
 
 def queue_from_the_command_line(env, table):
-    manage(env, "distribute", "--coupon", "WELCOME10", "--source", "demo", "--table", f"demo.main.{table}",
-           "--column", "member_id", "--memo", "from the command line")
+    manage(
+        env,
+        "distribute",
+        "--coupon",
+        "WELCOME10",
+        "--source",
+        "demo",
+        "--table",
+        f"demo.main.{table}",
+        "--column",
+        "member_id",
+        "--memo",
+        "from the command line",
+    )
 
 
 def query(database, sql):
@@ -64,7 +82,7 @@ def issued(database):
 
 
 def statuses(database):
-    return [status for status, in query(database, "SELECT status FROM distribution_distributionrequest ORDER BY id")]
+    return [status for (status,) in query(database, "SELECT status FROM distribution_distributionrequest ORDER BY id")]
 
 
 class Demo:
@@ -75,10 +93,21 @@ class Demo:
         self.log = log
         with open(log, "wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "rundemo", "--addr", f"127.0.0.1:{self.port}",
-                 "--stop-timeout", str(stop_timeout)],
-                cwd=ROOT, env={**env, MARK: self.mark}, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                [
+                    sys.executable,
+                    "manage.py",
+                    "rundemo",
+                    "--addr",
+                    f"127.0.0.1:{self.port}",
+                    "--stop-timeout",
+                    str(stop_timeout),
+                ],
+                cwd=ROOT,
+                env={**env, MARK: self.mark},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def ctrl_c(self):
         os.killpg(self.process.pid, signal.SIGINT)  # the terminal signals its foreground group
@@ -108,8 +137,11 @@ class Demo:
     def distribution_cluster(self):
         """The pid of the distribution worker's main process (rundemo's child), once it runs."""
         for pid, environ in processes():
-            if parent_of(pid) == self.process.pid and b"runworker" in Path(f"/proc/{pid}/cmdline").read_bytes() \
-                    and b"Q_CLUSTER_NAME=notifications" not in environ:
+            if (
+                parent_of(pid) == self.process.pid
+                and b"runworker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+                and b"Q_CLUSTER_NAME=notifications" not in environ
+            ):
                 return pid
         return None
 
@@ -192,10 +224,25 @@ def test_ctrl_c_leaves_no_process_behind_at_any_moment(demo, tmp_path):
     # The issue's case: a cluster whose stop hangs (here its main process frozen) while its worker runs
     # a distribution. Killing only the main process left the worker to run a distribution queued later;
     # the whole group is killed after the timeout instead.
-    manage(env, "shell", "-c", "from distribution.models import Coupon; Coupon.objects.create(name='Second', "
-                               "code='SECOND', discount_kind='percent', discount_amount=5, valid_days=7)")
-    manage(env, "distribute", "--coupon", "SECOND", "--source", "demo", "--table", "demo.main.members",
-           "--column", "member_id")
+    manage(
+        env,
+        "shell",
+        "-c",
+        "from distribution.models import Coupon; Coupon.objects.create(name='Second', "
+        "code='SECOND', discount_kind='percent', discount_amount=5, valid_days=7)",
+    )
+    manage(
+        env,
+        "distribute",
+        "--coupon",
+        "SECOND",
+        "--source",
+        "demo",
+        "--table",
+        "demo.main.members",
+        "--column",
+        "member_id",
+    )
     before = issued(database)
     run = Demo(env, next(logs), stop_timeout=3)
     until(lambda: issued(database) >= before + 20_000)

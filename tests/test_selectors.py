@@ -17,25 +17,44 @@ State = IssuedCoupon.State
 def wallet(db, coupon):
     """Member 42 holds four coupons, one in each state; member 43 holds one."""
     now = timezone.now()
-    coupons = [coupon] + [Coupon.objects.create(name=f"C{i}", code=f"C{i}", discount_kind="percent",
-                                                discount_amount=5, valid_days=7) for i in range(3)]
-    distribution = DistributionRequest.objects.create(coupon=coupon, source="demo", table="t", column="c",
-                                                      memo="m", status="succeeded")
-    rows = [(coupons[0], {}), (coupons[1], {"used_at": now}), (coupons[2], {"deleted_at": now}),
-            (coupons[3], {"expires_at": now - timedelta(days=1)})]
+    coupons = [coupon] + [
+        Coupon.objects.create(name=f"C{i}", code=f"C{i}", discount_kind="percent", discount_amount=5, valid_days=7)
+        for i in range(3)
+    ]
+    distribution = DistributionRequest.objects.create(
+        coupon=coupon, source="demo", table="t", column="c", memo="m", status="succeeded"
+    )
+    rows = [
+        (coupons[0], {}),
+        (coupons[1], {"used_at": now}),
+        (coupons[2], {"deleted_at": now}),
+        (coupons[3], {"expires_at": now - timedelta(days=1)}),
+    ]
     for age, (held, changes) in enumerate(rows):
-        IssuedCoupon.objects.create(**{"coupon": held, "user_id": 42, "distribution": distribution,
-                                       "issued_at": now - timedelta(hours=age), "expires_at": now + timedelta(days=7),
-                                       **changes})
-    IssuedCoupon.objects.create(coupon=coupon, user_id=43, distribution=distribution, issued_at=now,
-                                expires_at=now + timedelta(days=7))
+        IssuedCoupon.objects.create(
+            **{
+                "coupon": held,
+                "user_id": 42,
+                "distribution": distribution,
+                "issued_at": now - timedelta(hours=age),
+                "expires_at": now + timedelta(days=7),
+                **changes,
+            }
+        )
+    IssuedCoupon.objects.create(
+        coupon=coupon, user_id=43, distribution=distribution, issued_at=now, expires_at=now + timedelta(days=7)
+    )
     return coupons
 
 
 def test_a_member_wallet_shows_each_coupon_with_its_state_newest_first(wallet):
     held = selectors.member_coupons(user_id=42)
     assert [(row.coupon.code, row.state()) for row in held] == [
-        ("SPRING10", State.USABLE), ("C0", State.USED), ("C1", State.REVOKED), ("C2", State.EXPIRED)]
+        ("SPRING10", State.USABLE),
+        ("C0", State.USED),
+        ("C1", State.REVOKED),
+        ("C2", State.EXPIRED),
+    ]
     assert [row.coupon.code for row in selectors.member_coupons(user_id=42, states={State.USABLE})] == ["SPRING10"]
     assert selectors.member_coupons(user_id=7) == []
 

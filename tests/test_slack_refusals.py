@@ -14,20 +14,41 @@ from notifications import services
 from notifications.models import Notification
 from tests.helpers import by
 
-CHAT_REFUSALS = ["invalid_auth", "not_authed", "account_inactive", "token_revoked", "channel_not_found",
-                 "not_in_channel", "is_archived", "missing_scope"]
-WEBHOOK_REFUSALS = ["invalid_token", "no_service", "channel_not_found", "channel_is_archived", "action_prohibited",
-                    "invalid_payload"]
+CHAT_REFUSALS = [
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "missing_scope",
+]
+WEBHOOK_REFUSALS = [
+    "invalid_token",
+    "no_service",
+    "channel_not_found",
+    "channel_is_archived",
+    "action_prohibited",
+    "invalid_payload",
+]
 
 
 @pytest.fixture
 def announce(db, coupon, staff_user, django_capture_on_commit_callbacks):
     """Cancels a queued distribution: its one message ("cancelled") waits in the outbox, for the Slack set now."""
+
     def cancelled_request():
         with django_capture_on_commit_callbacks(execute=True):
             distribution = DistributionRequest.objects.create(
-                coupon=coupon, source="demo", table="t", column="c", memo="m", requested_by=staff_user,
-                status=DistributionRequest.Status.QUEUED)
+                coupon=coupon,
+                source="demo",
+                table="t",
+                column="c",
+                memo="m",
+                requested_by=staff_user,
+                status=DistributionRequest.Status.QUEUED,
+            )
             distribution_services.distribution_cancel(distribution=distribution, actor=by(staff_user))
         return distribution
 
@@ -86,7 +107,8 @@ def test_the_reason_is_in_the_sites_language(slack_bot, announce, settings):
 
 
 def test_send_again_delivers_a_refused_message_once_the_webhook_is_fixed(
-        fake_slack, settings, announce, client, staff_user):
+    fake_slack, settings, announce, client, staff_user
+):
     deleted = f"{fake_slack.base_url}/services/T000/B000/DELETED"
     fake_slack.refuse("/services/T000/B000/DELETED", "no_service")
     settings.SLACK_WEBHOOK_URL, settings.SLACK_TIMEOUT = deleted, 2
@@ -122,8 +144,9 @@ def test_send_again_uses_the_slack_configured_now(slack_bot, announce, client, s
 
 
 def resend(client, message):
-    response = client.post(reverse("admin:notifications_notification_changelist"),
-                           {"action": "resend", "_selected_action": [message.pk]})
+    response = client.post(
+        reverse("admin:notifications_notification_changelist"), {"action": "resend", "_selected_action": [message.pk]}
+    )
     assert response.status_code == 302
     assert Notification.objects.get(pk=message.pk).status == "pending"
 
@@ -134,7 +157,10 @@ def test_send_again_without_any_slack_configured_says_so(slack_bot, announce, cl
     services.notification_deliver_due()
     settings.SLACK_BOT_TOKEN = ""
     client.force_login(staff_user)
-    page = client.post(reverse("admin:notifications_notification_changelist"),
-                       {"action": "resend", "_selected_action": [only_message(distribution).pk]}, follow=True)
+    page = client.post(
+        reverse("admin:notifications_notification_changelist"),
+        {"action": "resend", "_selected_action": [only_message(distribution).pk]},
+        follow=True,
+    )
     assert "No Slack is configured" in page.content.decode()
     assert only_message(distribution).status == "failed"

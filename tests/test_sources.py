@@ -29,12 +29,19 @@ def test_unknown_source_is_an_error_on_the_source_field(settings):
 class TestDuckDB:
     @pytest.fixture
     def demo(self, duckdb_source):
-        duckdb_source("CREATE TABLE members AS SELECT * FROM (VALUES (3, 'c'), (1, 'a'), (NULL, 'n'), (3, 'c2'), (2, 'b')) t(member_id, name)")
+        duckdb_source(
+            "CREATE TABLE members AS SELECT * FROM (VALUES (3, 'c'), (1, 'a'), (NULL, 'n'), (3, 'c2'), (2, 'b')) t(member_id, name)"
+        )
         return get_source("demo")
 
     def test_it_resolves_names_as_the_metadata_spells_them(self, demo):
         target = demo.resolve("WAREHOUSE.Main.MEMBERS", "Member_ID")
-        assert (target.catalog, target.schema, target.table, target.column) == ("warehouse", "main", "members", "member_id")
+        assert (target.catalog, target.schema, target.table, target.column) == (
+            "warehouse",
+            "main",
+            "members",
+            "member_id",
+        )
         assert target.display_name == "warehouse.main.members"
 
     @pytest.mark.parametrize(
@@ -77,8 +84,9 @@ class TestTrino:
         target = source.resolve(table.upper(), "USER_ID")
         assert target.data_type == "bigint"
         profile = source.profile(target)
-        assert profile == Profile(targets=3, invalid=3, duplicates=1, samples=[10, 20, 30],
-                                  fingerprint=source.audience(target).fingerprint)
+        assert profile == Profile(
+            targets=3, invalid=3, duplicates=1, samples=[10, 20, 30], fingerprint=source.audience(target).fingerprint
+        )
         assert flatten(source.read(target, after=None, batch_size=2)) == [10, 20, 30]
         assert flatten(source.read(target, after=10, batch_size=2)) == [20, 30]
 
@@ -87,8 +95,10 @@ class TestTrino:
         previewed before the change still runs."""
         table = memory_table("SELECT * FROM (VALUES BIGINT '30', 10, NULL, 20, 10, 0, -5) t(user_id)")
         source = get_source("warehouse")
-        earlier = warehouse.execute("SELECT to_hex(checksum(DISTINCT CASE WHEN user_id > 0 THEN user_id END) "
-                                    f"FILTER (WHERE user_id > 0)) FROM {table}")[0][0]
+        earlier = warehouse.execute(
+            "SELECT to_hex(checksum(DISTINCT CASE WHEN user_id > 0 THEN user_id END) "
+            f"FILTER (WHERE user_id > 0)) FROM {table}"
+        )[0][0]
         assert source.audience(source.resolve(table, "user_id")).fingerprint == earlier
 
     @pytest.mark.parametrize(
@@ -111,8 +121,9 @@ class TestTrino:
         assert "varchar" in error.value.message and error.value.field == "column"
 
     def test_a_server_that_does_not_answer_is_a_clear_error(self, settings):
-        settings.COUPONOPS_SOURCES = {"warehouse": {"kind": "trino", "host": "127.0.0.1", "port": 1, "user": "t",
-                                                    "request_timeout": 2}}
+        settings.COUPONOPS_SOURCES = {
+            "warehouse": {"kind": "trino", "host": "127.0.0.1", "port": 1, "user": "t", "request_timeout": 2}
+        }
         with pytest.raises(SourceError) as error:
             get_source("warehouse").resolve("memory.default.t", "id")
         assert "Could not reach the Trino server" in error.value.message

@@ -31,36 +31,76 @@ def wait_until_finished(distributions, timeout=180):
 
 def test_a_real_cluster_runs_requests_in_order_one_at_a_time(postgres, warehouse, memory_table, coupon, tmp_path):
     first_table = memory_table("SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey <= 60000")
-    second_table = memory_table("SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey BETWEEN 30001 AND 90000")
+    second_table = memory_table(
+        "SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey BETWEEN 30001 AND 90000"
+    )
     env = process_env(TRINO_HOST="127.0.0.1", TRINO_PORT=warehouse.port, DISTRIBUTION_CHUNK_SIZE=7000)
-    first = services.distribution_submit(actor=by(), distribution=DistributionRequest(
-        coupon=coupon, source="warehouse", table=first_table, column="user_id", memo="first"))
+    first = services.distribution_submit(
+        actor=by(),
+        distribution=DistributionRequest(
+            coupon=coupon, source="warehouse", table=first_table, column="user_id", memo="first"
+        ),
+    )
     with qcluster(env, tmp_path / "qcluster.log"):
-        cli = manage("distribute", "--coupon", coupon.code, "--source", "warehouse", "--table", second_table,
-                     "--column", "user_id", "--memo", "second", "--wait", env=env, timeout=180)
+        cli = manage(
+            "distribute",
+            "--coupon",
+            coupon.code,
+            "--source",
+            "warehouse",
+            "--table",
+            second_table,
+            "--column",
+            "user_id",
+            "--memo",
+            "second",
+            "--wait",
+            env=env,
+            timeout=180,
+        )
         assert cli.returncode == 0, cli.stderr + (tmp_path / "qcluster.log").read_text()
         second = DistributionRequest.objects.get(memo="second")
         wait_until_finished([first, second])
 
     assert "succeeded: 30,000 issued, 30,000 skipped" in cli.stdout
     assert (first.status, first.read_count, first.issued_count, first.skipped_count) == (
-        Status.SUCCEEDED, 60000, 60000, 0)
+        Status.SUCCEEDED,
+        60000,
+        60000,
+        0,
+    )
     assert (second.status, second.read_count, second.issued_count, second.skipped_count) == (
-        Status.SUCCEEDED, 60000, 30000, 30000)
+        Status.SUCCEEDED,
+        60000,
+        30000,
+        30000,
+    )
     assert first.finished_at <= second.started_at
     assert IssuedCoupon.objects.filter(coupon=coupon).count() == 90000
     assert not IssuedCoupon.objects.values("coupon", "user_id").annotate(n=Count("*")).filter(n__gt=1).exists()
     assert set(IssuedCoupon.objects.filter(user_id__gt=60000).values_list("distribution_id", flat=True)) == {second.pk}
 
 
-def test_the_started_message_reaches_slack_while_the_distribution_runs(postgres, warehouse, coupon, tmp_path,
-                                                                        fake_slack):
-    env = process_env(TRINO_HOST="127.0.0.1", TRINO_PORT=warehouse.port, DISTRIBUTION_CHUNK_SIZE=5000,
-                      DISTRIBUTION_WRITER="bulk_create", SLACK_WEBHOOK_URL=fake_slack.webhook_url)
-    with qcluster(env, tmp_path / "distribution.log"), \
-            qcluster({**env, "Q_CLUSTER_NAME": "notifications"}, tmp_path / "notifications.log"):
-        distribution = services.distribution_submit(actor=by(), distribution=DistributionRequest(
-            coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="slack e2e"))
+def test_the_started_message_reaches_slack_while_the_distribution_runs(
+    postgres, warehouse, coupon, tmp_path, fake_slack
+):
+    env = process_env(
+        TRINO_HOST="127.0.0.1",
+        TRINO_PORT=warehouse.port,
+        DISTRIBUTION_CHUNK_SIZE=5000,
+        DISTRIBUTION_WRITER="bulk_create",
+        SLACK_WEBHOOK_URL=fake_slack.webhook_url,
+    )
+    with (
+        qcluster(env, tmp_path / "distribution.log"),
+        qcluster({**env, "Q_CLUSTER_NAME": "notifications"}, tmp_path / "notifications.log"),
+    ):
+        distribution = services.distribution_submit(
+            actor=by(),
+            distribution=DistributionRequest(
+                coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="slack e2e"
+            ),
+        )
         wait_until_finished([distribution])
         deadline = time.monotonic() + 60
         while len(fake_slack.received) < 2 and time.monotonic() < deadline:
@@ -74,10 +114,19 @@ def test_the_started_message_reaches_slack_while_the_distribution_runs(postgres,
 
 
 def test_it_resumes_exactly_after_the_worker_is_killed(postgres, warehouse, coupon, tmp_path):
-    env = process_env(TRINO_HOST="127.0.0.1", TRINO_PORT=warehouse.port, DISTRIBUTION_CHUNK_SIZE=2000,
-                      DISTRIBUTION_WRITER="bulk_create", DISTRIBUTION_STALE_AFTER=3)
-    distribution = services.distribution_submit(actor=by(), distribution=DistributionRequest(
-        coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="crash"))
+    env = process_env(
+        TRINO_HOST="127.0.0.1",
+        TRINO_PORT=warehouse.port,
+        DISTRIBUTION_CHUNK_SIZE=2000,
+        DISTRIBUTION_WRITER="bulk_create",
+        DISTRIBUTION_STALE_AFTER=3,
+    )
+    distribution = services.distribution_submit(
+        actor=by(),
+        distribution=DistributionRequest(
+            coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="crash"
+        ),
+    )
     with qcluster(env, tmp_path / "killed.log") as first:
         while distribution.read_count < 30_000:
             time.sleep(0.05)
@@ -91,41 +140,70 @@ def test_it_resumes_exactly_after_the_worker_is_killed(postgres, warehouse, coup
     with qcluster(env, tmp_path / "restarted.log"):
         services.distribution_queue_kick()  # what the every-minute watchdog does
         wait_until_finished([distribution])
-    assert (distribution.status, distribution.read_count, distribution.issued_count, distribution.skipped_count, distribution.attempts) == (
-        Status.SUCCEEDED, 150_000, 150_000, 0, 2)
+    assert (
+        distribution.status,
+        distribution.read_count,
+        distribution.issued_count,
+        distribution.skipped_count,
+        distribution.attempts,
+    ) == (Status.SUCCEEDED, 150_000, 150_000, 0, 2)
     assert IssuedCoupon.objects.filter(coupon=coupon).count() == 150_000
 
 
-def test_two_clusters_on_two_nodes_still_run_one_at_a_time_in_order(postgres, warehouse, memory_table, coupon,
-                                                                     tmp_path):
-    tables = [memory_table(f"SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey % 3 = {i}")
-              for i in range(3)]
+def test_two_clusters_on_two_nodes_still_run_one_at_a_time_in_order(
+    postgres, warehouse, memory_table, coupon, tmp_path
+):
+    tables = [
+        memory_table(f"SELECT custkey AS user_id FROM tpch.sf1.customer WHERE custkey % 3 = {i}") for i in range(3)
+    ]
     env = process_env(TRINO_HOST="127.0.0.1", TRINO_PORT=warehouse.port, DISTRIBUTION_CHUNK_SIZE=5000)
     with qcluster(env, tmp_path / "node-a.log"), qcluster(env, tmp_path / "node-b.log"):
-        distributions = [services.distribution_submit(actor=by(), distribution=DistributionRequest(
-            coupon=coupon, source="warehouse", table=table, column="user_id", memo=f"node test {i}"))
-            for i, table in enumerate(tables)]
+        distributions = [
+            services.distribution_submit(
+                actor=by(),
+                distribution=DistributionRequest(
+                    coupon=coupon, source="warehouse", table=table, column="user_id", memo=f"node test {i}"
+                ),
+            )
+            for i, table in enumerate(tables)
+        ]
         wait_until_finished(distributions)
     assert [r.status for r in distributions] == [Status.SUCCEEDED] * 3
     assert sum(r.issued_count for r in distributions) == 150_000 == IssuedCoupon.objects.count()
-    for earlier, later in zip(distributions, distributions[1:]):
+    for earlier, later in zip(distributions, distributions[1:], strict=False):
         assert earlier.finished_at <= later.started_at  # never two at once, and first in, first out
 
 
 def test_trino_dying_mid_stream_fails_clearly_and_a_retry_resumes_exactly(postgres, coupon, tmp_path, settings):
     def warehouse_env(server):
-        settings.COUPONOPS_SOURCES = {**settings.COUPONOPS_SOURCES, "warehouse": {
-            "kind": "trino", "host": "127.0.0.1", "port": server.port, "user": "test", "request_timeout": 5}}
-        return process_env(TRINO_HOST="127.0.0.1", TRINO_PORT=server.port, DISTRIBUTION_CHUNK_SIZE=2000,
-                           DISTRIBUTION_WRITER="bulk_create")
+        settings.COUPONOPS_SOURCES = {
+            **settings.COUPONOPS_SOURCES,
+            "warehouse": {
+                "kind": "trino",
+                "host": "127.0.0.1",
+                "port": server.port,
+                "user": "test",
+                "request_timeout": 5,
+            },
+        }
+        return process_env(
+            TRINO_HOST="127.0.0.1",
+            TRINO_PORT=server.port,
+            DISTRIBUTION_CHUNK_SIZE=2000,
+            DISTRIBUTION_WRITER="bulk_create",
+        )
 
     try:
         doomed = TrinoServer().start()
     except TrinoUnavailable as exc:
         unavailable(f"no Trino server: {exc}")
     env = warehouse_env(doomed)
-    distribution = services.distribution_submit(actor=by(), distribution=DistributionRequest(
-        coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="trino dies"))
+    distribution = services.distribution_submit(
+        actor=by(),
+        distribution=DistributionRequest(
+            coupon=coupon, source="warehouse", table="tpch.sf1.customer", column="custkey", memo="trino dies"
+        ),
+    )
     with qcluster(env, tmp_path / "first.log"):
         while distribution.read_count < 20_000:
             time.sleep(0.05)
@@ -144,5 +222,9 @@ def test_trino_dying_mid_stream_fails_clearly_and_a_retry_resumes_exactly(postgr
     finally:
         revived.stop()
     assert (distribution.status, distribution.read_count, distribution.issued_count, distribution.skipped_count) == (
-        Status.SUCCEEDED, 150_000, 150_000, 0)
+        Status.SUCCEEDED,
+        150_000,
+        150_000,
+        0,
+    )
     assert IssuedCoupon.objects.filter(coupon=coupon).count() == 150_000

@@ -18,8 +18,11 @@ def chunk_for(distribution, user_ids):
 
 
 def table_rows(coupon):
-    return list(IssuedCoupon.objects.filter(coupon=coupon).order_by("user_id")
-                .values_list("user_id", "distribution_id", "issued_at", "expires_at", "deleted_at"))
+    return list(
+        IssuedCoupon.objects.filter(coupon=coupon)
+        .order_by("user_id")
+        .values_list("user_id", "distribution_id", "issued_at", "expires_at", "deleted_at")
+    )
 
 
 def test_auto_picks_copy_on_postgresql_and_bulk_create_elsewhere(db):
@@ -56,8 +59,10 @@ def test_copy_writes_every_column_like_bulk_create(postgres, coupon):
     distribution = make_request(coupon)
     chunk = chunk_for(distribution, [7, 8])
     get_writer("copy").write(chunk)
-    assert table_rows(coupon) == [(7, distribution.pk, chunk.issued_at, chunk.expires_at, None),
-                                  (8, distribution.pk, chunk.issued_at, chunk.expires_at, None)]
+    assert table_rows(coupon) == [
+        (7, distribution.pk, chunk.issued_at, chunk.expires_at, None),
+        (8, distribution.pk, chunk.issued_at, chunk.expires_at, None),
+    ]
 
 
 @pytest.mark.integration
@@ -71,4 +76,6 @@ def test_a_coupon_api_chunk_records_its_call_instead_of_a_request(postgres, coup
     assert get_writer(name).write(Chunk(coupon.pk, None, [3, 9], now, now, issue_call_id=call.pk)).issued == 2
     rows = IssuedCoupon.objects.filter(coupon=coupon).order_by("user_id")
     assert [(r.user_id, r.distribution_id, r.issue_call_id, r.order_id, r.redeemed_by_id) for r in rows] == [
-        (3, None, call.pk, None, None), (9, None, call.pk, None, None)]
+        (3, None, call.pk, None, None),
+        (9, None, call.pk, None, None),
+    ]

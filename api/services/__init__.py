@@ -14,7 +14,14 @@ from .issuing import coupon_issue
 from .redeeming import issued_coupon_redeem, issued_coupon_release
 
 __all__ = [
-    "api_client_create", "api_client_revoke", "api_client_touch", "coupon_issue", "idempotency_claim",
-    "idempotency_finish", "idempotency_keys_prune", "idempotency_release", "issued_coupon_redeem",
+    "api_client_create",
+    "api_client_revoke",
+    "api_client_touch",
+    "coupon_issue",
+    "idempotency_claim",
+    "idempotency_finish",
+    "idempotency_keys_prune",
+    "idempotency_release",
+    "issued_coupon_redeem",
     "issued_coupon_release",
 ]

@@ -20,8 +20,9 @@ TOUCH_EVERY = timedelta(minutes=1)
 def api_client_create(*, name: str, scopes: list[str], created_by=None) -> tuple[ApiClient, str]:
     """A new client and its key; the key is returned this once and stored only as a hash."""
     prefix, key = ApiClient.new_key()
-    client = ApiClient(name=name, scopes=sorted(set(scopes)), key_prefix=prefix, key_hash=key_hash(key),
-                       created_by=created_by)
+    client = ApiClient(
+        name=name, scopes=sorted(set(scopes)), key_prefix=prefix, key_hash=key_hash(key), created_by=created_by
+    )
     client.full_clean()
     client.save()
     logger.info("API client %s created (key %s) by %s", name, client.key_display, created_by or "the command line")
@@ -31,7 +32,8 @@ def api_client_create(*, name: str, scopes: list[str], created_by=None) -> tuple
 def api_client_revoke(*, client: ApiClient) -> bool:
     """Its key stops working at once; False when it was revoked already."""
     revoked = ApiClient.objects.filter(pk=client.pk, revoked_at__isnull=True).update(
-        revoked_at=timezone.now(), is_active=False)
+        revoked_at=timezone.now(), is_active=False
+    )
     if revoked:
         logger.info("API client %s: key %s revoked", client.name, client.key_display)
     return bool(revoked)

@@ -46,23 +46,28 @@ def idempotency_claim(*, client: ApiClient, key: str, fingerprint: str) -> Idemp
 def _insert(client, key, fingerprint):
     try:
         with transaction.atomic():
-            return IdempotencyKey.objects.create(client=client, key=key, fingerprint=fingerprint,
-                                                 claimed_at=timezone.now())
+            return IdempotencyKey.objects.create(
+                client=client, key=key, fingerprint=fingerprint, claimed_at=timezone.now()
+            )
     except IntegrityError:
         return None
 
 
 def _existing(row, fingerprint):
     if row.fingerprint != fingerprint:
-        raise ApiError(422, "idempotency_key_reused", _(
-            "This Idempotency-Key was used for another request (another coupon or other ids); use a new key."))
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            _("This Idempotency-Key was used for another request (another coupon or other ids); use a new key."),
+        )
     if row.state == State.DONE:
         return Stored(row.response_status, row.response_body)
     now = timezone.now()
     if now - row.claimed_at < timedelta(seconds=settings.API_IDEMPOTENCY_STALE_AFTER):
         raise _in_progress()
     taken = IdempotencyKey.objects.filter(pk=row.pk, state=State.IN_PROGRESS, attempts=row.attempts).update(
-        attempts=F("attempts") + 1, claimed_at=now)
+        attempts=F("attempts") + 1, claimed_at=now
+    )
     if not taken:
         raise _in_progress()
     row.refresh_from_db()
@@ -70,14 +75,20 @@ def _existing(row, fingerprint):
 
 
 def _in_progress():
-    return ApiError(409, "idempotency_key_in_progress", _(
-        "A call with this Idempotency-Key is still running; retry in a moment to get its answer."))
+    return ApiError(
+        409,
+        "idempotency_key_in_progress",
+        _("A call with this Idempotency-Key is still running; retry in a moment to get its answer."),
+    )
 
 
 def idempotency_finish(*, claim: IdempotencyKey, status: int, body: dict) -> bool:
     """Stores the answer, inside the call's transaction; False when this call lost its claim."""
-    return bool(IdempotencyKey.objects.filter(pk=claim.pk, state=State.IN_PROGRESS, attempts=claim.attempts).update(
-        state=State.DONE, response_status=status, response_body=body))
+    return bool(
+        IdempotencyKey.objects.filter(pk=claim.pk, state=State.IN_PROGRESS, attempts=claim.attempts).update(
+            state=State.DONE, response_status=status, response_body=body
+        )
+    )
 
 
 def idempotency_release(*, claim: IdempotencyKey):

@@ -47,19 +47,32 @@ def _issue(client, coupon, user_ids, claim):
     _check(coupon.check_issuable, "coupon_not_issuable")
     valid, invalid = split_ids(user_ids)
     now = timezone.now()
-    call = IssueCall.objects.create(client=client, coupon=coupon, idempotency_key=claim.key, at=now,
-                                    invalid_count=len(invalid))
+    call = IssueCall.objects.create(
+        client=client, coupon=coupon, idempotency_key=claim.key, at=now, invalid_count=len(invalid)
+    )
     written = _write(coupon, call, valid, now)
     call.issued_count, call.reissued_count = written.issued, getattr(written, "reissued", 0)
     call.already_held_count = len(valid) - call.issued_count - call.reissued_count
     call.save(update_fields=["issued_count", "reissued_count", "already_held_count"])
-    answer = {"issued": call.issued_count, "reissued": call.reissued_count,
-              "already_held": call.already_held_count, "invalid": invalid}
+    answer = {
+        "issued": call.issued_count,
+        "reissued": call.reissued_count,
+        "already_held": call.already_held_count,
+        "invalid": invalid,
+    }
     if not idempotency_finish(claim=claim, status=200, body=answer):
-        raise ApiError(409, "idempotency_key_in_progress", _("This call's claim on its Idempotency-Key was taken "
-                                                             "over; retry to get the answer."))
-    logger.info("API issue: client=%s coupon=%s key=%s %s", client.name, coupon.code, claim.key, answer | {
-        "invalid": len(invalid)})
+        raise ApiError(
+            409,
+            "idempotency_key_in_progress",
+            _("This call's claim on its Idempotency-Key was taken over; retry to get the answer."),
+        )
+    logger.info(
+        "API issue: client=%s coupon=%s key=%s %s",
+        client.name,
+        coupon.code,
+        claim.key,
+        answer | {"invalid": len(invalid)},
+    )
     return answer
 
 

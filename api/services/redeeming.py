@@ -52,8 +52,7 @@ def issued_coupon_redeem(*, client: ApiClient, coupon: Coupon, user_id: int, ord
             cursor.execute(_sql(REDEEM), [now, order_id, client.pk, coupon.pk, user_id, now])
             row = cursor.fetchone()
         if row is not None:
-            logger.info("API redeem: client=%s coupon=%s user=%s order=%s", client.name, coupon.code, user_id,
-                        order_id)
+            logger.info("API redeem: client=%s coupon=%s user=%s order=%s", client.name, coupon.code, user_id, order_id)
             return Redeemed(coupon, user_id, order_id, row[0])
         held = _held(coupon, user_id)
         if held.used_at is not None and held.order_id == order_id:

@@ -15,7 +15,13 @@ def worker_banner():
     except DatabaseError:
         return {"silent": []}
     limit = settings.WORKER_HEARTBEAT_STALE
-    silent = [{"cluster": name, "distribution": name == settings.Q_CLUSTER["name"],
-               "minutes": None if ages.get(name) is None else max(1, round(ages[name] / 60))}
-              for name in cluster_names() if ages.get(name) is None or ages[name] > limit]
+    silent = [
+        {
+            "cluster": name,
+            "distribution": name == settings.Q_CLUSTER["name"],
+            "minutes": None if ages.get(name) is None else max(1, round(ages[name] / 60)),
+        }
+        for name in cluster_names()
+        if ages.get(name) is None or ages[name] > limit
+    ]
     return {"silent": silent}

@@ -28,14 +28,16 @@ def audience_verify(*, distribution: DistributionRequest, audience: Audience):
     fingerprint). A request previewed before fingerprints existed has none and is not checked."""
     confirmed = distribution.target_count
     if not distribution.audience_fingerprint or (
-            audience.targets == confirmed and audience.fingerprint == distribution.audience_fingerprint):
+        audience.targets == confirmed and audience.fingerprint == distribution.audience_fingerprint
+    ):
         return
     values = {"now": f"{audience.targets:,}", "confirmed": f"{confirmed:,}"}
     if audience.targets != confirmed:
         reason = _("The table now has %(now)s members; you confirmed %(confirmed)s.") % values
     else:
-        reason = _("The table has the same number of members as you confirmed (%(confirmed)s), but other "
-                   "members.") % values
+        reason = (
+            _("The table has the same number of members as you confirmed (%(confirmed)s), but other members.") % values
+        )
     raise AudienceChanged(f"{reason} {_issued_so_far(distribution)}", confirmed=confirmed, now=audience.targets)
 
 
@@ -43,18 +45,24 @@ def audience_grew_mid_run(distribution: DistributionRequest, *, read: int) -> Au
     """The error for a chunk that would take the members read past the confirmed count (the chunk is
     rolled back by the caller's transaction; the counts quoted are the committed ones)."""
     committed = DistributionRequest.objects.get(pk=distribution.pk)
-    reason = _("The table changed during the run: it holds more than the %(confirmed)s members you confirmed "
-               "(the next %(chunk)s would have made %(read)s).") % {
-        "confirmed": f"{distribution.target_count:,}", "chunk": f"{read:,}",
-        "read": f"{committed.read_count + read:,}"}
-    return AudienceChanged(f"{reason} {_issued_so_far(committed)}", confirmed=distribution.target_count,
-                           read=committed.read_count + read)
+    reason = _(
+        "The table changed during the run: it holds more than the %(confirmed)s members you confirmed "
+        "(the next %(chunk)s would have made %(read)s)."
+    ) % {
+        "confirmed": f"{distribution.target_count:,}",
+        "chunk": f"{read:,}",
+        "read": f"{committed.read_count + read:,}",
+    }
+    return AudienceChanged(
+        f"{reason} {_issued_so_far(committed)}", confirmed=distribution.target_count, read=committed.read_count + read
+    )
 
 
 def _issued_so_far(distribution):
     committed = DistributionRequest.objects.get(pk=distribution.pk)
-    return _("Nothing more was issued (%(issued)s issued and %(reissued)s re-issued before); preview it again to "
-             "go on.") % {"issued": f"{committed.issued_count:,}", "reissued": f"{committed.reissued_count:,}"}
+    return _(
+        "Nothing more was issued (%(issued)s issued and %(reissued)s re-issued before); preview it again to go on."
+    ) % {"issued": f"{committed.issued_count:,}", "reissued": f"{committed.reissued_count:,}"}
 
 
 def distribution_preview_again(*, distribution: DistributionRequest, actor: Actor) -> bool:
@@ -70,20 +78,35 @@ def distribution_preview_again(*, distribution: DistributionRequest, actor: Acto
     if not distribution.may_be_previewed_again_by(actor.user):
         raise PermissionDenied(_("Only the person who drafted a request may preview it again and confirm it."))
     requester = distribution.requested_by_id
-    before = {"targets": distribution.target_count, "read": distribution.read_count,
-              "skipped": distribution.skipped_count}
+    before = {
+        "targets": distribution.target_count,
+        "read": distribution.read_count,
+        "skipped": distribution.skipped_count,
+    }
     preview_take(distribution=distribution)
     with transaction.atomic():
         # The requester as checked: of two people taking over a command-line request, one gets it.
-        stopped = DistributionRequest.objects.filter(pk=distribution.pk, requested_by_id=requester,
-                                                     status__in=DistributionRequest.PREVIEWABLE_AGAIN)
+        stopped = DistributionRequest.objects.filter(
+            pk=distribution.pk, requested_by_id=requester, status__in=DistributionRequest.PREVIEWABLE_AGAIN
+        )
         updated = stopped.update(
             requested_by_id=requester or actor.user_id,
-            status=Status.DRAFT, read_count=0, skipped_count=0, checkpoint=None, error_message="", finished_at=None,
-            confirmed_by=None, confirmed_at=None, approved_by=None, approved_at=None, queued_at=None,
-            **{field: getattr(distribution, field) for field in PREVIEW_FIELDS})
+            status=Status.DRAFT,
+            read_count=0,
+            skipped_count=0,
+            checkpoint=None,
+            error_message="",
+            finished_at=None,
+            confirmed_by=None,
+            confirmed_at=None,
+            approved_by=None,
+            approved_at=None,
+            queued_at=None,
+            **{field: getattr(distribution, field) for field in PREVIEW_FIELDS},
+        )
         distribution.refresh_from_db()
         if updated:
-            transition_record(distribution=distribution, action=Transition.Action.PREVIEWED_AGAIN, actor=actor,
-                              before=before)
+            transition_record(
+                distribution=distribution, action=Transition.Action.PREVIEWED_AGAIN, actor=actor, before=before
+            )
     return bool(updated)

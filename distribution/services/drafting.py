@@ -33,15 +33,19 @@ def distribution_preview(*, distribution: DistributionRequest, audience=None) ->
     return distribution
 
 
-def distribution_draft(*, distribution: DistributionRequest, actor: Actor, audience=None,
-                       previewed: bool = False) -> DistributionRequest:
+def distribution_draft(
+    *, distribution: DistributionRequest, actor: Actor, audience=None, previewed: bool = False
+) -> DistributionRequest:
     """Saves an unsaved request as a draft with its preview (distribution_preview's, taken now unless
     `previewed`). The cheap rules are checked again either way: nothing the form let through by
     mistake is saved. Raises ValidationError keyed by form field; nothing is saved then.
     """
     if previewed:
-        _check_all(distribution.check_start, distribution.coupon.check_issuable,
-                   lambda: distribution.coupon.check_budget(distribution.would_issue))
+        _check_all(
+            distribution.check_start,
+            distribution.coupon.check_issuable,
+            lambda: distribution.coupon.check_budget(distribution.would_issue),
+        )
     else:
         distribution_preview(distribution=distribution, audience=audience)
     distribution.requested_by, distribution.status = actor.user, Status.DRAFT
@@ -65,21 +69,33 @@ def _check_all(*checks):
         raise ValidationError(errors)
 
 
-PREVIEW_FIELDS = ("table", "column", "target_count", "audience_fingerprint", "sample_ids", "invalid_count",
-                  "duplicate_count", "held_count", "reissue_count", "estimated_seconds")
+PREVIEW_FIELDS = (
+    "table",
+    "column",
+    "target_count",
+    "audience_fingerprint",
+    "sample_ids",
+    "invalid_count",
+    "duplicate_count",
+    "held_count",
+    "reissue_count",
+    "estimated_seconds",
+)
 
 
 def preview_take(*, distribution: DistributionRequest, audience=None):
     """Fills in the preview (PREVIEW_FIELDS) from the source as it is now, saving nothing; raises
     ValidationError, keyed by form field, for a wrong table or a budget the preview would exceed."""
     target, profile = audience or audience_check(
-        source=distribution.source, table=distribution.table, column=distribution.column)
+        source=distribution.source, table=distribution.table, column=distribution.column
+    )
     distribution.table, distribution.column = target.display_name, target.column
     distribution.target_count, distribution.sample_ids = profile.targets, profile.samples
     distribution.audience_fingerprint = profile.fingerprint
     distribution.invalid_count, distribution.duplicate_count = profile.invalid, profile.duplicates
     distribution.held_count, distribution.reissue_count = audience_holders_count(
-        coupon=distribution.coupon, source=distribution.source, target=target, targets=profile.targets)
+        coupon=distribution.coupon, source=distribution.source, target=target, targets=profile.targets
+    )
     distribution.coupon.check_budget(distribution.would_issue)
     distribution.estimated_seconds = distribution_estimate_seconds(targets=distribution.target_count)
 
@@ -95,7 +111,9 @@ def distribution_confirm(*, distribution: DistributionRequest, actor: Actor) -> 
     now = timezone.now()
     with transaction.atomic():
         updated = DistributionRequest.objects.filter(pk=distribution.pk, status=Status.DRAFT).update(
-            status=status, confirmed_by=actor.user, confirmed_at=now,
+            status=status,
+            confirmed_by=actor.user,
+            confirmed_at=now,
             queued_at=now if status == Status.QUEUED else None,
         )
         if not updated:
@@ -153,7 +171,8 @@ def _close(distribution, current, status, action, actor, **details) -> bool:
     """Ends a request that never ran (`current` → `status`) by a conditional update; False if it had moved on."""
     now = timezone.now()
     updated = DistributionRequest.objects.filter(pk=distribution.pk, status=current).update(
-        status=status, cancelled_by=actor.user, cancelled_at=now, finished_at=now)
+        status=status, cancelled_by=actor.user, cancelled_at=now, finished_at=now
+    )
     if updated:
         distribution.refresh_from_db()
         transition_record(distribution=distribution, action=action, actor=actor, **details)
@@ -165,5 +184,3 @@ def distribution_submit(*, distribution: DistributionRequest, actor: Actor, audi
     distribution_draft(distribution=distribution, actor=actor, audience=audience)
     distribution_confirm(distribution=distribution, actor=actor)
     return distribution
-
-

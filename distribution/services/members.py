@@ -28,8 +28,10 @@ def issued_coupon_restore(*, coupon: Coupon, user_id: int, actor: Actor, reason:
     row = IssuedCoupon.objects.filter(coupon_id=coupon.pk, user_id=user_id).select_related("distribution").first()
     issuer = row.distribution if row is not None else None
     if issuer is not None and issuer.status == DistributionRequest.Status.REVOKING:
-        raise ValidationError(_("Request #%(pk)s is revoking its coupons right now; restore this one once it shows "
-                                "“Revoked”.") % {"pk": issuer.pk})
+        raise ValidationError(
+            _("Request #%(pk)s is revoking its coupons right now; restore this one once it shows “Revoked”.")
+            % {"pk": issuer.pk}
+        )
     rows = IssuedCoupon.objects.filter(deleted_at__isnull=False, used_at__isnull=True)
     return _change(coupon, user_id, actor, reason, rows, Action.MEMBER_RESTORED, deleted_at=None)
 
@@ -45,6 +47,13 @@ def _change(coupon, user_id, actor, reason, rows, action, **values):
         if changed:
             row = IssuedCoupon.objects.select_related("distribution").get(coupon_id=coupon.pk, user_id=user_id)
             issuer = {"issue_call": row.issue_call_id} if row.distribution is None else {}
-            transition_record(distribution=row.distribution, action=action, actor=actor, user_id=user_id,
-                              coupon=coupon.code, reason=reason, **issuer)
+            transition_record(
+                distribution=row.distribution,
+                action=action,
+                actor=actor,
+                user_id=user_id,
+                coupon=coupon.code,
+                reason=reason,
+                **issuer,
+            )
     return bool(changed)

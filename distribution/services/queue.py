@@ -31,13 +31,17 @@ def distribution_claim_next() -> DistributionRequest | None:
         try:
             with transaction.atomic():
                 claimed = DistributionRequest.objects.filter(pk=candidate.pk, status=Status.QUEUED).update(
-                    status=Status.RUNNING, started_at=Coalesce(F("started_at"), now), heartbeat_at=now,
-                    attempts=F("attempts") + 1, error_message="",
+                    status=Status.RUNNING,
+                    started_at=Coalesce(F("started_at"), now),
+                    heartbeat_at=now,
+                    attempts=F("attempts") + 1,
+                    error_message="",
                 )
                 if claimed:
                     candidate.refresh_from_db()
-                    transition_record(distribution=candidate, action=Action.STARTED, actor=WORKER,
-                                      attempt=candidate.attempts)
+                    transition_record(
+                        distribution=candidate, action=Action.STARTED, actor=WORKER, attempt=candidate.attempts
+                    )
                     send_on_commit(Event.STARTED, candidate)
         except IntegrityError:
             return None  # the partial unique index: another request is running

@@ -43,15 +43,15 @@ def distribution_revoke_run(*, distribution: DistributionRequest, chunk_size=Non
         if stop is not None and stop.is_set():
             return  # still `revoking`: the next start goes on from where this left off
         with transaction.atomic():
-            rows = distribution.coupons_issued().filter(used_at__isnull=True, deleted_at__isnull=True,
-                                                        user_id__gt=low)
+            rows = distribution.coupons_issued().filter(used_at__isnull=True, deleted_at__isnull=True, user_id__gt=low)
             revoked = (rows.filter(user_id__lte=high) if high is not None else rows).update(
-                deleted_at=distribution.revoked_at)
+                deleted_at=distribution.revoked_at
+            )
             DistributionRequest.objects.filter(pk=distribution.pk, status=Status.REVOKING).update(
-                revoked_count=F("revoked_count") + revoked)
+                revoked_count=F("revoked_count") + revoked
+            )
     with transaction.atomic():
-        if DistributionRequest.objects.filter(pk=distribution.pk, status=Status.REVOKING).update(
-                status=Status.REVOKED):
+        if DistributionRequest.objects.filter(pk=distribution.pk, status=Status.REVOKING).update(status=Status.REVOKED):
             distribution.refresh_from_db()
             transition_record(distribution=distribution, action=Action.REVOKED, actor=WORKER)
             send_on_commit(Event.REVOKED, distribution)
@@ -60,8 +60,12 @@ def distribution_revoke_run(*, distribution: DistributionRequest, chunk_size=Non
 def _key_ranges(coupon_id, size):
     """(low, high] ranges of user ids holding the coupon, `size` rows each; the last one is open."""
     low = 0
-    while (high := IssuedCoupon.objects.filter(coupon_id=coupon_id, user_id__gt=low).order_by("user_id")
-           .values_list("user_id", flat=True)[size - 1:size].first()) is not None:
+    while (
+        high := IssuedCoupon.objects.filter(coupon_id=coupon_id, user_id__gt=low)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)[size - 1 : size]
+        .first()
+    ) is not None:
         yield low, high
         low = high
     yield low, None

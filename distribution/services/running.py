@@ -70,8 +70,10 @@ def _issue_all(distribution, watch, stop):
     coupon = distribution.coupon
     coupon.refresh_from_db()
     if not coupon.is_active or coupon.is_expired():
-        raise DistributionError(_("Coupon “%(code)s” was deactivated or expired after the request was queued; "
-                                  "nothing more was issued.") % {"code": coupon.code})
+        raise DistributionError(
+            _("Coupon “%(code)s” was deactivated or expired after the request was queued; nothing more was issued.")
+            % {"code": coupon.code}
+        )
     source = get_source(distribution.source)
     target = source.resolve(distribution.table, distribution.column)
     writer = get_writer()
@@ -82,8 +84,7 @@ def _issue_all(distribution, watch, stop):
         audience_verify(distribution=distribution, audience=source.audience(target))
         for user_ids in prefetched:
             failpoint("read:batch")
-            distribution_issue_chunk(distribution=distribution, writer=writer, user_ids=user_ids,
-                                     elapsed=watch.elapsed)
+            distribution_issue_chunk(distribution=distribution, writer=writer, user_ids=user_ids, elapsed=watch.elapsed)
             if stop is not None and stop.is_set():
                 raise Stopping()
             if settings.DISTRIBUTION_CHUNK_PAUSE:
@@ -108,13 +109,16 @@ def distribution_issue_chunk(*, distribution: DistributionRequest, writer, user_
         try:
             written = writer.write(chunk, limit=coupon.budget_left())
         except BudgetExceeded as exc:
-            raise DistributionError(_("The coupon's budget is reached: %(new)s more coupons would exceed the "
-                                      "%(left)s left.") % {"new": f"{exc.args[0]:,}", "left": f"{exc.args[1]:,}"})
+            raise DistributionError(
+                _("The coupon's budget is reached: %(new)s more coupons would exceed the %(left)s left.")
+                % {"new": f"{exc.args[0]:,}", "left": f"{exc.args[1]:,}"}
+            ) from exc
         except WriteFailed as exc:
-            failed, written, user_ids = exc, exc.written, user_ids[:exc.done]
+            failed, written, user_ids = exc, exc.written, user_ids[: exc.done]
         failpoint("chunk:written")
-        if user_ids and not distribution.record_chunk(read=len(user_ids), written=written, last_id=user_ids[-1],
-                                                      now=now, elapsed=elapsed, landed=landed):
+        if user_ids and not distribution.record_chunk(
+            read=len(user_ids), written=written, last_id=user_ids[-1], now=now, elapsed=elapsed, landed=landed
+        ):
             if distribution.exceeds_audience(read=len(user_ids)):
                 raise audience_grew_mid_run(distribution, read=len(user_ids))  # the chunk rolls back
             raise ClaimLost()
@@ -141,8 +145,9 @@ def distribution_fail(*, distribution: DistributionRequest, error: Exception, el
 def distribution_release(*, distribution: DistributionRequest, elapsed: float):
     """Puts a run stopped by a shutdown back in the queue, first in line: the next start resumes it."""
     _finish(distribution, Status.QUEUED, elapsed, error_message="", finished=False)
-    logger.warning("distribution request %s: the worker is stopping; queued again after its checkpoint",
-                   distribution.pk)
+    logger.warning(
+        "distribution request %s: the worker is stopping; queued again after its checkpoint", distribution.pk
+    )
 
 
 def _drop_broken_connection():
@@ -153,16 +158,19 @@ def _drop_broken_connection():
         connection.close()
 
 
-def distribution_stop_audience_changed(*, distribution: DistributionRequest, reason: AudienceChanged,
-                                       elapsed: float):
+def distribution_stop_audience_changed(*, distribution: DistributionRequest, reason: AudienceChanged, elapsed: float):
     """Ends a run whose audience is not the confirmed one: `audience_changed`, with the reason, until a
     person previews it again (distribution_preview_again)."""
     if _finish(distribution, Status.AUDIENCE_CHANGED, elapsed, error_message=reason.message, details=reason.details):
         send_on_commit(Event.AUDIENCE_CHANGED, distribution)
 
 
-ACTIONS = {Status.SUCCEEDED: Action.SUCCEEDED, Status.FAILED: Action.FAILED, Status.QUEUED: Action.STOPPED,
-           Status.AUDIENCE_CHANGED: Action.AUDIENCE_CHANGED}
+ACTIONS = {
+    Status.SUCCEEDED: Action.SUCCEEDED,
+    Status.FAILED: Action.FAILED,
+    Status.QUEUED: Action.STOPPED,
+    Status.AUDIENCE_CHANGED: Action.AUDIENCE_CHANGED,
+}
 
 
 @transaction.atomic
@@ -170,12 +178,24 @@ def _finish(distribution, status, elapsed, *, error_message, finished=True, deta
     """Records how this run ended; False (changing nothing) when the run had lost its claim meanwhile."""
     read = DistributionRequest.objects.get(pk=distribution.pk).read_count
     ended = DistributionRequest.objects.filter(
-        pk=distribution.pk, status=Status.RUNNING, attempts=distribution.attempts,
-    ).update(status=status, finished_at=timezone.now() if finished else None, elapsed_seconds=elapsed,
-             rows_per_second=rate(read, elapsed), error_message=error_message)
+        pk=distribution.pk,
+        status=Status.RUNNING,
+        attempts=distribution.attempts,
+    ).update(
+        status=status,
+        finished_at=timezone.now() if finished else None,
+        elapsed_seconds=elapsed,
+        rows_per_second=rate(read, elapsed),
+        error_message=error_message,
+    )
     failpoint("finish:recorded")
     distribution.refresh_from_db()
     if ended:
-        transition_record(distribution=distribution, action=ACTIONS[status], actor=WORKER,
-                          **({"error": error_message} if error_message else {}), **(details or {}))
+        transition_record(
+            distribution=distribution,
+            action=ACTIONS[status],
+            actor=WORKER,
+            **({"error": error_message} if error_message else {}),
+            **(details or {}),
+        )
     return bool(ended)

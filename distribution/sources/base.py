@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 # Integer types whose values fit a PostgreSQL bigint once cast (lower-case, as metadata reports them).
-INTEGER_TYPES = frozenset(
-    {"tinyint", "smallint", "integer", "int", "bigint", "utinyint", "usmallint", "uinteger"}
-)
+INTEGER_TYPES = frozenset({"tinyint", "smallint", "integer", "int", "bigint", "utinyint", "usmallint", "uinteger"})
 
 
 class SourceError(Exception):
@@ -212,8 +210,14 @@ class Source:
             catalog, schema, table = split_table_name(table_name)
         except TableNameFormatError as exc:
             example = self.example_table()
-            raise SourceError(_("Name the table as catalog.schema.table, for example %(example)s.")
-                              % {"example": example}, field="table") if example else exc
+            raise (
+                SourceError(
+                    _("Name the table as catalog.schema.table, for example %(example)s.") % {"example": example},
+                    field="table",
+                )
+                if example
+                else exc
+            ) from None
         with self.cursor() as cursor:
             catalog = self._must_find(catalog, self.catalogs(cursor), _("Catalog “%(name)s” does not exist."))
             schema = self._must_find(schema, self.schemas(cursor, catalog), _("Schema “%(name)s” does not exist."))
@@ -221,13 +225,16 @@ class Source:
             columns = self.columns(cursor, catalog, schema, table)
         column = pick(column_name.strip(), columns)
         if column is None:
-            raise SourceError(_("Column “%(name)s” does not exist in %(table)s.")
-                              % {"name": column_name, "table": table}, field="column")
+            raise SourceError(
+                _("Column “%(name)s” does not exist in %(table)s.") % {"name": column_name, "table": table},
+                field="column",
+            )
         return self._integer_target(Target(catalog, schema, table, column, columns[column]))
 
     # Metadata that is not anyone's audience: left out of examples and suggestions.
-    SYSTEM_NAMES = frozenset({"system", "information_schema", "pg_catalog", "temp", "jdbc", "runtime", "metadata",
-                              "system_catalog"})
+    SYSTEM_NAMES = frozenset(
+        {"system", "information_schema", "pg_catalog", "temp", "jdbc", "runtime", "metadata", "system_catalog"}
+    )
 
     def example_table(self):
         """A real table of this source, as catalog.schema.table, to show how a name is written; None if
@@ -277,8 +284,11 @@ class Source:
 
     def _integer_target(self, target):
         if target.data_type.split("(")[0].strip() not in INTEGER_TYPES:
-            raise SourceError(_("Column “%(name)s” is of type %(type)s; user ids must be integers.")
-                              % {"name": target.column, "type": target.data_type}, field="column")
+            raise SourceError(
+                _("Column “%(name)s” is of type %(type)s; user ids must be integers.")
+                % {"name": target.column, "type": target.data_type},
+                field="column",
+            )
         return target
 
     def fingerprint_sql(self):
@@ -312,8 +322,9 @@ class Source:
 
     def as_source_error(self, exc):
         """Turns a client's exception into a message a marketer can act on."""
-        return SourceError(_("The source “%(source)s” failed: %(error)s") % {"source": self.name, "error": exc},
-                           field="source")
+        return SourceError(
+            _("The source “%(source)s” failed: %(error)s") % {"source": self.name, "error": exc}, field="source"
+        )
 
 
 class _ClosingCursor:

@@ -14,15 +14,19 @@ class DuckDBSource(Source):
     def connect(self):
         path = Path(self.options["path"])
         if not path.exists():
-            raise SourceError(_("The demo warehouse file %(path)s does not exist; `make demo-data` builds it.")
-                              % {"path": path}, field="source")
+            raise SourceError(
+                _("The demo warehouse file %(path)s does not exist; `make demo-data` builds it.") % {"path": path},
+                field="source",
+            )
         return duckdb.connect(str(path), read_only=True)
 
     def catalogs(self, cursor):
         return fetch_column(cursor, "SELECT database_name FROM duckdb_databases()")
 
     def schemas(self, cursor, catalog):
-        return fetch_column(cursor, "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = ?", [catalog])
+        return fetch_column(
+            cursor, "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = ?", [catalog]
+        )
 
     def tables(self, cursor, catalog, schema):
         sql = "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ?"

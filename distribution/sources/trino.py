@@ -56,16 +56,26 @@ class TrinoSource(Source):
     def as_source_error(self, exc):
         where = {"source": self.name, "host": self.options["host"], "port": self.options["port"]}
         if isinstance(exc, (requests.exceptions.RequestException, trino.exceptions.TrinoConnectionError)):
-            return SourceError(_("Could not reach the Trino server of “%(source)s” at %(host)s:%(port)s. "
-                                 "Check that it is running and that TRINO_HOST and TRINO_PORT are right.") % where,
-                               field="source")
+            return SourceError(
+                _(
+                    "Could not reach the Trino server of “%(source)s” at %(host)s:%(port)s. "
+                    "Check that it is running and that TRINO_HOST and TRINO_PORT are right."
+                )
+                % where,
+                field="source",
+            )
         if isinstance(exc, trino.exceptions.TrinoAuthError) and "TLS" in str(exc):
-            return SourceError(_("A Trino password is only sent over https: set TRINO_HTTP_SCHEME=https, or "
-                                 "TRINO_ALLOW_INSECURE_AUTH=true if a proxy encrypts the connection."), field="source")
+            return SourceError(
+                _(
+                    "A Trino password is only sent over https: set TRINO_HTTP_SCHEME=https, or "
+                    "TRINO_ALLOW_INSECURE_AUTH=true if a proxy encrypts the connection."
+                ),
+                field="source",
+            )
         if getattr(exc, "error_name", None) == "PERMISSION_DENIED":
             return SourceError(_("Trino refused access: %(error)s") % {"error": exc.message}, field="table")
         if isinstance(exc, trino.exceptions.TrinoQueryError):
-            return SourceError(_("Trino reported %(name)s: %(error)s") % {"name": exc.error_name, "error": exc.message},
-                               field="source")
+            return SourceError(
+                _("Trino reported %(name)s: %(error)s") % {"name": exc.error_name, "error": exc.message}, field="source"
+            )
         return super().as_source_error(exc)
-

@@ -98,13 +98,14 @@ def _existing(chunk):
     revivable = ExpressionWrapper(Q(deleted_at__isnull=False, used_at__isnull=True), output_field=BooleanField())
     rows = IssuedCoupon.objects.filter(coupon_id=chunk.coupon_id).annotate(revivable=revivable)
     ids, cap = chunk.user_ids, CROWDED_ROWS_PER_ID * len(chunk.user_ids)
-    in_range = list(rows.filter(user_id__gte=ids[0], user_id__lte=ids[-1]).values_list("user_id", "revivable")
-                    [:cap + 1])
+    in_range = list(
+        rows.filter(user_id__gte=ids[0], user_id__lte=ids[-1]).values_list("user_id", "revivable")[: cap + 1]
+    )
     if len(in_range) <= cap:
         return dict(in_range), True
     existing = {}
     for start in range(0, len(ids), PROBE_BATCH):
-        existing.update(rows.filter(user_id__in=ids[start:start + PROBE_BATCH]).values_list("user_id", "revivable"))
+        existing.update(rows.filter(user_id__in=ids[start : start + PROBE_BATCH]).values_list("user_id", "revivable"))
     return existing, False
 
 
@@ -125,7 +126,7 @@ def reissue(chunk, holders: NewHolders, *, update=None, batch_size=5_000) -> int
     reissued = 0
     for start in range(0, len(holders.revoked), batch_size):
         failpoint("reissue:updating")
-        reissued += update(chunk, holders.revoked[start:start + batch_size])
+        reissued += update(chunk, holders.revoked[start : start + batch_size])
     return reissued
 
 
@@ -138,8 +139,12 @@ def _reissue_range(chunk, user_ids):
     try:
         with transaction.atomic():
             failpoint("reissue:updating")
-            reissued = _revive(IssuedCoupon.objects.filter(
-                coupon_id=chunk.coupon_id, user_id__gte=user_ids[0], user_id__lte=user_ids[-1]), chunk)
+            reissued = _revive(
+                IssuedCoupon.objects.filter(
+                    coupon_id=chunk.coupon_id, user_id__gte=user_ids[0], user_id__lte=user_ids[-1]
+                ),
+                chunk,
+            )
             if reissued != len(user_ids):
                 raise _NotDense()
             return reissued
@@ -149,8 +154,12 @@ def _reissue_range(chunk, user_ids):
 
 def _revive(rows, chunk):
     return rows.filter(deleted_at__isnull=False, used_at__isnull=True).update(
-        deleted_at=None, distribution_id=chunk.distribution_id, issue_call_id=chunk.issue_call_id,
-        issued_at=chunk.issued_at, expires_at=chunk.expires_at)
+        deleted_at=None,
+        distribution_id=chunk.distribution_id,
+        issue_call_id=chunk.issue_call_id,
+        issued_at=chunk.issued_at,
+        expires_at=chunk.expires_at,
+    )
 
 
 def _update_orm(chunk, user_ids):

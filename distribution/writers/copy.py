@@ -62,8 +62,15 @@ def _update_any(chunk, user_ids):
             f"UPDATE {table} SET deleted_at = NULL, request_id = %s, issue_call_id = %s, issued_at = %s, "
             "expires_at = %s WHERE coupon_id = %s AND user_id = ANY(%s::bigint[]) AND deleted_at IS NOT NULL "
             "AND used_at IS NULL",
-            [chunk.distribution_id, chunk.issue_call_id, chunk.issued_at, chunk.expires_at, chunk.coupon_id,
-             "{" + ",".join(map(str, user_ids)) + "}"])
+            [
+                chunk.distribution_id,
+                chunk.issue_call_id,
+                chunk.issued_at,
+                chunk.expires_at,
+                chunk.coupon_id,
+                "{" + ",".join(map(str, user_ids)) + "}",
+            ],
+        )
         return cursor.rowcount
 
 

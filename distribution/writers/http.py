@@ -62,7 +62,7 @@ class HttpWriter:
         url = self._url(chunk.coupon_id)  # here: the calls' threads have no database connection of their own
         if limit is not None:
             return self._write_within(chunk, url, limit)
-        calls = [chunk.user_ids[i:i + CALL_SIZE] for i in range(0, len(chunk.user_ids), CALL_SIZE)]
+        calls = [chunk.user_ids[i : i + CALL_SIZE] for i in range(0, len(chunk.user_ids), CALL_SIZE)]
         outcomes = list(self.executor.map(lambda ids: self._outcome(chunk, url, ids), calls))
         return _contiguous(calls, outcomes)
 
@@ -72,10 +72,13 @@ class HttpWriter:
         while at < len(chunk.user_ids):
             left = limit - issued - reissued
             if left <= 0:
-                raise WriteFailed(_("The coupon's budget is reached: the coupon service issued the %(left)s "
-                                    "coupons it had left.") % {"left": f"{limit:,}"},
-                                  Written(issued=issued, reissued=reissued), at)
-            ids = chunk.user_ids[at:at + min(CALL_SIZE, left)]
+                raise WriteFailed(
+                    _("The coupon's budget is reached: the coupon service issued the %(left)s coupons it had left.")
+                    % {"left": f"{limit:,}"},
+                    Written(issued=issued, reissued=reissued),
+                    at,
+                )
+            ids = chunk.user_ids[at : at + min(CALL_SIZE, left)]
             outcome = self._outcome(chunk, url, ids)
             if isinstance(outcome, Exception):
                 raise WriteFailed(str(outcome), Written(issued=issued, reissued=reissued), at)
@@ -86,8 +89,9 @@ class HttpWriter:
         """The service's answer to one call, or the exception that ended its retries."""
         key = idempotency_key(chunk.distribution_id, ids)
         try:
-            for attempt in stamina.retry_context(on=_backoff, attempts=settings.COUPON_API_ATTEMPTS,
-                                                 timeout=settings.COUPON_API_RETRY_FOR, wait_max=30):
+            for attempt in stamina.retry_context(
+                on=_backoff, attempts=settings.COUPON_API_ATTEMPTS, timeout=settings.COUPON_API_RETRY_FOR, wait_max=30
+            ):
                 with attempt:
                     return self._post(url, ids, key)
         except (Retryable, Refused) as exc:
@@ -95,15 +99,18 @@ class HttpWriter:
 
     def _post(self, url, ids, key):
         try:
-            response = self._session().post(url, json={"user_ids": ids}, timeout=settings.COUPON_API_TIMEOUT,
-                                            headers={"Idempotency-Key": key})
+            response = self._session().post(
+                url, json={"user_ids": ids}, timeout=settings.COUPON_API_TIMEOUT, headers={"Idempotency-Key": key}
+            )
         except requests.RequestException as exc:  # refused, reset, timed out: the call may or may not have landed
             raise Retryable(_("The coupon service did not answer: %(error)s") % {"error": exc}) from exc
         if response.status_code == 200:
             answer = response.json()
             return Written(issued=answer["issued"], reissued=answer.get("reissued", 0))
         message = _("The coupon service answered %(status)s: %(error)s") % {
-            "status": response.status_code, "error": _error_text(response)}
+            "status": response.status_code,
+            "error": _error_text(response),
+        }
         if _busy(response):
             raise Retryable(message, _retry_after(response))
         raise Refused(message)
@@ -130,7 +137,7 @@ def _contiguous(calls, outcomes):
     """The counts of the calls that succeeded before the first failure; a failure raises WriteFailed
     with them, so the checkpoint never passes a call that did not land."""
     issued = reissued = done = 0
-    for ids, outcome in zip(calls, outcomes):
+    for ids, outcome in zip(calls, outcomes, strict=False):
         if isinstance(outcome, Exception):
             raise WriteFailed(str(outcome), Written(issued=issued, reissued=reissued), done)
         issued, reissued, done = issued + outcome.issued, reissued + outcome.reissued, done + len(ids)

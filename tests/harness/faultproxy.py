@@ -20,8 +20,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .postgres import free_port
 
-ANSWERS = {"429": (429, "rate_limited", {"Retry-After": "1"}), "500": (500, "server_error", {}),
-           "401": (401, "unauthorized", {}), "404": (404, "unknown_coupon", {})}
+ANSWERS = {
+    "429": (429, "rate_limited", {"Retry-After": "1"}),
+    "500": (500, "server_error", {}),
+    "401": (401, "unauthorized", {}),
+    "404": (404, "unknown_coupon", {}),
+}
 
 
 class FaultProxy:

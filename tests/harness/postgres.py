@@ -48,8 +48,9 @@ class PostgresCluster:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale")
         settings = " ".join(f"-c {key}={value}" for key, value in self.options.items())
         server_options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 {settings}"
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", server_options, "-w",
-                  "start")
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", server_options, "-w", "start"
+        )
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "couponops")
         return self
 
@@ -87,4 +88,3 @@ def start_throwaway(options=None):
         detail = getattr(exc, "stderr", b"") or b""
         cluster.stop()
         return None, f"PostgreSQL did not start: {exc} {detail.decode(errors='replace')}"
-

@@ -46,10 +46,17 @@ class CouponService:
             conn.close()
 
     def add_coupon(self, code):
-        self.sql("INSERT INTO distribution_coupon (name, code, discount_kind, discount_amount, valid_days, "
-                 "is_active, created_at) VALUES (%s, %s, 'percent', 10, 14, true, now())", code, code)
+        self.sql(
+            "INSERT INTO distribution_coupon (name, code, discount_kind, discount_amount, valid_days, "
+            "is_active, created_at) VALUES (%s, %s, 'percent', 10, 14, true, now())",
+            code,
+            code,
+        )
 
     def holders(self, code):
         """(rows, distinct members) of the coupon in the service's table."""
-        return self.sql("SELECT count(*), count(DISTINCT user_id) FROM distribution_issuedcoupon i "
-                        "JOIN distribution_coupon c ON c.id = i.coupon_id WHERE c.code = %s", code)[0]
+        return self.sql(
+            "SELECT count(*), count(DISTINCT user_id) FROM distribution_issuedcoupon i "
+            "JOIN distribution_coupon c ON c.id = i.coupon_id WHERE c.code = %s",
+            code,
+        )[0]

@@ -95,12 +95,18 @@ class FakeSlack:
                 self._reply(status, json.dumps(answer), "application/json", behaviour)
 
             def _webhook(self, behaviour):
-                answers = {"ok": (200, "ok"), "invalid_auth": (403, "invalid_token"),
-                           "invalid_token": (403, "invalid_token"), "action_prohibited": (403, "action_prohibited"),
-                           "invalid_payload": (400, "invalid_payload"), "no_service": (404, "no_service"),
-                           "channel_not_found": (404, "channel_not_found"),
-                           "channel_is_archived": (410, "channel_is_archived"),
-                           "rate_limited": (429, "rate_limited"), "server_error": (500, "internal_error")}
+                answers = {
+                    "ok": (200, "ok"),
+                    "invalid_auth": (403, "invalid_token"),
+                    "invalid_token": (403, "invalid_token"),
+                    "action_prohibited": (403, "action_prohibited"),
+                    "invalid_payload": (400, "invalid_payload"),
+                    "no_service": (404, "no_service"),
+                    "channel_not_found": (404, "channel_not_found"),
+                    "channel_is_archived": (410, "channel_is_archived"),
+                    "rate_limited": (429, "rate_limited"),
+                    "server_error": (500, "internal_error"),
+                }
                 status, answer = answers[behaviour]
                 self._reply(status, answer, "text/html", behaviour)
 

@@ -140,18 +140,28 @@ class TrinoServer:
     def start(self, timeout=240):
         self._write_config()
         environment = {**os.environ, "JAVA_HOME": self.java_home, "PATH": f"{self.java_home}/bin:{os.environ['PATH']}"}
-        command = [str(self.server / "bin" / "launcher"), "run", f"--etc-dir={self.root / 'etc'}",
-                   f"--data-dir={self.root / 'data'}"]
+        command = [
+            str(self.server / "bin" / "launcher"),
+            "run",
+            f"--etc-dir={self.root / 'etc'}",
+            f"--data-dir={self.root / 'data'}",
+        ]
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True
+            )
         self._wait_ready(timeout)
         return self
 
     def _write_config(self):
         query_gb = max(1, int(self.heap.rstrip("Gg")) * 2 // 3)
-        values = {"port": self.port, "data": self.root / "data", "heap": self.heap, "etc": self.root / "etc",
-                  "query_gb": query_gb}
+        values = {
+            "port": self.port,
+            "data": self.root / "data",
+            "heap": self.heap,
+            "etc": self.root / "etc",
+            "query_gb": query_gb,
+        }
         for name, template in CONFIG.items():
             path = self.root / "etc" / name
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -33,12 +33,25 @@ class Server:
 def gunicorn(env, log_path, *, workers=4, timeout=60):
     """A gunicorn serving couponops on a free loopback port; stopped (SIGTERM, then SIGKILL) on exit."""
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "couponops.wsgi", "--workers", str(workers),
-               "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "10", "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "couponops.wsgi",
+        "--workers",
+        str(workers),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--graceful-timeout",
+        "10",
+        "--log-level",
+        "warning",
+    ]
     env = {"CONN_MAX_AGE": "60", **env}  # as the systemd unit runs it
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     server = Server(f"http://127.0.0.1:{port}", process)
     try:
         _wait_until_serving(server, Path(log_path), timeout)

@@ -11,14 +11,19 @@ from distribution import selectors
 
 
 class Command(BaseCommand):
-    help = ("Exits 0 when this host's worker cluster is alive, 1 when not (for systemd and container health "
-            "checks). Alive: the cluster beat within --max-age seconds, busy or idle; and, for the distribution "
-            "cluster, no running request has gone without progress for DISTRIBUTION_STALE_AFTER seconds (a "
-            "worker that beats but no longer writes is stuck).")
+    help = (
+        "Exits 0 when this host's worker cluster is alive, 1 when not (for systemd and container health "
+        "checks). Alive: the cluster beat within --max-age seconds, busy or idle; and, for the distribution "
+        "cluster, no running request has gone without progress for DISTRIBUTION_STALE_AFTER seconds (a "
+        "worker that beats but no longer writes is stuck)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--cluster", default=None,
-                            help="the cluster's name; default: Q_CLUSTER_NAME's, else the distribution cluster")
+        parser.add_argument(
+            "--cluster",
+            default=None,
+            help="the cluster's name; default: Q_CLUSTER_NAME's, else the distribution cluster",
+        )
         parser.add_argument("--host", default=socket.gethostname(), help="default: this host")
         parser.add_argument("--max-age", type=float, default=None, help="default: WORKER_HEARTBEAT_STALE")
 

@@ -24,18 +24,27 @@ class Command(BaseCommand):
         if coupon is None:
             raise CommandError(f"No coupon with code {options['coupon']!r}.")
         distribution = DistributionRequest(
-            coupon=coupon, source=options["source"], table=options["table"], column=options["column"],
+            coupon=coupon,
+            source=options["source"],
+            table=options["table"],
+            column=options["column"],
             memo=options["memo"] or "queued from the command line",
         )
         try:
             services.distribution_submit(distribution=distribution, actor=Actor.command_line())
         except ValidationError as exc:
-            raise CommandError("; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items()))
+            raise CommandError(
+                "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
+            ) from exc
         if distribution.status == DistributionRequest.Status.AWAITING_APPROVAL:
-            self.stdout.write(f"Request #{distribution.pk} ({distribution.would_issue:,} coupons) awaits another user's "
-                              f"approval in the admin before it is queued.")
+            self.stdout.write(
+                f"Request #{distribution.pk} ({distribution.would_issue:,} coupons) awaits another user's "
+                f"approval in the admin before it is queued."
+            )
             return
-        self.stdout.write(f"Queued request #{distribution.pk}: {distribution.target_count:,} targets in {distribution.table}.")
+        self.stdout.write(
+            f"Queued request #{distribution.pk}: {distribution.target_count:,} targets in {distribution.table}."
+        )
         if options["wait"]:
             self._wait(distribution)
 
@@ -48,11 +57,13 @@ class Command(BaseCommand):
         self.stdout.write("")
         if distribution.status in (DistributionRequest.Status.FAILED, DistributionRequest.Status.AUDIENCE_CHANGED):
             raise CommandError(f"Request #{distribution.pk} {distribution.status}: {distribution.error_message}")
-        self.stdout.write(self.style.SUCCESS(
-            f"Request #{distribution.pk} succeeded: {distribution.issued_count:,} issued, "
-            f"{distribution.skipped_count:,} skipped, {distribution.reissued_count:,} re-issued, "
-            f"{distribution.elapsed_seconds:.1f} s, {distribution.rows_per_second or 0:,.0f} rows/s."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Request #{distribution.pk} succeeded: {distribution.issued_count:,} issued, "
+                f"{distribution.skipped_count:,} skipped, {distribution.reissued_count:,} re-issued, "
+                f"{distribution.elapsed_seconds:.1f} s, {distribution.rows_per_second or 0:,.0f} rows/s."
+            )
+        )
 
 
 def progress_line(distribution, width=40):

@@ -7,6 +7,7 @@ holding a live process. A cluster's worker can outlive its main process (a stop 
 a crash); killing the group, not the main process, is what leaves nothing behind to run later.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -29,10 +30,8 @@ class Child:
         self.process = subprocess.Popen(argv, env=env, start_new_session=True)
 
     def signal(self, signum):
-        try:
+        with contextlib.suppress(ProcessLookupError):  # the whole group is gone already
             os.killpg(self.process.pid, signum)
-        except ProcessLookupError:  # the whole group is gone already
-            pass
 
     def alive(self):
         """Whether any process of the group still lives; zombies left for an init that never reaps them do not."""
@@ -63,8 +62,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default="127.0.0.1:8000")
-        parser.add_argument("--stop-timeout", type=float, default=20,
-                            help="seconds to wait for a graceful stop before killing what is left")
+        parser.add_argument(
+            "--stop-timeout",
+            type=float,
+            default=20,
+            help="seconds to wait for a graceful stop before killing what is left",
+        )
 
     def handle(self, *args, addr, stop_timeout, **options):
         self.signals = []
@@ -92,10 +95,13 @@ class Command(BaseCommand):
         # DEBUG lets runserver serve the admin's CSS and scripts without collectstatic.
         return [
             ("distribution worker", [*manage, "runworker"], os.environ, signal.SIGTERM),
-            ("notifications worker", [*manage, "runworker"], {**os.environ, "Q_CLUSTER_NAME": "notifications"},
-             signal.SIGTERM),
-            ("web server", [*manage, "runserver", addr, "--noreload"], {**os.environ, "DEBUG": "true"},
-             signal.SIGINT),
+            (
+                "notifications worker",
+                [*manage, "runworker"],
+                {**os.environ, "Q_CLUSTER_NAME": "notifications"},
+                signal.SIGTERM,
+            ),
+            ("web server", [*manage, "runserver", addr, "--noreload"], {**os.environ, "DEBUG": "true"}, signal.SIGINT),
         ]
 
     def _stop(self, children, timeout):

@@ -11,8 +11,10 @@ from distribution.models import Coupon, DistributionRequest
 
 
 class Command(BaseCommand):
-    help = ("Creates the demo admin login and coupon, queues the demo distribution, and writes the login to "
-            "var/demo-login.txt (which `make demo` prints once the server is up).")
+    help = (
+        "Creates the demo admin login and coupon, queues the demo distribution, and writes the login to "
+        "var/demo-login.txt (which `make demo` prints once the server is up)."
+    )
 
     def handle(self, *args, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -21,12 +23,19 @@ class Command(BaseCommand):
             code="WELCOME10",
             defaults={"name": "Welcome 10%", "discount_kind": "percent", "discount_amount": 10, "valid_days": 30},
         )
-        distribution = DistributionRequest(coupon=coupon, source="demo", table="demo.main.members",
-                                           column="member_id", memo="Demo: welcome coupon for every member")
+        distribution = DistributionRequest(
+            coupon=coupon,
+            source="demo",
+            table="demo.main.members",
+            column="member_id",
+            memo="Demo: welcome coupon for every member",
+        )
         services.distribution_submit(distribution=distribution, actor=Actor.command_line(user))
         # "awaiting approval" when DISTRIBUTION_APPROVAL_COUPONS asks a manager for an audience this large.
-        self.stdout.write(f"  Request #{distribution.pk} ({distribution.get_status_display()}): "
-                          f"{distribution.target_count:,} coupons from {distribution.table}")
+        self.stdout.write(
+            f"  Request #{distribution.pk} ({distribution.get_status_display()}): "
+            f"{distribution.target_count:,} coupons from {distribution.table}"
+        )
         login = self._login_box(user.username, self._password())
         (settings.VAR_DIR / "demo-login.txt").write_text(login)
         self.stdout.write(login)
@@ -51,8 +60,15 @@ class Command(BaseCommand):
         return user
 
     def _login_box(self, username, password):
-        lines = ["couponops demo", "", "Open      http://127.0.0.1:8000/admin/",
-                 f"Login     {username}", f"Password  {password}", "", "Same password next time. Ctrl-C stops."]
+        lines = [
+            "couponops demo",
+            "",
+            "Open      http://127.0.0.1:8000/admin/",
+            f"Login     {username}",
+            f"Password  {password}",
+            "",
+            "Same password next time. Ctrl-C stops.",
+        ]
         width = max(map(len, lines)) + 4
         body = "\n".join(f"  ║  {line.ljust(width - 4)}  ║" for line in lines)
         return self.style.SUCCESS(f"\n  ╔{'═' * width}╗\n{body}\n  ╚{'═' * width}╝\n") + "\n"
