@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "axes",
     "distribution",
     "notifications",
+    "campaigns",
     "couponops",
     "api",
     "ninja",  # serves the API docs page's scripts from this server, not from a CDN

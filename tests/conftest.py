@@ -40,7 +40,8 @@ def postgres(db):
 @pytest.fixture(scope="session")
 def trino_server():
     try:
-        server = TrinoServer().start()
+        shared = os.environ.get("TRINO_TEST_PORT")  # one server for several test runs (developers' machines)
+        server = TrinoServer.running_at(shared) if shared else TrinoServer().start()
     except TrinoUnavailable as exc:
         unavailable(f"no Trino server: {exc}")
     yield server
