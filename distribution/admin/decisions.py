@@ -90,6 +90,8 @@ class DecisionViews:
     def _discard(self, request, obj, actor):
         if services.distribution_discard(distribution=obj, actor=actor):
             self.message_user(request, _("The draft was discarded."), messages.SUCCESS)
+        else:
+            self.message_user(request, _("This request is no longer a draft; nothing changed."), messages.INFO)
 
     def preview_again_view(self, request, object_id):
         return self._transition_view(request, object_id, self._preview_again)
@@ -100,6 +102,10 @@ class DecisionViews:
                 request,
                 _("Previewed again from the table as it is now. Check the new preview, then confirm."),
                 messages.WARNING,
+            )
+        else:
+            self.message_user(
+                request, _("This request was not stopped by a changed audience; nothing changed."), messages.INFO
             )
 
     def revoke_view(self, request, object_id):

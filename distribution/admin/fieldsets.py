@@ -32,6 +32,7 @@ WHO_AND_WHEN = (
     "revoked_by",
     "revoked_at",
 )
+REJECTED = ("requested_by", "created_at", "confirmed_by", "confirmed_at", "rejected_by", "rejected_at")
 FOR_ENGINEERS = ("resume_after", "attempts", "heartbeat_at")
 READONLY_FIELDS = (
     "live_status",
@@ -40,6 +41,8 @@ READONLY_FIELDS = (
     "issued_coupons",
     *COUNTS,
     *WHO_AND_WHEN,
+    *REJECTED[-2:],
+    "rejection_reason",
     *FOR_ENGINEERS,
 )
 
@@ -51,6 +54,11 @@ def request_fieldsets(obj):
         return [
             (None, {"fields": (*ASKED, "live_status")}),
             (_("Who and when"), {"classes": ["collapse"], "fields": WHO_AND_WHEN[:4]}),
+        ]
+    if obj.is_rejected:  # it never ran: who turned it down, and why
+        return [
+            (None, {"fields": (*ASKED, "live_status", "rejection_reason")}),
+            (_("Who and when"), {"fields": REJECTED}),
         ]
     return [
         (None, {"fields": (*ASKED, "live_status", "progress", "error", "issued_coupons")}),

@@ -16,6 +16,7 @@ from common.formats import DASH
 
 from .. import live, selectors, services
 from ..actors import Actor
+from ..lifecycle import Move
 from ..lookup import parse_number
 from ..models import DistributionRequest, Transition
 from ..resources import DistributionRequestResource
@@ -181,10 +182,13 @@ class DistributionRequestAdmin(DecisionViews, ListActions, SpreadsheetExports, E
     def _decision_context(self, request, obj):
         """What the request page needs beyond its fields: the preview, the approval and the history."""
         approval = obj.is_draft or obj.awaits_approval
+        nothing_to_issue = obj.nothing_to_issue() if obj.is_draft else None
         return {
-            "can_confirm": obj.is_draft and obj.may_be_confirmed_by(request.user),
-            "can_approve": obj.awaits_approval and obj.may_be_approved_by(request.user),
-            "can_preview_again": obj.may_be_previewed_again and obj.may_be_previewed_again_by(request.user),
+            "nothing_to_issue": nothing_to_issue,
+            "can_confirm": not nothing_to_issue and obj.may(Move.CONFIRMED, request.user),
+            "can_discard": obj.may(Move.DISCARDED, request.user),
+            "can_approve": obj.may(Move.APPROVED, request.user),
+            "can_preview_again": obj.may(Move.PREVIEWED_AGAIN, request.user),
             "preview": preview_rows(obj),
             "approval_reasons": selectors.distribution_approval_reasons(distribution=obj) if approval else [],
             "approval_value": selectors.distribution_value(distribution=obj) if approval else None,

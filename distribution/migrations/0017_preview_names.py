@@ -6,7 +6,7 @@ class Migration(migrations.Migration):
     `reissued_count` (issue 19): one letter told them apart before."""
 
     dependencies = [
-        ("distribution", "0015_coupon_rules"),
+        ("distribution", "0016_lifecycle"),
     ]
 
     operations = [
