@@ -35,8 +35,8 @@ def queued(user, coupon, table="warehouse.main.members"):
     )
 
 
-def in_status(distribution, status):
-    DistributionRequest.objects.filter(pk=distribution.pk).update(status=status)
+def in_status(distribution, status, **fields):
+    DistributionRequest.objects.filter(pk=distribution.pk).update(status=status, **fields)
     return distribution
 
 
@@ -84,12 +84,12 @@ def test_approve_asks_first_and_leaves_the_approvers_own_requests_alone(
     boss = person(django_user_model, "boss", "manager")
     theirs, own = (
         in_status(queued(staff_user, coupon), "awaiting_approval"),
-        in_status(queued(boss, coupon), "awaiting_approval"),
+        in_status(queued(staff_user, coupon), "awaiting_approval", requested_by=boss),
     )
     client.force_login(boss)
     body = text(choose(client, "approve", theirs, own))
     assert (status_of(theirs), status_of(own)) == ("awaiting_approval", "awaiting_approval")
-    assert "you requested it yourself: another person approves it" in body
+    assert "Nobody approves or rejects their own request: another approver must." in body
     confirm(client, "approve", theirs, own)
     assert (status_of(theirs), status_of(own)) == ("queued", "awaiting_approval")
 

@@ -14,8 +14,9 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .. import services
+from .. import lifecycle, services
 from ..actors import Actor
+from ..lifecycle import Move
 from ..models import DistributionRequest
 
 Status = DistributionRequest.Status
@@ -25,31 +26,20 @@ SHOWN = 200  # rows listed on the page; beyond them only the counts
 @dataclass(frozen=True)
 class ListAction:
     name: str
+    move: str  # the lifecycle move it makes (distribution/lifecycle.py)
     title: str  # the page's heading
     changes: str  # the lead of the list of requests that change
     button: str  # the "Yes" button
-    refusal: Callable  # (distribution, user) -> why it does not change, or None
+    not_now: str  # why a request in another status does not change
     perform: Callable  # (distribution, actor) -> bool
     done: Callable  # count -> the message after acting
     warns: Callable = lambda distribution, user: ""  # what the reader should know about one that changes
 
-
-def _not_failed(distribution, user):
-    return None if distribution.status == Status.FAILED else _("only a failed request is retried")
-
-
-def _not_approvable(distribution, user):
-    if not distribution.awaits_approval:
-        return _("it is not awaiting approval")
-    if not distribution.may_be_approved_by(user):
-        return _("you requested it yourself: another person approves it")
-    return None
-
-
-def _not_cancellable(distribution, user):
-    if distribution.status in DistributionRequest.CANCELLABLE:
-        return None
-    return _("only a request awaiting approval, queued or running is cancelled")
+    def refusal(self, distribution, user):
+        """Why this request does not change, in the lifecycle table's words; None if it does."""
+        if not lifecycle.status_allows(distribution=distribution, action=self.move):
+            return self.not_now
+        return lifecycle.who_refusal(distribution=distribution, action=self.move, actor=Actor.for_user(user))
 
 
 def _cancel_warning(distribution, user):
@@ -79,7 +69,8 @@ ACTIONS = {
             title=_("Retry requests"),
             changes=_("These requests are queued again and resume from where they stopped:"),
             button=_("Yes, retry them"),
-            refusal=_not_failed,
+            move=Move.RETRIED,
+            not_now=_("only a failed request is retried"),
             perform=lambda d, actor: services.distribution_retry(distribution=d, actor=actor),
             done=lambda n: ngettext("%(count)d request was queued again.", "%(count)d requests were queued again.", n),
         ),
@@ -88,7 +79,8 @@ ACTIONS = {
             title=_("Approve requests"),
             changes=_("These requests are approved and queued; their coupons are then issued:"),
             button=_("Yes, approve them"),
-            refusal=_not_approvable,
+            move=Move.APPROVED,
+            not_now=_("it is not awaiting approval"),
             perform=_approve,
             done=lambda n: ngettext(
                 "%(count)d request was approved and queued.", "%(count)d requests were approved and queued.", n
@@ -99,7 +91,8 @@ ACTIONS = {
             title=_("Cancel requests"),
             changes=_("These requests are cancelled:"),
             button=_("Yes, cancel them"),
-            refusal=_not_cancellable,
+            move=Move.CANCELLED,
+            not_now=_("only a request awaiting approval, queued or running is cancelled"),
             perform=lambda d, actor: services.distribution_cancel(distribution=d, actor=actor),
             done=lambda n: ngettext("%(count)d request was cancelled.", "%(count)d requests were cancelled.", n),
             warns=_cancel_warning,
