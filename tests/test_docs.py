@@ -95,7 +95,7 @@ def test_the_readme_says_why_each_pinned_package_is_there():
 
 # Paths the documentation names in `code`, from the repository's top-level folders.
 NAMED_PATH = re.compile(
-    r"`((?:distribution|api|notifications|couponops|campaigns|common|tests|bench|templates|locale|docs|\.ci)/[^`\s:,]*)"
+    r"`((?:distribution|api|notifications|couponops|campaigns|common|tests|bench|templates|locale|docs|\.ci)/[^`\s:,<]*)"
 )
 # Named already, landing this round from other branches (the admin package, the lifecycle table, the shared app).
 LANDING = {"distribution/admin/", "distribution/lifecycle.py", "common/"}
