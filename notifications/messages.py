@@ -15,6 +15,7 @@ TITLES = {
     Event.SUCCEEDED: ("✅", gettext_noop("Coupon distribution #%(pk)s succeeded")),
     Event.FAILED: ("❌", gettext_noop("Coupon distribution #%(pk)s failed")),
     Event.CANCELLED: ("🛑", gettext_noop("Coupon distribution #%(pk)s cancelled")),
+    Event.REJECTED: ("🙅", gettext_noop("Coupon distribution #%(pk)s rejected")),
     Event.REVOKED: ("↩️", gettext_noop("Coupons of distribution #%(pk)s revoked")),
     Event.AUDIENCE_CHANGED: ("⚠️", gettext_noop("Coupon distribution #%(pk)s stopped: its audience changed")),
 }
@@ -70,11 +71,14 @@ def _facts(event, distribution):
         facts.append((_("Would issue"), _number(distribution.would_issue)))
     if event == Event.CANCELLED and distribution.cancelled_by:
         facts.append((_("Cancelled by"), distribution.cancelled_by.get_username()))
+    if event == Event.REJECTED and distribution.rejected_by:
+        facts.append((_("Rejected by"), distribution.rejected_by.get_username()))
+        facts.append((_("Reason"), distribution.rejection_reason or "–"))
     if event == Event.REVOKED:
         facts.append((_("Revoked"), _number(distribution.revoked_count)))
     if event == Event.APPROVAL_NEEDED and distribution.starts_later():
         facts.append((_("Starts at"), _local_time(distribution.not_before)))
-    if event not in (Event.STARTED, Event.APPROVAL_NEEDED):
+    if event not in (Event.STARTED, Event.APPROVAL_NEEDED, Event.REJECTED):
         facts.append(
             (
                 _("Read / issued / skipped"),
