@@ -135,3 +135,25 @@ def test_the_readme_lifecycle_is_the_declared_table_of_moves():
         for outcome in rule.outcomes
     ]
     assert sorted(readme_moves(), key=repr) == sorted(declared, key=repr)
+
+
+def named_tests(text):
+    """(file, name) for each `test_x.py::test_name` a table cell names; `…::name` is in the file named before it,
+    and a name cut short with `…` is a prefix."""
+    current = None
+    for cell in re.findall(r"`([^`]*)`", text):
+        found = re.fullmatch(r"(test_\w+\.py|…)((?:::[^`]*)?)", cell)
+        if not found:
+            continue
+        current = found.group(1) if found.group(1) != "…" else current
+        names = [part.split("[")[0].replace("…", "").rstrip("_") for part in found.group(2).split("::")[1:]]
+        yield current, names[-1] if names else ""
+
+
+def test_every_test_the_guarantees_name_exists():
+    missing = [
+        f"{file}::{name}"
+        for file, name in named_tests((ROOT / "docs" / "guarantees.md").read_text(encoding="utf-8"))
+        if not (ROOT / "tests" / file).exists() or name not in (ROOT / "tests" / file).read_text(encoding="utf-8")
+    ]
+    assert missing == []
