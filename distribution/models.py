@@ -7,18 +7,13 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import Coalesce, Lower
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
+
+from common.formats import local_moment
 
 from . import lifecycle
 from .actors import Kind
-
-
-def local_moment(moment):
-    """A moment as people read it: in the site's time zone (a coupon expiring at 00:00 KST on Jan. 1 reads
-    Jan. 1, not Dec. 31), on a 24-hour clock, in the reader's language's word order."""
-    return formats.date_format(timezone.localtime(moment), pgettext("date and time", "N j, Y, H:i"))
 
 
 class CouponQuerySet(models.QuerySet):
@@ -226,7 +221,7 @@ class DistributionRequest(models.Model):
         blank=True,
         help_text=_("Members who held this coupon at preview time; empty if not counted in advance."),
     )
-    reissue_count = models.BigIntegerField(
+    preview_reissue_count = models.BigIntegerField(
         _("had it revoked"),
         null=True,
         blank=True,

@@ -49,7 +49,7 @@ def test_a_corrected_distribution_gives_revoked_members_their_coupon_again(db, c
     settings.DISTRIBUTION_CHUNK_SIZE = 7
     first = revoked_request(coupon)
     second = submit(coupon, "corrected")
-    assert (second.target_count, second.held_count, second.reissue_count, second.would_issue) == (60, 5, 45, 55)
+    assert (second.target_count, second.held_count, second.preview_reissue_count, second.would_issue) == (60, 5, 45, 55)
     services.distribution_run_queue()
     second.refresh_from_db()
     assert (second.status, second.read_count, second.issued_count, second.reissued_count, second.skipped_count) == (

@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from couponops.logs import log_transition
+from common.logs import log_transition
 
 from ..actors import Actor
 from ..models import DistributionRequest, Transition

@@ -77,7 +77,7 @@ PREVIEW_FIELDS = (
     "invalid_count",
     "duplicate_count",
     "held_count",
-    "reissue_count",
+    "preview_reissue_count",
     "estimated_seconds",
 )
 
@@ -92,7 +92,7 @@ def preview_take(*, distribution: DistributionRequest, audience=None):
     distribution.target_count, distribution.sample_ids = profile.targets, profile.samples
     distribution.audience_fingerprint = profile.fingerprint
     distribution.invalid_count, distribution.duplicate_count = profile.invalid, profile.duplicates
-    distribution.held_count, distribution.reissue_count = audience_holders_count(
+    distribution.held_count, distribution.preview_reissue_count = audience_holders_count(
         coupon=distribution.coupon, source=distribution.source, target=target, targets=profile.targets
     )
     distribution.coupon.check_budget(distribution.would_issue)
