@@ -97,8 +97,6 @@ def test_the_readme_says_why_each_pinned_package_is_there():
 NAMED_PATH = re.compile(
     r"`((?:distribution|api|notifications|couponops|campaigns|common|tests|bench|templates|locale|docs|\.ci)/[^`\s:,<]*)"
 )
-# Named already, landing this round from another branch (the admin package, the shared app).
-LANDING = {"distribution/admin/", "common/"}
 
 
 def test_every_path_the_docs_name_exists():
@@ -106,7 +104,7 @@ def test_every_path_the_docs_name_exists():
         f"{path.relative_to(ROOT)}: {named}"
         for path in DOCUMENTS
         for named in sorted(set(NAMED_PATH.findall(FENCE.sub("", path.read_text(encoding="utf-8")))))
-        if not (ROOT / named).exists() and named not in LANDING
+        if not (ROOT / named).exists()
     ]
     assert missing == []
 
