@@ -65,7 +65,7 @@ bench-http: venv
 
 # Developers only: refresh the Korean catalogue after changing strings (needs GNU gettext).
 messages: venv
-	$(PY) manage.py makemessages -l ko --ignore=.venv --ignore=tests --ignore=bench
+	$(PY) manage.py makemessages -l ko --no-location --ignore=.venv --ignore=tests --ignore=bench
 	$(PY) manage.py compilemessages -l ko --ignore=.venv
 
 clean:
