@@ -29,9 +29,11 @@ def render(event, distribution):
         title, facts, link = _title(event, distribution), _facts(event, distribution), _admin_link(distribution)
         error_label, open_label = _("Error"), _("Open the request in the admin")
         errors = [distribution.error_message] if event in (Event.FAILED, Event.AUDIENCE_CHANGED) else []
+        notes = _notes(event, distribution)
         text = "\n".join(
             [
                 title,
+                *notes,
                 *(f"{label}: {value}" for label, value in facts),
                 *(f"{error_label}: {error}" for error in errors),
                 link,
@@ -39,6 +41,7 @@ def render(event, distribution):
         )
         blocks = [
             {"type": "header", "text": {"type": "plain_text", "text": title}},
+            *({"type": "section", "text": {"type": "mrkdwn", "text": note}} for note in notes),
             {
                 "type": "section",
                 "fields": [{"type": "mrkdwn", "text": f"*{label}*\n{value}"} for label, value in facts[:10]],
@@ -55,6 +58,23 @@ def render(event, distribution):
 def _title(event, distribution):
     emoji, title = TITLES[event]
     return f"{emoji} " + _(title) % {"pk": distribution.pk}
+
+
+def _notes(event, distribution):
+    """A cancel by someone other than the requester tells the requester, by name, who did it."""
+    cancelled_by, requested_by = distribution.cancelled_by, distribution.requested_by
+    if event != Event.CANCELLED or cancelled_by is None or requested_by in (None, cancelled_by):
+        return []
+    return [
+        _("%(requester)s, your request was cancelled by %(canceller)s.")
+        % {"requester": _mention(requested_by), "canceller": cancelled_by.get_username()}
+    ]
+
+
+def _mention(user):
+    """A Slack mention when the user's Slack member id is known (SLACK_USER_IDS), else the username."""
+    slack_id = settings.SLACK_USER_IDS.get(user.get_username())
+    return f"<@{slack_id}>" if slack_id else user.get_username()
 
 
 def _facts(event, distribution):

@@ -24,10 +24,11 @@ from .decisions import DecisionViews
 from .display import StatusFilter, live_field, preview_rows
 from .fieldsets import READONLY_FIELDS, request_fieldsets
 from .forms import DistributionRequestForm, ExportForm
+from .list_actions import ListActions
 
 
 @admin.register(DistributionRequest)
-class DistributionRequestAdmin(DecisionViews, SpreadsheetExports, ExportMixin, admin.ModelAdmin):
+class DistributionRequestAdmin(DecisionViews, ListActions, SpreadsheetExports, ExportMixin, admin.ModelAdmin):
     form = DistributionRequestForm
     resource_classes = [DistributionRequestResource]
     change_list_template = "admin/distribution/distributionrequest/change_list.html"  # + the stopped-worker banner
