@@ -33,7 +33,34 @@ class CouponApi(NinjaAPI):
         )
         issue_in = schema["components"]["schemas"]["IssueIn"]["properties"]["user_ids"]
         issue_in["maxItems"] = settings.API_ISSUE_MAX_IDS
+        add_links(schema)
         return schema
+
+
+# What one answer tells the next call (OpenAPI links): a coupon in a wallet can be redeemed, a redeem released.
+LINKS = {
+    "api_views_wallet": {
+        "RedeemTheFirstCoupon": {
+            "operationId": "api_views_redeem",
+            "parameters": {"user_id": "$response.body#/user_id", "code": "$response.body#/coupons/0/code"},
+        },
+    },
+    "api_views_redeem": {
+        "ReleaseTheRedeem": {
+            "operationId": "api_views_release",
+            "parameters": {"user_id": "$response.body#/user_id", "code": "$response.body#/code"},
+            "requestBody": {"order_id": "$response.body#/order_id"},
+        },
+    },
+}
+
+
+def add_links(schema):
+    for methods in schema["paths"].values():
+        for operation in methods.values():
+            links = LINKS.get(operation.get("operationId"))
+            if links:
+                operation["responses"][200]["links"] = links  # ninja keys responses by int
 
 
 def coupon_api(**kwargs) -> CouponApi:

@@ -71,6 +71,7 @@ def issue(request, code: CouponCode, body: IssueIn, idempotency_key: Idempotency
 @api.get("/members/{user_id}/coupons", auth=ApiKey("read"), response={200: WalletOut, **ERRORS})
 def wallet(request, user_id: UserId, status: Literal["live", "all"] = "live"):
     """The member's live coupons (usable); `?status=all` adds used, revoked and expired ones."""
+    refuse_unknown_query(request, allowed={"status"})
     held = selectors.member_wallet(user_id=user_id, every_state=status == "all")
     return {"user_id": user_id, "coupons": [wallet_entry(row) for row in held]}
 
@@ -91,6 +92,14 @@ def release(request, user_id: UserId, code: CouponCode, body: OrderIn):
         client=request.auth, coupon=selectors.coupon_by_code(code), user_id=user_id, order_id=body.order_id
     )
     return {"code": code, "user_id": user_id, "status": held.state().value}
+
+
+def refuse_unknown_query(request, *, allowed):
+    # A misspelt parameter (`?statuss=all`) would otherwise be ignored and answer as if it were not there.
+    unknown = sorted(set(request.GET) - allowed)
+    if unknown:
+        problems = [{"field": name, "message": "Unknown query parameter"} for name in unknown]
+        raise ApiError(422, "invalid_request", f"{unknown[0]}: Unknown query parameter", problems=problems)
 
 
 def fingerprint(request) -> str:

@@ -470,3 +470,18 @@ def test_the_schema_declares_the_idempotency_key_and_limits_the_server_applies(c
 def test_a_coupon_code_longer_than_any_code_is_a_422_not_a_long_request_line(client, key):
     assert error_of(issue(client, key, [1], code="C" * 65)) == (422, "invalid_request")
     assert error_of(redeem(client, key, 1, "o", code="C" * 65)) == (422, "invalid_request")
+
+
+def test_an_unknown_query_parameter_is_refused_not_ignored(client, key, coupon):
+    hold(coupon, 1)
+    response = client.get("/api/v1/members/1/coupons?statuss=all", **bearer(key))
+    assert error_of(response) == (422, "invalid_request")
+    assert response.json()["error"]["problems"] == [{"field": "statuss", "message": "Unknown query parameter"}]
+
+
+def test_the_schema_links_a_wallets_coupon_to_its_redeem_and_a_redeem_to_its_release(client):
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    wallet = paths["/api/v1/members/{user_id}/coupons"]["get"]["responses"]["200"]["links"]
+    redeem = paths["/api/v1/members/{user_id}/coupons/{code}/redeem"]["post"]["responses"]["200"]["links"]
+    operation_ids = {op["operationId"] for methods in paths.values() for op in methods.values()}
+    assert {link["operationId"] for link in [*wallet.values(), *redeem.values()]} <= operation_ids
