@@ -21,6 +21,7 @@ from couponops.records import ReadOnlyAdminMixin
 
 from . import live, selectors, services
 from .actors import Actor
+from .holdout_admin import held_out_link, holdout_urls
 from .lookup import IssuedCouponLookup, parse_number
 from .models import Coupon, DistributionRequest, IssuedCoupon, Transition
 from .resources import CouponResource, DistributionRequestResource, TransitionResource
@@ -43,6 +44,7 @@ class CouponAdmin(SpreadsheetExports, ImportExportMixin, admin.ModelAdmin):
         "budget",
         "is_active",
         "created_at",
+        "results",
     )
     list_filter = ("is_active", "discount_kind")
     search_fields = ("name", "code")
@@ -53,7 +55,13 @@ class CouponAdmin(SpreadsheetExports, ImportExportMixin, admin.ModelAdmin):
         return [
             path("issued/", issued, name="distribution_issuedcoupon_list"),
             path("issued/member/", member, name="distribution_issuedcoupon_member"),
+            *holdout_urls(self),
         ] + super().get_urls()
+
+    @admin.display(description=_("results"))
+    def results(self, obj):
+        url = reverse(f"{self.admin_site.name}:distribution_coupon_results", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Results"))
 
     def issued_coupons_view(self, request):
         # IssuedCoupon has a composite primary key, which ModelAdmin does not support (Django 5.2),
@@ -203,10 +211,18 @@ def preview_rows(obj):
         ("duplicates", _("Duplicate rows (issued once)"), count(obj.duplicate_count)),
         ("held", _("Members who already hold this coupon (skipped)"), count(obj.held_count)),
         ("reissue", _("Members who had this coupon revoked (they will get it again)"), count(obj.reissue_count)),
+        *holdout_row(obj, count),
         ("would-issue", _("Coupons that would be issued"), count(obj.would_issue)),
         ("samples", _("Sample ids"), ", ".join(str(i) for i in obj.sample_ids) or "–"),
         ("estimate", _("Estimated duration"), human_duration(obj.estimated_seconds)),
     ]
+
+
+def holdout_row(obj, count):
+    if not obj.coupon.holdout_percent:
+        return []
+    label = _("Members in the coupon's control group, %(percent)s%% (held out, never issued)")
+    return [("holdout", label % {"percent": number_format(obj.coupon.holdout_percent)}, count(obj.holdout_count))]
 
 
 class CouponChoiceField(forms.ModelChoiceField):
@@ -362,6 +378,8 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
         "held_count",
         "reissued_count",
         "reissue_count",
+        "holdout_count",
+        "held_out",
         "requested_by",
         "created_at",
         "confirmed_by",
@@ -404,10 +422,12 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
                         "issued",
                         "reissued_count",
                         "skipped",
+                        "held_out",
                         "invalid_count",
                         "duplicate_count",
                         "held_count",
                         "reissue_count",
+                        "holdout_count",
                         "revoked",
                         "elapsed",
                         "rate",
@@ -505,6 +525,10 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
                 )
             }
         )
+
+    @admin.display(description=_("held out"))
+    def held_out(self, obj):
+        return held_out_link(self, obj)
 
     @admin.display(description=_("issued coupons"))
     def issued_coupons(self, obj):
