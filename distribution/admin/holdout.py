@@ -21,11 +21,11 @@ from django.utils.translation import gettext_lazy
 from import_export.formats.base_formats import CSV, XLSX
 
 from campaigns.results import coupon_results_view
-from couponops.exports import SafeModelResource, SpreadsheetExports
+from common.exports import SafeModelResource, SpreadsheetExports
 
-from .lookup import parse_number
-from .models import DistributionRequest, HeldOutMember
-from .resources import _number, _text, _time
+from ..lookup import parse_number
+from ..models import DistributionRequest, HeldOutMember
+from ..resources import _number, _text, _time
 
 PAGE = 100
 FORMATS = {"csv": CSV, "xlsx": XLSX}

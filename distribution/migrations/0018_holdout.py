@@ -18,7 +18,7 @@ def salt_each_coupon(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('distribution', '0015_coupon_rules'),
+        ('distribution', '0017_preview_names'),
     ]
 
     operations = [
