@@ -151,3 +151,27 @@ def test_the_results_page_reads_at_a_glance_in_korean_and_english(marketer, lang
 def test_a_coupon_without_runs_has_no_results_yet(marketer, coupon):
     page = marketer.get(f"/admin/distribution/coupon/{coupon.pk}/results/")
     assert page.status_code == 200 and page.context["results"].lift is None
+
+
+def test_the_preview_shows_the_control_group_for_a_coupon_that_keeps_one(db, coupon):
+    from distribution.admin.display import preview_rows
+
+    held = holdout_coupon(percent="12.5")
+    draft = DistributionRequest(coupon=held, target_count=1000, held_count=0, holdout_count=125)
+    rows = {key: value for key, _label, value in preview_rows(draft)}
+    assert (rows["holdout"], rows["would-issue"]) == ("125", "875")
+    assert "holdout" not in {key for key, *_ in preview_rows(DistributionRequest(coupon=coupon, target_count=10))}
+
+
+def test_the_coupon_form_refuses_a_new_percentage_after_the_coupon_issued(marketer):
+    coupon = holdout_coupon()
+    finished_run(coupon, list(range(1, 101)))
+    page = marketer.get(f"/admin/distribution/coupon/{coupon.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: form.initial.get(name) for name in form.fields} | {"holdout_percent": "20", "is_active": "on"}
+    answer = marketer.post(
+        f"/admin/distribution/coupon/{coupon.pk}/change/", {k: v for k, v in data.items() if v is not None}
+    )
+    assert answer.status_code == 200 and "holdout_percent" in answer.context["adminform"].form.errors
+    coupon.refresh_from_db()
+    assert coupon.holdout_percent == 10
