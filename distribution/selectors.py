@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from .holdout import coupon_holdout
 from .models import Coupon, DistributionRequest, IssuedCoupon, Transition
 from .sources import SourceError, Target, get_source
 from .sources.base import Profile
@@ -59,6 +60,17 @@ def audience_holders_count(
         )
         held, revoked = held + counts["rows"] - counts["revoked"], revoked + counts["revoked"]
     return held, revoked
+
+
+def audience_holdout_count(*, coupon: Coupon, source: str, target: Target) -> int:
+    """Members of the audience in the coupon's control group (0 when it keeps none): never issued."""
+    rule = coupon_holdout(coupon)
+    if rule is None:
+        return 0
+    try:
+        return get_source(source).held_out_count(target, rule)
+    except SourceError as exc:
+        raise ValidationError({exc.field or "table": exc.message}) from exc
 
 
 def distribution_estimate_seconds(*, targets: int) -> float | None:

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 
@@ -13,6 +14,7 @@ from common.exports import SpreadsheetExports
 from ..lookup import IssuedCouponLookup
 from ..models import Coupon, IssuedCoupon
 from ..resources import CouponResource
+from .holdout import holdout_urls
 from .members import MemberCouponView
 
 
@@ -29,6 +31,7 @@ class CouponAdmin(SpreadsheetExports, ImportExportMixin, admin.ModelAdmin):
         "budget",
         "is_active",
         "created_at",
+        "results",
     )
     list_filter = ("is_active", "discount_kind")
     search_fields = ("name", "code")
@@ -39,7 +42,13 @@ class CouponAdmin(SpreadsheetExports, ImportExportMixin, admin.ModelAdmin):
         return [
             path("issued/", issued, name="distribution_issuedcoupon_list"),
             path("issued/member/", member, name="distribution_issuedcoupon_member"),
+            *holdout_urls(self),
         ] + super().get_urls()
+
+    @admin.display(description=_("results"))
+    def results(self, obj):
+        url = reverse(f"{self.admin_site.name}:distribution_coupon_results", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Results"))
 
     def issued_coupons_view(self, request):
         # IssuedCoupon has a composite primary key, which ModelAdmin does not support (Django 5.2),

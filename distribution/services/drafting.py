@@ -11,6 +11,7 @@ from ..models import DistributionRequest
 from ..selectors import (
     audience_check,
     audience_holders_count,
+    audience_holdout_count,
     distribution_estimate_seconds,
     distribution_needs_approval,
 )
@@ -78,6 +79,7 @@ PREVIEW_FIELDS = (
     "duplicate_count",
     "held_count",
     "preview_reissue_count",
+    "holdout_count",
     "estimated_seconds",
 )
 
@@ -94,6 +96,9 @@ def preview_take(*, distribution: DistributionRequest, audience=None):
     distribution.invalid_count, distribution.duplicate_count = profile.invalid, profile.duplicates
     distribution.held_count, distribution.preview_reissue_count = audience_holders_count(
         coupon=distribution.coupon, source=distribution.source, target=target, targets=profile.targets
+    )
+    distribution.holdout_count = audience_holdout_count(
+        coupon=distribution.coupon, source=distribution.source, target=target
     )
     distribution.coupon.check_budget(distribution.would_issue)
     distribution.estimated_seconds = distribution_estimate_seconds(targets=distribution.target_count)
