@@ -23,6 +23,11 @@ class Actor:
         """The command line acts as a user when given one, and always names the operating-system user."""
         return cls(Kind.COMMAND_LINE, user, getpass.getuser())
 
+    @classmethod
+    def for_schedule(cls, owner, name):
+        """A schedule's run: the system acting on behalf of the schedule's owner, who requested it."""
+        return cls(Kind.SCHEDULE, owner, name[:150])
+
     @property
     def user_id(self):
         return self.user.pk if self.user is not None else None

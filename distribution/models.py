@@ -533,6 +533,7 @@ class Transition(models.Model):
         WORKER = "worker", _("worker")
         WATCHDOG = "watchdog", _("watchdog")
         COMMAND_LINE = "command_line", _("command line")
+        SCHEDULE = "schedule", _("schedule")
 
     # None only for support's change of a coupon that a Coupon API call issued: no request to belong to.
     distribution = models.ForeignKey(

@@ -100,14 +100,16 @@ def preview_take(*, distribution: DistributionRequest, audience=None):
     distribution.estimated_seconds = distribution_estimate_seconds(targets=distribution.target_count)
 
 
-def distribution_confirm(*, distribution: DistributionRequest, actor: Actor) -> str | None:
-    """Confirms a draft: queued, or awaiting approval when large. None if it was no longer a draft
-    (a second click), so nothing is ever queued twice. Only the requester may confirm."""
+def distribution_confirm(*, distribution: DistributionRequest, actor: Actor, limits=None) -> str | None:
+    """Confirms a draft: queued, or awaiting approval when large (over `limits`, the site's approval
+    limits unless given). None if it was no longer a draft (a second click), so nothing is ever queued
+    twice. Only the requester may confirm."""
     if not distribution.may_be_confirmed_by(actor.user):
         raise PermissionDenied(_("Only the person who drafted a request may confirm or discard it."))
     distribution.coupon.check_issuable()
     distribution.coupon.check_budget(distribution.would_issue)
-    status = Status.AWAITING_APPROVAL if distribution_needs_approval(distribution=distribution) else Status.QUEUED
+    large = distribution_needs_approval(distribution=distribution, limits=limits)
+    status = Status.AWAITING_APPROVAL if large else Status.QUEUED
     now = timezone.now()
     with transaction.atomic():
         updated = DistributionRequest.objects.filter(pk=distribution.pk, status=Status.DRAFT).update(
