@@ -124,6 +124,10 @@ class Schedule(models.Model):
         return times[0] if times else None
 
     @property
+    def next_run_in_words(self):
+        return timing.moment_in_words(self.next_run_at) if self.next_run_at else "–"
+
+    @property
     def limits(self):
         """Its runs' approval limits, instead of the site's."""
         return ApprovalLimits(self.max_coupons, self.max_value)
