@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from distribution import services as distribution_services
 from distribution.actors import Actor
+from distribution.failpoints import failpoint
 from distribution.models import DistributionRequest
 from distribution.selectors import distribution_approval_reasons
 
@@ -92,7 +93,9 @@ def schedule_fire(*, schedule: Schedule, now) -> ScheduleRun | None:
     claimed = Schedule.objects.filter(pk=schedule.pk, next_run_at=due_at).update(next_run_at=schedule.next_after(now))
     if not claimed:
         return None
-    return _run(schedule, due_at=due_at, by_hand=False)
+    run = _run(schedule, due_at=due_at, by_hand=False)
+    failpoint("schedule:fired")  # tests: a worker killed before this commit rolls the claim back too
+    return run
 
 
 @transaction.atomic
