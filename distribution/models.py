@@ -15,6 +15,7 @@ from common.formats import moment
 
 from . import lifecycle
 from .actors import Kind
+from .holdout import check_holdout_change, new_salt
 
 
 class CouponQuerySet(models.QuerySet):
@@ -71,6 +72,19 @@ class Coupon(models.Model):
     budget = models.PositiveBigIntegerField(
         _("budget"), null=True, blank=True, help_text=_("The most coupons ever to be issued; empty for no limit.")
     )
+    holdout_percent = models.DecimalField(
+        _("control group (%)"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("50"))],
+        help_text=_(
+            "Share of every audience held out to measure the campaign: those members never get the coupon. "
+            "0 to 50; it cannot change once the coupon has been issued."
+        ),
+    )
+    # Chooses the control group (distribution/holdout.py); drawn once, never shown or changed.
+    holdout_salt = models.PositiveIntegerField(_("control group salt"), default=new_salt, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = CouponQuerySet.as_manager()
@@ -102,6 +116,7 @@ class Coupon(models.Model):
             )
         if self.discount_kind == self.DiscountKind.PERCENT and self.discount_amount and self.discount_amount > 100:
             raise ValidationError({"discount_amount": _("A percent discount is at most 100.")})
+        check_holdout_change(self)
 
     def is_expired(self, now=None):
         return self.issue_until is not None and (now or timezone.now()) >= self.issue_until
@@ -209,6 +224,9 @@ class DistributionRequest(models.Model):
     reissued_count = models.BigIntegerField(
         _("re-issued"), default=0, help_text=_("Revoked, never used coupons given back to their members.")
     )
+    held_out_count = models.BigIntegerField(
+        _("held out"), default=0, help_text=_("Members of the coupon's control group: read, never issued.")
+    )
     # The preview, taken when the draft was made: what the marketer saw before confirming.
     invalid_count = models.BigIntegerField(
         _("invalid ids"), default=0, help_text=_("Rows whose id is empty, zero or negative: never issued.")
@@ -230,6 +248,11 @@ class DistributionRequest(models.Model):
             "Members whose coupon was revoked unused at preview time: "
             "they get it again. Empty if not counted in advance."
         ),
+    )
+    holdout_count = models.BigIntegerField(
+        _("would be held out"),
+        default=0,
+        help_text=_("Members of the audience in the coupon's control group at preview time: never issued."),
     )
     audience_fingerprint = models.CharField(
         _("audience fingerprint"),
@@ -333,8 +356,9 @@ class DistributionRequest(models.Model):
     @property
     def would_issue(self):
         """Coupons the preview expects to issue: distinct valid ids less those already held (a member
-        whose coupon was revoked unused does not hold it: it is issued again, and counted here)."""
-        return max(0, (self.target_count or 0) - (self.held_count or 0))
+        whose coupon was revoked unused does not hold it: it is issued again, and counted here), less
+        the coupon's control group."""
+        return max(0, (self.target_count or 0) - (self.held_count or 0) - self.holdout_count)
 
     def nothing_to_issue(self):
         """Why the preview would issue no coupon at all, in words; None when it would issue some."""
@@ -343,6 +367,11 @@ class DistributionRequest(models.Model):
         if not self.target_count:
             return _(
                 "The table holds no valid member id (every id is empty, zero or negative), so nothing would be issued."
+            )
+        if self.holdout_count:
+            return _(
+                "Every member in the table is in the coupon's control group or already holds it, "
+                "so nothing would be issued."
             )
         return _("Every member in the table already holds this coupon, so nothing would be issued.")
 
@@ -401,7 +430,7 @@ class DistributionRequest(models.Model):
         seconds = ((now or timezone.now()) - self.started_at).total_seconds() + 0.001
         return self.read_count / seconds
 
-    def record_chunk(self, *, read, written, last_id, now, elapsed, landed=False):
+    def record_chunk(self, *, read, written, last_id, now, elapsed, landed=False, held_out=0):
         """Adds a chunk to the counts inside the chunk's transaction; 0 if this run lost its claim, or if
         the chunk would take the members read past the confirmed count (`exceeds_audience` tells which).
 
@@ -416,7 +445,8 @@ class DistributionRequest(models.Model):
             read_count=F("read_count") + read,
             issued_count=F("issued_count") + written.issued,
             reissued_count=F("reissued_count") + written.reissued,
-            skipped_count=F("skipped_count") + read - written.issued - written.reissued,
+            held_out_count=F("held_out_count") + held_out,
+            skipped_count=F("skipped_count") + read - written.issued - written.reissued - held_out,
             checkpoint=last_id,
             heartbeat_at=now,
             elapsed_seconds=elapsed,
@@ -588,3 +618,35 @@ class Transition(models.Model):
             label = _("command line")
             return f"{label} ({self.actor_name})" if self.actor_name else str(label)
         return str(pgettext_lazy("actor", "the system"))
+
+
+class HeldOutMember(models.Model):
+    """One member held out of one request: the coupon's control group as it was met, for analysts.
+
+    A plain table (distribution_heldoutmember) an ETL can sync: request, coupon, member, when. Like the
+    bulk table its only index is the primary key (request, member), written in key order by COPY in the
+    chunk's transaction; references have no database constraint. `converted_at` is set by an import of
+    conversions from the warehouse (distribution/holdout.py): the control group's counterpart of a used
+    coupon. The same member held out by two requests of the coupon has a row in each.
+    """
+
+    pk = models.CompositePrimaryKey("distribution", "user_id")
+    distribution = models.ForeignKey(
+        DistributionRequest,
+        models.DO_NOTHING,
+        db_index=False,
+        db_constraint=False,
+        db_column="request_id",
+        verbose_name=_("distribution request"),
+    )
+    user_id = models.BigIntegerField(_("user id"))
+    coupon = models.ForeignKey(Coupon, models.DO_NOTHING, db_index=False, db_constraint=False, verbose_name=_("coupon"))
+    held_out_at = models.DateTimeField(_("held out at"))
+    converted_at = models.DateTimeField(_("converted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("held-out member")
+        verbose_name_plural = _("held-out members")
+
+    def __str__(self):
+        return f"#{self.distribution_id}:{self.user_id}"

@@ -78,6 +78,7 @@ class DistributionRequestResource(ReportResource):
     issued_count = _number("issued_count", _("issued"))
     reissued_count = _number("reissued_count", _("re-issued"))
     skipped_count = _number("skipped_count", _("skipped (already held)"))
+    held_out_count = _number("held_out_count", _("held out"))
     elapsed_seconds = _number("elapsed_seconds", _("elapsed (s)"))
     rows_per_second = _number("rows_per_second", _("members per second"))
     error_message = _text("error_message", _("error"))
@@ -113,6 +114,7 @@ class DistributionRequestResource(ReportResource):
             "issued_count",
             "reissued_count",
             "skipped_count",
+            "held_out_count",
             "elapsed_seconds",
             "rows_per_second",
             "error_message",

@@ -123,6 +123,7 @@ def _facts(event, distribution):
                     )
                 ),
             ),
+            *held_out_fact(distribution),
             (_("Elapsed"), _("%(seconds)s s") % {"seconds": number_format(distribution.elapsed_seconds, 1)}),
             (_("Coupons per second"), number(round(distribution.rows_per_second or 0))),
         ]
@@ -132,3 +133,10 @@ def _facts(event, distribution):
 def _admin_link(distribution):
     path = reverse("admin:distribution_distributionrequest_change", args=[distribution.pk])
     return settings.SITE_URL.rstrip("/") + path
+
+
+def held_out_fact(distribution):
+    """The control group's line, for a coupon that keeps one: read, never issued."""
+    if not distribution.held_out_count:
+        return []
+    return [(_("Held out (control group)"), number(distribution.held_out_count))]

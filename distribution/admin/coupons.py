@@ -16,6 +16,7 @@ from ..lookup import IssuedCouponLookup
 from ..models import Coupon, IssuedCoupon
 from ..resources import CouponResource
 from .coupon_states import CouponStateFilter, coupon_state, expired_warning
+from .holdout import holdout_urls
 from .members import MemberCouponView
 
 
@@ -23,7 +24,7 @@ from .members import MemberCouponView
 class CouponAdmin(SpreadsheetExports, ImportExportMixin, admin.ModelAdmin):
     resource_classes = [CouponResource]
     change_list_template = "admin/distribution/coupon/change_list.html"
-    list_display = ("name", "code", "state", "discount", "valid_days", "budget", "issue_until", "created_at")
+    list_display = ("name", "code", "state", "discount", "valid_days", "budget", "issue_until", "created_at", "results")
     list_filter = (CouponStateFilter, "is_active", "discount_kind")
     search_fields = ("name", "code")
 
@@ -47,7 +48,13 @@ class CouponAdmin(SpreadsheetExports, ImportExportMixin, admin.ModelAdmin):
         return [
             path("issued/", issued, name="distribution_issuedcoupon_list"),
             path("issued/member/", member, name="distribution_issuedcoupon_member"),
+            *holdout_urls(self),
         ] + super().get_urls()
+
+    @admin.display(description=_("results"))
+    def results(self, obj):
+        url = reverse(f"{self.admin_site.name}:distribution_coupon_results", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Results"))
 
     def issued_coupons_view(self, request):
         # IssuedCoupon has a composite primary key, which ModelAdmin does not support (Django 5.2),

@@ -24,6 +24,7 @@ from .decisions import DecisionViews
 from .display import StatusFilter, live_field, preview_rows
 from .fieldsets import READONLY_FIELDS, request_fieldsets
 from .forms import DistributionRequestForm, ExportForm
+from .holdout import held_out_link
 from .list_actions import ListActions
 
 
@@ -115,6 +116,10 @@ class DistributionRequestAdmin(DecisionViews, ListActions, SpreadsheetExports, E
                 )
             }
         )
+
+    @admin.display(description=_("held out"))
+    def held_out(self, obj):
+        return held_out_link(self, obj)
 
     @admin.display(description=_("issued coupons"))
     def issued_coupons(self, obj):

@@ -12,12 +12,14 @@ from django.utils.translation import gettext as _
 from .. import lifecycle
 from ..actors import WORKER
 from ..failpoints import failpoint
+from ..holdout import holdout_split
 from ..models import DistributionRequest
 from ..prefetch import Prefetched
 from ..sources import get_source
 from ..timing import rate, stopwatch
-from ..writers import BudgetExceeded, Chunk, WriteFailed, get_writer
+from ..writers import BudgetExceeded, Chunk, WriteFailed, Written, get_writer
 from .audience import AudienceChanged, audience_grew_mid_run, audience_verify
+from .holdout import held_out_record, landed_prefix
 from .moves import distribution_move
 
 logger = logging.getLogger(__name__)
@@ -101,24 +103,33 @@ def distribution_issue_chunk(*, distribution: DistributionRequest, writer, user_
     recorded, exactly, and then the run stops with the writer's reason."""
     now = timezone.now()
     coupon = distribution.coupon
-    chunk = Chunk(coupon.pk, distribution.pk, user_ids, now, coupon.expiry_for(now))
+    kept, held_out = holdout_split(coupon, user_ids)  # the control group is read, never issued
+    chunk = Chunk(coupon.pk, distribution.pk, kept, now, coupon.expiry_for(now))
     failed, landed = None, writer.remote
     with transaction.atomic():
         coupon.lock_for_issuing()
         if landed and distribution.exceeds_audience(read=len(user_ids)):
             raise audience_grew_mid_run(distribution, read=len(user_ids))  # checked first: a service keeps what it got
         try:
-            written = writer.write(chunk, limit=coupon.budget_left())
+            written = writer.write(chunk, limit=coupon.budget_left()) if kept else Written(issued=0)
         except BudgetExceeded as exc:
             raise DistributionError(
                 _("The coupon's budget is reached: %(new)s more coupons would exceed the %(left)s left.")
                 % {"new": f"{exc.args[0]:,}", "left": f"{exc.args[1]:,}"}
             ) from exc
         except WriteFailed as exc:
-            failed, written, user_ids = exc, exc.written, user_ids[: exc.done]
+            failed, written = exc, exc.written
+            user_ids, held_out = landed_prefix(user_ids, held_out, kept, exc.done)
+        held_out_record(distribution=distribution, user_ids=held_out, now=now)
         failpoint("chunk:written")
         if user_ids and not distribution.record_chunk(
-            read=len(user_ids), written=written, last_id=user_ids[-1], now=now, elapsed=elapsed, landed=landed
+            read=len(user_ids),
+            written=written,
+            last_id=user_ids[-1],
+            now=now,
+            elapsed=elapsed,
+            landed=landed,
+            held_out=len(held_out),
         ):
             if distribution.exceeds_audience(read=len(user_ids)):
                 raise audience_grew_mid_run(distribution, read=len(user_ids))  # the chunk rolls back

@@ -61,6 +61,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Request #{distribution.pk} succeeded: {distribution.issued_count:,} issued, "
                 f"{distribution.skipped_count:,} skipped, {distribution.reissued_count:,} re-issued, "
+                f"{distribution.held_out_count:,} held out, "
                 f"{distribution.elapsed_seconds:.1f} s, {distribution.rows_per_second or 0:,.0f} rows/s."
             )
         )
