@@ -614,10 +614,10 @@ class Transition(models.Model):
         one thing to the people reading the history)."""
         if self.actor_kind == Kind.USER:
             return self.actor_name
-        if self.actor_kind == Kind.COMMAND_LINE:
-            label = _("command line")
-            return f"{label} ({self.actor_name})" if self.actor_name else str(label)
-        return str(pgettext_lazy("actor", "the system"))
+        if self.actor_kind in (Kind.WORKER, Kind.WATCHDOG):
+            return str(pgettext_lazy("actor", "the system"))
+        label = self.get_actor_kind_display()  # the command line, a schedule: with the name it ran under
+        return f"{label} ({self.actor_name})" if self.actor_name else str(label)
 
 
 class HeldOutMember(models.Model):

@@ -56,6 +56,7 @@ def test_saving_an_expired_coupon_warns_and_the_list_says_expired(marketer, coup
         "is_active": "on",
         "issue_until_0": "2020-01-01",
         "issue_until_1": "00:00:00",
+        "holdout_percent": "0",
     }
     page = text(marketer.post(url, data, follow=True))
     assert "Saved, but “SPRING10” expired at 2020-01-01 00:00:00" in page

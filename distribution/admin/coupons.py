@@ -24,7 +24,7 @@ from .members import MemberCouponView
 class CouponAdmin(SpreadsheetExports, ImportExportMixin, admin.ModelAdmin):
     resource_classes = [CouponResource]
     change_list_template = "admin/distribution/coupon/change_list.html"
-    list_display = ("name", "code", "state", "discount", "valid_days", "budget", "issue_until", "created_at", "results")
+    list_display = ("name", "code", "state", "discount", "valid_days", "budget", "issue_until", "results")
     list_filter = (CouponStateFilter, "is_active", "discount_kind")
     search_fields = ("name", "code")
 

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from import_export.admin import ExportMixin
 
 from common.exports import SpreadsheetExports
@@ -10,16 +11,30 @@ from common.formats import DASH
 from common.records import ReadOnlyAdminMixin
 
 from .. import live
+from ..actors import Kind
 from ..models import Transition
 from ..resources import TransitionResource
 
+SYSTEM_KINDS = (Kind.WORKER, Kind.WATCHDOG)
 
-class WhoFilter(admin.ChoicesFieldListFilter):
-    """The actor-kind filter, titled so that Django's "By %(title)s" reads "By who made it", not "By by"."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.title = _("who made it")
+class WhoFilter(admin.SimpleListFilter):
+    """Who made the move, in the history's words: a person, the system (the worker and its watchdog are one
+    thing to the reader), the command line or a schedule; titled so that it reads "By who made it", not
+    "By by"."""
+
+    title = _("who made it")
+    parameter_name = "by"
+    SYSTEM = "system"
+
+    def lookups(self, request, model_admin):
+        others = [(kind, label) for kind, label in Kind.choices if kind not in (Kind.USER, *SYSTEM_KINDS)]
+        return [(Kind.USER, _("a person")), (self.SYSTEM, pgettext_lazy("actor", "the system")), *others]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.SYSTEM:
+            return queryset.filter(actor_kind__in=SYSTEM_KINDS)
+        return queryset.filter(actor_kind=self.value()) if self.value() else queryset
 
 
 @admin.register(Transition)
@@ -30,7 +45,7 @@ class TransitionAdmin(ReadOnlyAdminMixin, SpreadsheetExports, ExportMixin, admin
     resource_classes = [TransitionResource]
     # Narrow columns, so that the list fits a 1,400 px screen; the request's page has the rest.
     list_display = ("at", "request", "action", "status", "by", "read", "issued", "details_in_words")
-    list_filter = ("action", ("actor_kind", WhoFilter), "status", "at")
+    list_filter = ("action", WhoFilter, "status", "at")
     search_fields = ("actor_name", "distribution__memo")
     list_select_related = ("distribution", "distribution__coupon")
     show_full_result_count = False
