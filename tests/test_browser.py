@@ -155,7 +155,7 @@ def test_a_manager_reads_why_approval_is_needed_approves_one_and_rejects_another
     expect(korean.locator(".messagelist")).to_contain_text("반려했습니다")
     expect(korean.locator("#history .transition-rejected")).to_contain_text("사유: 대상이 너무 넓습니다")
     rejected = DistributionRequest.objects.get(pk=ids[1].pk)
-    assert (rejected.status, rejected.cancelled_by.username) == ("cancelled", "manager")
+    assert (rejected.status, rejected.rejected_by.username) == ("rejected", "manager")
 
 
 def test_the_list_a_manager_scans_fits_1400_pixels_without_discarded_drafts(
