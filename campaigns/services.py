@@ -37,7 +37,7 @@ def schedule_preview(*, schedule: Schedule) -> dict:
         "at": timezone.now().isoformat(),
         "targets": distribution.target_count,
         "held": distribution.held_count,
-        "reissue": distribution.reissue_count,
+        "reissue": distribution.preview_reissue_count,
         "would_issue": distribution.would_issue,
         "invalid": distribution.invalid_count,
         "duplicates": distribution.duplicate_count,
@@ -120,6 +120,8 @@ def _run(schedule, *, due_at, by_hand):
     try:
         with transaction.atomic():  # a refusal after the draft takes the draft back with it
             status = _draft_and_confirm(schedule, distribution)
+    except NothingNew as exc:
+        return _record(schedule, due_at, by_hand, Outcome.NOTHING_NEW, note=str(exc))
     except ValidationError as exc:
         note = " ".join(message for messages in exc.message_dict.values() for message in messages)
         logger.warning("schedule %s: run due %s refused: %s", schedule.pk, due_at, note)
@@ -130,9 +132,15 @@ def _run(schedule, *, due_at, by_hand):
     return _record(schedule, due_at, by_hand, Outcome.QUEUED, distribution)
 
 
+class NothingNew(Exception):
+    """The table has no member without the coupon: a usual day for a schedule, not a mistake to show."""
+
+
 def _draft_and_confirm(schedule, distribution):
     actor = Actor.for_schedule(schedule.owner, f"schedule #{schedule.pk}")  # stored: in no reader's language
     distribution_services.distribution_draft(distribution=distribution, actor=actor)
+    if (reason := distribution.nothing_to_issue()) is not None:
+        raise NothingNew(reason)  # the draft is taken back: a request that would give nothing is no request
     return distribution_services.distribution_confirm(distribution=distribution, actor=actor, limits=schedule.limits)
 
 
