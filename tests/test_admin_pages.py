@@ -215,15 +215,14 @@ def test_revoke_is_offered_only_when_something_was_issued(marketer, coupon, memb
         distribution=DistributionRequest(coupon=coupon, source="demo", table=members, column="user_id", memo="m"),
         actor=by(staff_user),
     )
-    services.distribution_run_queue()
-    assert 'id="revoke"' in text(marketer.get(change_url(done)))
     again = services.distribution_submit(
-        distribution=DistributionRequest(  # everyone holds it: 0 issued
+        distribution=DistributionRequest(  # queued before the first ran: it finds everyone holding it, 0 issued
             coupon=coupon, source="demo", table=members, column="user_id", memo="m"
         ),
         actor=by(staff_user),
     )
     services.distribution_run_queue()
+    assert 'id="revoke"' in text(marketer.get(change_url(done)))
     again.refresh_from_db()
     assert (again.status, again.issued_count) == ("succeeded", 0)
     assert 'id="revoke"' not in text(marketer.get(change_url(again)))
@@ -297,7 +296,7 @@ def test_a_manager_rejects_with_a_reason_that_the_history_keeps(client, coupon, 
     assert distribution.status == "awaiting_approval"
     client.post(reject, {"reason": "Wrong audience: VIPs only"})
     distribution.refresh_from_db()
-    assert (distribution.status, distribution.cancelled_by) == ("cancelled", manager)
+    assert (distribution.status, distribution.rejected_by, distribution.cancelled_by) == ("rejected", manager, None)
     page = text(client.get(change_url(distribution)))
     assert "Rejected" in page and "Reason: Wrong audience: VIPs only" in page
 
