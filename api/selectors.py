@@ -32,4 +32,4 @@ def coupon_by_code(code: str) -> Coupon:
 
 def member_wallet(*, user_id: int, every_state: bool = False) -> list[IssuedCoupon]:
     """The member's coupons: the live ones (usable), or with `every_state` also used, revoked and expired."""
-    return member_coupons(user_id=user_id, states=None if every_state else {State.USABLE})
+    return member_coupons(user_id=user_id, states=None if every_state else {State.USABLE}, related=("coupon",))

@@ -485,3 +485,12 @@ def test_the_schema_links_a_wallets_coupon_to_its_redeem_and_a_redeem_to_its_rel
     redeem = paths["/api/v1/members/{user_id}/coupons/{code}/redeem"]["post"]["responses"]["200"]["links"]
     operation_ids = {op["operationId"] for methods in paths.values() for op in methods.values()}
     assert {link["operationId"] for link in [*wallet.values(), *redeem.values()]} <= operation_ids
+
+
+def test_an_api_call_skips_the_admins_session_user_and_messages(client, key, admin_client):
+    response = client.get("/api/v1/members/1/coupons", **bearer(key))
+    assert response.status_code == 200
+    assert not any(hasattr(response.wsgi_request, name) for name in ("session", "user", "_messages"))
+    assert "sessionid" not in response.cookies and "Cookie" not in response.get("Vary", "")
+    page = admin_client.get("/admin/")
+    assert page.status_code == 200 and page.wsgi_request.user.is_authenticated
