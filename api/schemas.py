@@ -58,6 +58,10 @@ class IssueOut(Schema):
     issued: int = Field(description="Coupons newly issued.")
     reissued: int = Field(description="Revoked coupons issued again.")
     already_held: int = Field(description="Members who already held the coupon: nothing changed for them.")
+    held_out: list[int] = Field(
+        default_factory=list,
+        description="Ids in the coupon's control group (the same members in every call and run): never issued.",
+    )
     invalid: list[int] = Field(
         description="Ids that cannot be members (zero, negative, beyond 2^63−1); nothing issued for them."
     )

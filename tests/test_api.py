@@ -41,7 +41,7 @@ def test_an_issue_call_issues_reports_held_and_invalid_ids_and_records_where_eac
     response = issue(client, key, [5, 7, 3, 0, -4, 5, 2**63])
 
     assert response.status_code == 200
-    assert response.json() == {"issued": 2, "reissued": 0, "already_held": 1, "invalid": [0, -4, 2**63]}
+    assert response.json() == {"issued": 2, "reissued": 0, "already_held": 1, "held_out": [], "invalid": [0, -4, 2**63]}
     call = IssueCall.objects.get()
     assert (call.client.name, call.coupon, call.idempotency_key) == ("storefront", coupon, "call-1")
     assert (call.issued_count, call.already_held_count, call.invalid_count) == (2, 1, 3)
@@ -62,6 +62,7 @@ def test_the_same_key_and_body_gives_the_stored_answer_and_issues_nothing_more(c
         "issued": 3,
         "reissued": 0,
         "already_held": 0,
+        "held_out": [],
         "invalid": [],
     }
     assert IssueCall.objects.count() == 1 and IssuedCoupon.objects.count() == 3
@@ -92,7 +93,13 @@ def test_a_key_claimed_by_a_running_call_is_409_and_a_dead_calls_claim_is_taken_
 def test_keys_are_per_client(client, key, coupon):
     other_key = api_key("crm")[1]
     issue(client, key, [1, 2])
-    assert issue(client, other_key, [2, 3]).json() == {"issued": 1, "reissued": 0, "already_held": 1, "invalid": []}
+    assert issue(client, other_key, [2, 3]).json() == {
+        "issued": 1,
+        "reissued": 0,
+        "already_held": 1,
+        "held_out": [],
+        "invalid": [],
+    }
 
 
 def test_a_refused_call_issues_nothing_and_its_key_may_be_used_again(client, key, coupon):
@@ -128,6 +135,7 @@ def test_the_budget_counts_api_calls_and_distributions_and_is_never_exceeded(cli
         "issued": 1,
         "reissued": 0,
         "already_held": 1,
+        "held_out": [],
         "invalid": [],
     }
 
