@@ -515,3 +515,15 @@ def test_a_redeem_that_succeeds_is_the_key_look_up_and_one_update_and_a_wallet_t
         assert client.get("/api/v1/members/2/coupons", **bearer(key)).status_code == 200
     assert error_of(redeem(client, key, 1, "order-1", code="NOPE")) == (404, "unknown_coupon")
     assert IssuedCoupon.objects.get(user_id=1).order_id == "order-1"
+
+
+def test_a_middleware_with_view_hooks_cannot_be_skipped_on_the_api_path():
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    from couponops.site_middleware import SiteOnly
+
+    class Csrf(SiteOnly, CsrfViewMiddleware):
+        pass
+
+    with pytest.raises(TypeError, match="view hooks"):
+        Csrf(lambda request: None)
