@@ -6,7 +6,7 @@ ROWS ?= 10000000
 SIZES ?= 1000000,10000000,30000000
 LOAD_SECONDS ?= 60
 
-.PHONY: demo demo-data test test-long lint format bench bench-holdout bench-scale bench-api bench-http messages clean
+.PHONY: demo demo-data test test-long lint format bench bench-holdout bench-scale bench-api bench-api-cost bench-http messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -74,3 +74,8 @@ messages: venv
 
 clean:
 	rm -rf $(VENV) var
+
+# The cost of one Coupon API call (one gunicorn worker): calls per CPU-second, queries per call.
+API_COST_SECONDS ?= 20
+bench-api-cost: venv
+	$(PY) -m bench.api_cost --seconds $(API_COST_SECONDS)

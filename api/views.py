@@ -79,9 +79,7 @@ def wallet(request, user_id: UserId, status: Literal["live", "all"] = "live"):
 @api.post("/members/{user_id}/coupons/{code}/redeem", auth=ApiKey("redeem"), response={200: RedeemOut, **ERRORS})
 def redeem(request, user_id: UserId, code: CouponCode, body: OrderIn):
     """Uses the member's coupon for an order; the same order again gets the same answer."""
-    redeemed = services.issued_coupon_redeem(
-        client=request.auth, coupon=selectors.coupon_by_code(code), user_id=user_id, order_id=body.order_id
-    )
+    redeemed = services.issued_coupon_redeem(client=request.auth, code=code, user_id=user_id, order_id=body.order_id)
     return {"code": code, "user_id": user_id, "order_id": redeemed.order_id, "redeemed_at": redeemed.redeemed_at}
 
 

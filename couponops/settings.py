@@ -46,14 +46,15 @@ MIDDLEWARE = [
     # First, so that it times everything below it (couponops/metrics.py).
     "couponops.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # site_middleware.*: the admin's own, skipped on /api/ (couponops/site_middleware.py).
+    "couponops.site_middleware.Sessions",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "couponops.site_middleware.Authentication",
     # After authentication: its admin page shows the logged-in header (couponops/middleware.py).
     "couponops.middleware.RefuseNulCharactersMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "couponops.site_middleware.Messages",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a refused login into the lockout page.
     "axes.middleware.AxesMiddleware",
