@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "couponops.site_middleware.Authentication",
+    # After authentication: a user's chosen language (the header's switch) wins over the browser's.
+    "common.languages.UserLanguageMiddleware",
     # After authentication: its admin page shows the logged-in header (couponops/middleware.py).
     "couponops.middleware.RefuseNulCharactersMiddleware",
     "couponops.site_middleware.Messages",
@@ -112,6 +114,10 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", default="Asia/Seoul")
 USE_I18N = True
 USE_THOUSAND_SEPARATOR = True
+# One format for moments and one for dates per language (common/locale_formats/), wherever one is shown.
+FORMAT_MODULE_PATH = ["common.locale_formats"]
+# The currency of coupon amounts and money at stake: KRW reads "5,000원" in Korean, "5,000 KRW" in English.
+CURRENCY = env("CURRENCY", default="KRW")
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -255,13 +261,15 @@ NOTIFICATION_RETRY_BASE = env.int("NOTIFICATION_RETRY_BASE", default=30)
 
 # --- Login throttling (django-axes) ----------------------------------------------------------------
 # An account that can issue millions of coupons: after AXES_FAILURE_LIMIT failed logins for one
-# username, or from one address, both are refused for AXES_COOLOFF_MINUTES (even with the right
-# password); a successful login clears the count. An administrator unlocks at once with
-# `manage.py axes_reset_username <name>` (or axes_reset_ip, axes_reset) or by deleting the
-# access attempt in the admin (README, "Locked out").
+# username from one address, that username is refused from that address for AXES_COOLOFF_MINUTES
+# (even with the right password); a successful login clears the count. Username and address
+# together, so that one person's failures on a shared office computer never lock a colleague who
+# types the right password (docs/lockout.md). The login form warns from the third failure how many
+# tries are left. An administrator unlocks at once with `manage.py axes_reset_username <name>` (or
+# axes_reset_ip, axes_reset) or by deleting the access attempt in the admin.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # Our page, in the admin's look and the browser's language (couponops/lockout.py).
 AXES_LOCKOUT_CALLABLE = "couponops.lockout.locked_out"

@@ -7,32 +7,27 @@ of statuses, counts or buttons.
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format, number_format
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
-from common.formats import DASH, local_moment, number, timestamp
+from common.formats import DASH, moment, number, time_of_day
 
 from .models import DistributionRequest
 
 Status = DistributionRequest.Status
 
 
-def when(moment):
-    """A time people scan in a list: date and time to the second, in the site's time zone."""
-    return timestamp(moment)
+def when(value):
+    """A moment people scan in a list (common/formats.py)."""
+    return moment(value)
 
 
-def start_time(moment):
-    """“14:00” today, “Dec. 2, 14:00” another day this year, “Jan. 5, 2027, 14:00” in another year, in the
-    site's time zone."""
-    local, today = timezone.localtime(moment), timezone.localdate()
-    if local.date() == today:
-        return date_format(local, "H:i")
-    if local.year != today.year:
-        return local_moment(moment)
-    return date_format(local, pgettext("day and time", "N j, H:i"))
+def start_time(value):
+    """“14:00” today (Korean “오후 2:00”), the whole moment another day, in the site's time zone."""
+    if timezone.localtime(value).date() == timezone.localdate():
+        return time_of_day(value)
+    return moment(value)
 
 
 def status_label(obj):

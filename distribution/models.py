@@ -9,8 +9,9 @@ from django.db.models import ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from common.formats import local_moment
+from common.formats import moment
 
 from . import lifecycle
 from .actors import Kind
@@ -153,7 +154,7 @@ class Coupon(models.Model):
             raise ValidationError(
                 {
                     "coupon": _("Coupon “%(code)s” expired on %(date)s.")
-                    % {"code": self.code, "date": local_moment(self.issue_until)}
+                    % {"code": self.code, "date": moment(self.issue_until)}
                 }
             )
 
@@ -401,7 +402,7 @@ class DistributionRequest(models.Model):
                     "not_before": _(
                         "The start time %(time)s has already passed. Leave it empty to start as soon as possible."
                     )
-                    % {"time": local_moment(self.not_before)}
+                    % {"time": moment(self.not_before)}
                 }
             )
 
@@ -594,10 +595,29 @@ class Transition(models.Model):
 
     @property
     def details_text(self):
-        """The reason a person gave, or the error that stopped a run; a member's id when one member changed."""
-        text = self.details.get("reason") or self.details.get("error") or ""
-        member = self.details.get("user_id")
-        return f"{member}: {text}" if member else text
+        """The details in words: a member's id when one member changed, the reason a person gave, or the error
+        that stopped a run, or which run started."""
+        details, parts = self.details, []
+        if details.get("user_id"):
+            parts.append(f"{_('Member id')} {details['user_id']}")
+        if details.get("reason"):
+            parts.append(f"{_('Reason')}: {details['reason']}")
+        elif details.get("error"):
+            parts.append(details["error"])
+        elif details.get("attempt"):
+            parts.append(_("run %(n)s") % {"n": details["attempt"]})
+        return " · ".join(str(part) for part in parts)
+
+    @property
+    def by_text(self):
+        """Who made the move: the person, the command line, or "the system" (the worker and its watchdog are
+        one thing to the people reading the history)."""
+        if self.actor_kind == Kind.USER:
+            return self.actor_name
+        if self.actor_kind in (Kind.WORKER, Kind.WATCHDOG):
+            return str(pgettext_lazy("actor", "the system"))
+        label = self.get_actor_kind_display()  # the command line, a schedule: with the name it ran under
+        return f"{label} ({self.actor_name})" if self.actor_name else str(label)
 
 
 class HeldOutMember(models.Model):

@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from common.formats import money
+
 from .holdout import coupon_holdout
 from .models import Coupon, DistributionRequest, IssuedCoupon, Transition
 from .sources import SourceError, Target, get_source
@@ -133,9 +135,9 @@ def distribution_approval_reasons(
             _("%(count)s coupons × %(amount)s put %(value)s at stake; more than %(limit)s needs approval.")
             % {
                 "count": number_format(distribution.would_issue, force_grouping=True),
-                "amount": number_format(distribution.coupon.discount_amount, 0, force_grouping=True),
-                "value": number_format(value, 0, force_grouping=True),
-                "limit": number_format(limit_value, force_grouping=True),
+                "amount": money(distribution.coupon.discount_amount),
+                "value": money(value),
+                "limit": money(limit_value),
             }
         )
     return reasons

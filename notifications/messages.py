@@ -7,7 +7,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from common.formats import DASH, number, timestamp
+from common.formats import DASH, moment, number
 from distribution.signals import Event
 
 TITLES = {
@@ -98,7 +98,7 @@ def _facts(event, distribution):
     if event == Event.REVOKED:
         facts.append((_("Revoked"), number(distribution.revoked_count)))
     if event == Event.APPROVAL_NEEDED and distribution.starts_later():
-        facts.append((_("Starts at"), timestamp(distribution.not_before, seconds=False)))
+        facts.append((_("Starts at"), moment(distribution.not_before)))
     if event not in (Event.STARTED, Event.APPROVAL_NEEDED, Event.REJECTED):
         facts.append(
             (

@@ -47,7 +47,7 @@ class DistributionRequestAdmin(DecisionViews, ListActions, SpreadsheetExports, E
     readonly_fields = READONLY_FIELDS
 
     def get_fieldsets(self, request, obj=None):
-        return request_fieldsets(obj)
+        return request_fieldsets(obj, request.user)
 
     def has_change_permission(self, request, obj=None):
         # A submitted request is a record: it is looked at, retried or (later) cancelled, never edited.
