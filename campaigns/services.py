@@ -38,6 +38,7 @@ def schedule_preview(*, schedule: Schedule) -> dict:
         "targets": distribution.target_count,
         "held": distribution.held_count,
         "reissue": distribution.preview_reissue_count,
+        "held_out": distribution.holdout_count,
         "would_issue": distribution.would_issue,
         "invalid": distribution.invalid_count,
         "duplicates": distribution.duplicate_count,
