@@ -154,8 +154,10 @@ class DistributionRequestQuerySet(models.QuerySet):
         """The request queued first whose scheduled start has come: first in, first out.
 
         In line means confirmed (and approved, where needed): a draft holds no place in the queue."""
-        due = Q(not_before__isnull=True) | Q(not_before__lte=now or timezone.now())
-        queued = self.filter(due, status=DistributionRequest.Status.QUEUED)
+        now = now or timezone.now()
+        due = Q(not_before__isnull=True) | Q(not_before__lte=now)
+        retry_due = Q(retry_at__isnull=True) | Q(retry_at__lte=now)  # a transient failure's wait is over
+        queued = self.filter(due, retry_due, status=DistributionRequest.Status.QUEUED)
         return queued.order_by("queued_at", "pk").first()
 
     def stale(self, now, stale_after):
@@ -244,7 +246,13 @@ class DistributionRequest(models.Model):
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     elapsed_seconds = models.FloatField(_("elapsed (s)"), default=0)
     rows_per_second = models.FloatField(_("rows/s"), null=True, blank=True)
-    error_message = models.TextField(_("error"), blank=True)
+    error_message = models.TextField(_("error"), blank=True)  # the failure in the site's language, as a fallback
+    # The failure as a code and values (distribution/failures.py), rendered in each reader's language.
+    error_code = models.CharField(_("error code"), max_length=64, blank=True)
+    error_values = models.JSONField(_("error values"), default=dict, blank=True)
+    retry_at = models.DateTimeField(
+        _("retry at"), null=True, blank=True, help_text=_("After a transient failure: when the run resumes by itself.")
+    )
     checkpoint = models.BigIntegerField(
         _("checkpoint"), null=True, blank=True, help_text=_("The last user id committed; a resume starts after it.")
     )
@@ -367,6 +375,19 @@ class DistributionRequest(models.Model):
         """The scheduled start, while it is still ahead; None otherwise."""
         if self.not_before is not None and self.not_before > (now or timezone.now()):
             return self.not_before
+        return None
+
+    @property
+    def error_text(self):
+        """The run's failure in the active language (the stored sentence for runs from before codes)."""
+        from .failures import failure_text  # failures reads the writers, which import this module
+
+        return failure_text(self.error_code, self.error_values) or self.error_message
+
+    def retries_later(self, now=None):
+        """When a queued request resumes after a transient failure, while that is still ahead; else None."""
+        if self.status == self.Status.QUEUED and self.retry_at and self.retry_at > (now or timezone.now()):
+            return self.retry_at
         return None
 
     def coupons_issued(self):
@@ -520,6 +541,7 @@ class Transition(models.Model):
         FAILED = "failed", _("Failed")
         STOPPED = "stopped", _("Stopped by a worker shutdown; queued again")
         TAKEN_OVER = "taken_over", _("Worker stopped reporting; queued again")
+        RETRY_SCHEDULED = "retry_scheduled", _("Failed for a passing reason; retries by itself")
         RETRIED = "retried", _("Retried from the checkpoint")
         REVOKE_STARTED = "revoke_started", _("Revoke started")
         REVOKED = "revoked", _("Revoked")
@@ -575,6 +597,11 @@ class Transition(models.Model):
     @property
     def details_text(self):
         """The reason a person gave, or the error that stopped a run; a member's id when one member changed."""
-        text = self.details.get("reason") or self.details.get("error") or ""
+        text = self.details.get("reason") or self._failure_text() or self.details.get("error") or ""
         member = self.details.get("user_id")
         return f"{member}: {text}" if member else text
+
+    def _failure_text(self):
+        from .failures import failure_text  # failures reads the writers, which import this module
+
+        return failure_text(self.details.get("code", ""), self.details.get("values", {}))

@@ -70,7 +70,7 @@ class DistributionRequestResource(SafeModelResource):
     skipped_count = _number("skipped_count", _("skipped (already held)"))
     elapsed_seconds = _number("elapsed_seconds", _("elapsed (s)"))
     rows_per_second = _number("rows_per_second", _("members per second"))
-    error_message = _text("error_message", _("error"))
+    error_message = _text("error_text", _("error"))  # the reader's language, as on the page
     cancelled_by = _text("cancelled_by__username", _("cancelled by"))
     cancelled_at = _time("cancelled_at", _("cancelled at"))
     revoked_by = _text("revoked_by__username", _("revoked by"))

@@ -20,6 +20,7 @@ class Event(models.TextChoices):
     STARTED = "started", _("Started")
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
+    RETRYING = "retrying", _("Failed; retrying")
     CANCELLED = "cancelled", _("Cancelled")
     REVOKED = "revoked", _("Revoked")
     AUDIENCE_CHANGED = "audience_changed", _("Audience changed")
@@ -35,6 +36,7 @@ distribution_approval_needed = SIGNALS[Event.APPROVAL_NEEDED]
 distribution_started = SIGNALS[Event.STARTED]
 distribution_succeeded = SIGNALS[Event.SUCCEEDED]
 distribution_failed = SIGNALS[Event.FAILED]
+distribution_retrying = SIGNALS[Event.RETRYING]
 distribution_cancelled = SIGNALS[Event.CANCELLED]
 distribution_revoked = SIGNALS[Event.REVOKED]
 distribution_audience_changed = SIGNALS[Event.AUDIENCE_CHANGED]

@@ -14,6 +14,7 @@ TITLES = {
     Event.STARTED: ("🚀", gettext_noop("Coupon distribution #%(pk)s started")),
     Event.SUCCEEDED: ("✅", gettext_noop("Coupon distribution #%(pk)s succeeded")),
     Event.FAILED: ("❌", gettext_noop("Coupon distribution #%(pk)s failed")),
+    Event.RETRYING: ("🔁", gettext_noop("Coupon distribution #%(pk)s failed; it retries by itself")),
     Event.CANCELLED: ("🛑", gettext_noop("Coupon distribution #%(pk)s cancelled")),
     Event.REVOKED: ("↩️", gettext_noop("Coupons of distribution #%(pk)s revoked")),
     Event.AUDIENCE_CHANGED: ("⚠️", gettext_noop("Coupon distribution #%(pk)s stopped: its audience changed")),
@@ -26,7 +27,7 @@ def render(event, distribution):
     with translation.override(settings.LANGUAGE_CODE):
         title, facts, link = _title(event, distribution), _facts(event, distribution), _admin_link(distribution)
         error_label, open_label = _("Error"), _("Open the request in the admin")
-        errors = [distribution.error_message] if event in (Event.FAILED, Event.AUDIENCE_CHANGED) else []
+        errors = [distribution.error_text] if event in (Event.FAILED, Event.RETRYING, Event.AUDIENCE_CHANGED) else []
         text = "\n".join(
             [
                 title,
@@ -72,6 +73,8 @@ def _facts(event, distribution):
         facts.append((_("Cancelled by"), distribution.cancelled_by.get_username()))
     if event == Event.REVOKED:
         facts.append((_("Revoked"), _number(distribution.revoked_count)))
+    if event == Event.RETRYING and distribution.retry_at:
+        facts.append((_("Retrying at"), _local_time(distribution.retry_at)))
     if event == Event.APPROVAL_NEEDED and distribution.starts_later():
         facts.append((_("Starts at"), _local_time(distribution.not_before)))
     if event not in (Event.STARTED, Event.APPROVAL_NEEDED):

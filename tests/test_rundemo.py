@@ -107,6 +107,7 @@ class Demo:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=as_a_terminal_starts_it,
             )
 
     def ctrl_c(self):
@@ -144,6 +145,16 @@ class Demo:
             ):
                 return pid
         return None
+
+
+def as_a_terminal_starts_it():
+    """Stop signals at their defaults, as an interactive shell leaves them for a foreground job.
+
+    A process inherits ignored signals: under a parent that ignores SIGINT (a CI runner, `nohup`, a
+    non-interactive shell's `&`), a Ctrl-C that comes before manage.py's first line is discarded by the
+    kernel, before any of our code runs — the demo then went on and the test failed by chance."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def processes():

@@ -17,6 +17,7 @@ from .audit import actor_require_permission, transition_record
 logger = logging.getLogger(__name__)
 Status = DistributionRequest.Status
 Action = Transition.Action
+CLEARED_FAILURE = {"error_code": "", "error_values": {}, "retry_at": None}  # a new run has no failure yet
 
 
 def distribution_queue_kick():
@@ -36,6 +37,7 @@ def distribution_claim_next() -> DistributionRequest | None:
                     heartbeat_at=now,
                     attempts=F("attempts") + 1,
                     error_message="",
+                    **CLEARED_FAILURE,
                 )
                 if claimed:
                     candidate.refresh_from_db()

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from ..actors import WORKER
 from ..failpoints import failpoint
+from ..failures import failure_of
 from ..models import DistributionRequest, Transition
 from ..prefetch import Prefetched
 from ..signals import Event, send_on_commit
@@ -18,6 +19,7 @@ from ..timing import rate, stopwatch
 from ..writers import BudgetExceeded, Chunk, WriteFailed, get_writer
 from .audience import AudienceChanged, audience_grew_mid_run, audience_verify
 from .audit import transition_record
+from .retrying import distribution_retry_later, failure_details, failure_fields
 
 logger = logging.getLogger(__name__)
 Status = DistributionRequest.Status
@@ -84,6 +86,8 @@ def _issue_all(distribution, watch, stop):
         audience_verify(distribution=distribution, audience=source.audience(target))
         for user_ids in prefetched:
             failpoint("read:batch")
+            if stop is not None and stop.is_set():  # a stop that came before this chunk: nothing more written
+                raise Stopping()
             distribution_issue_chunk(distribution=distribution, writer=writer, user_ids=user_ids, elapsed=watch.elapsed)
             if stop is not None and stop.is_set():
                 raise Stopping()
@@ -127,7 +131,7 @@ def distribution_issue_chunk(*, distribution: DistributionRequest, writer, user_
     if landed and not DistributionRequest.objects.filter(pk=distribution.pk, status=Status.RUNNING).exists():
         raise ClaimLost()  # cancelled meanwhile: what landed is counted, nothing more is sent
     if failed is not None:
-        raise DistributionError(failed.message)
+        raise DistributionError(failed.message) from failed  # failures.py reads why from the cause
 
 
 def distribution_succeed(*, distribution: DistributionRequest, elapsed: float):
@@ -136,18 +140,21 @@ def distribution_succeed(*, distribution: DistributionRequest, elapsed: float):
 
 
 def distribution_fail(*, distribution: DistributionRequest, error: Exception, elapsed: float):
-    message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+    """Ends the run as failed, or, for a transient reason with retries left, queues it again for later."""
     _drop_broken_connection()
-    if _finish(distribution, Status.FAILED, elapsed, error_message=message):
+    failure = failure_of(error)
+    if distribution_retry_later(distribution=distribution, failure=failure, elapsed=elapsed):
+        return
+    if _finish(distribution, Status.FAILED, elapsed, error_message=failure.text(), failure=failure):
         send_on_commit(Event.FAILED, distribution)
 
 
 def distribution_release(*, distribution: DistributionRequest, elapsed: float):
     """Puts a run stopped by a shutdown back in the queue, first in line: the next start resumes it."""
-    _finish(distribution, Status.QUEUED, elapsed, error_message="", finished=False)
-    logger.warning(
-        "distribution request %s: the worker is stopping; queued again after its checkpoint", distribution.pk
-    )
+    if _finish(distribution, Status.QUEUED, elapsed, error_message="", finished=False):
+        logger.warning(
+            "distribution request %s: the worker is stopping; queued again after its checkpoint", distribution.pk
+        )
 
 
 def _drop_broken_connection():
@@ -174,7 +181,7 @@ ACTIONS = {
 
 
 @transaction.atomic
-def _finish(distribution, status, elapsed, *, error_message, finished=True, details=None) -> bool:
+def _finish(distribution, status, elapsed, *, error_message, finished=True, details=None, failure=None) -> bool:
     """Records how this run ended; False (changing nothing) when the run had lost its claim meanwhile."""
     read = DistributionRequest.objects.get(pk=distribution.pk).read_count
     ended = DistributionRequest.objects.filter(
@@ -187,6 +194,7 @@ def _finish(distribution, status, elapsed, *, error_message, finished=True, deta
         elapsed_seconds=elapsed,
         rows_per_second=rate(read, elapsed),
         error_message=error_message,
+        **failure_fields(failure),
     )
     failpoint("finish:recorded")
     distribution.refresh_from_db()
@@ -196,6 +204,7 @@ def _finish(distribution, status, elapsed, *, error_message, finished=True, deta
             action=ACTIONS[status],
             actor=WORKER,
             **({"error": error_message} if error_message else {}),
+            **failure_details(failure),
             **(details or {}),
         )
     return bool(ended)
