@@ -12,9 +12,11 @@ and from then on no worker of this cluster claims a request or a revoke: not the
 not one the sentinel respawns meanwhile, not one that takes a task the pusher had already fetched.
 """
 
+import contextlib
 import ctypes
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 
@@ -84,4 +86,20 @@ class GracefulSentinel(Sentinel):
         for process in self.pool:  # the workers only: the pusher and monitor must live to drain the queues
             if process.is_alive():
                 os.kill(process.pid, signal.SIGTERM)
+        threading.Thread(target=self._drain, name="couponops-drain", daemon=True).start()
         super().stop()
+
+    def _drain(self):
+        """django-q2's pusher blocks on a full task queue (it holds workers² tasks) once no worker takes
+        from it — the stopped worker has died — and its stop waits for the pusher forever. What it holds
+        are wake-ups a stopping cluster does not run (the every-minute look queues one): taken and
+        dropped until the pusher has ended. The broker hands them out again after `retry`."""
+        while self.pusher.is_alive():
+            try:
+                task = self.task_queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if task == "STOP":  # a worker's pill, put by the stop once the pusher ended: it is theirs
+                with contextlib.suppress(ValueError):  # the queue is closed already
+                    self.task_queue.put(task)
+                return
