@@ -264,3 +264,21 @@ def test_ctrl_c_leaves_no_process_behind_at_any_moment(demo, tmp_path):
     queue_from_the_command_line(env, "few")
     time.sleep(2)
     assert issued(database) == after_stop and statuses(database)[-1] == "queued"
+
+
+def test_a_second_setup_queues_nothing_more(demo):
+    env, database = demo
+    before = statuses(database)
+    out = manage(env, "setup_demo")
+    assert statuses(database) == before and "Request #1 (" in out
+    assert "nothing queued" in out or "goes on from there" in out
+
+
+def test_the_login_is_the_last_thing_on_screen(demo, tmp_path):
+    env, _ = demo
+    run = Demo(env, tmp_path / "rundemo.log")
+    until(lambda: "Password  demo-password" in Path(run.log).read_text())
+    time.sleep(2)  # whatever the start-up would print after it
+    screen = Path(run.log).read_text()
+    stopped_cleanly(run, run.ctrl_c)
+    assert screen.rstrip().endswith("╝"), screen[-2000:]
