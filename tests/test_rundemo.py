@@ -13,13 +13,13 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from distribution.management.commands.rundemo import serving
 from tests.harness.postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,11 +126,7 @@ class Demo:
         return Path(self.log).read_text()
 
     def serving(self):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/admin/login/", timeout=1):
-                return True
-        except OSError:
-            return False
+        return serving(f"127.0.0.1:{self.port}")
 
     def left_behind(self):
         return [pid for pid, environ in processes() if f"{MARK}={self.mark}".encode() in environ]
