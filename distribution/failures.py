@@ -40,8 +40,8 @@ MESSAGES = {
     "coupon_service_refused": gettext_lazy("the coupon service refused the coupons: %(error)s"),
     "warehouse_unreachable": gettext_lazy("the warehouse could not be reached: %(error)s"),
     "warehouse_query_lost": gettext_lazy("the warehouse gave up the query (%(name)s): %(error)s"),
-    "warehouse_error": gettext_lazy("the warehouse reported %(name)s: %(error)s"),
-    "permission_denied": gettext_lazy("the warehouse refused access: %(error)s"),
+    "warehouse_error": gettext_lazy("Trino reported %(name)s: %(error)s"),  # the source's own words
+    "permission_denied": gettext_lazy("Trino refused access: %(error)s"),
     "run_error": gettext_lazy("%(error)s"),
 }
 TRANSIENT = {"database_unavailable", "coupon_service_unavailable", "warehouse_unreachable", "warehouse_query_lost"}

@@ -138,7 +138,7 @@ def test_a_failure_reads_in_the_readers_language(running):
         english = (running.error_text, transition.details_text)
     with translation.override("ko"):
         korean = (running.error_text, transition.details_text)
-    assert english[0] == english[1] == "the warehouse reported TABLE_NOT_FOUND: TABLE_NOT_FOUND happened"
+    assert english[0] == english[1] == "Trino reported TABLE_NOT_FOUND: TABLE_NOT_FOUND happened"
     assert korean[0] == korean[1] != english[0] and "TABLE_NOT_FOUND happened" in korean[0]
 
 
