@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "common",
     "django_q",
     "import_export",
     "axes",
@@ -115,14 +116,14 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
-# LOG_FORMAT=json: one JSON object per line (couponops/logs.py), for log search; plain text otherwise.
+# LOG_FORMAT=json: one JSON object per line (common/logs.py), for log search; plain text otherwise.
 LOG_FORMAT = env("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "couponops.logs.JsonFormatter"},
+        "json": {"()": "common.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "plain"},
@@ -252,6 +253,9 @@ SLACK_BOT_TOKEN = env("SLACK_BOT_TOKEN", default="")
 SLACK_CHANNEL = env("SLACK_CHANNEL", default="")
 SLACK_API_URL = env("SLACK_API_URL", default="https://slack.com/api/")
 SLACK_TIMEOUT = env.int("SLACK_TIMEOUT", default=10)
+# Usernames to Slack member ids ("alice=U024BE7LH,bob=U0G9QF9C6"), so that a message can mention
+# a requester (a cancel by someone else); a user without one is named by username.
+SLACK_USER_IDS = env.dict("SLACK_USER_IDS", default={})
 # Attempts per message before it is marked failed; the wait doubles from NOTIFICATION_RETRY_BASE seconds.
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
 NOTIFICATION_RETRY_BASE = env.int("NOTIFICATION_RETRY_BASE", default=30)

@@ -1,14 +1,13 @@
 """django-import-export resources: request history out (CSV/XLSX), coupons in and out.
 
-Both derive from SafeModelResource: an exported cell is data, never a formula (couponops/exports.py).
+Both derive from SafeModelResource: an exported cell is data, never a formula (common/exports.py).
 """
 
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, widgets
 
-from couponops.exports import SafeModelResource
+from common.exports import SafeModelResource
+from common.formats import timestamp
 
 from .models import Coupon, DistributionRequest, Transition
 
@@ -41,7 +40,7 @@ def _time(attribute, header):
 
 class LocalTimeWidget(widgets.Widget):
     def render(self, value, obj=None, **kwargs):
-        return date_format(timezone.localtime(value), "Y-m-d H:i:s") if value else ""
+        return timestamp(value, empty="")
 
 
 class DistributionRequestResource(SafeModelResource):
@@ -68,6 +67,7 @@ class DistributionRequestResource(SafeModelResource):
     issued_count = _number("issued_count", _("issued"))
     reissued_count = _number("reissued_count", _("re-issued"))
     skipped_count = _number("skipped_count", _("skipped (already held)"))
+    held_out_count = _number("held_out_count", _("held out"))
     elapsed_seconds = _number("elapsed_seconds", _("elapsed (s)"))
     rows_per_second = _number("rows_per_second", _("members per second"))
     error_message = _text("error_text", _("error"))  # the reader's language, as on the page
@@ -100,6 +100,7 @@ class DistributionRequestResource(SafeModelResource):
             "issued_count",
             "reissued_count",
             "skipped_count",
+            "held_out_count",
             "elapsed_seconds",
             "rows_per_second",
             "error_message",

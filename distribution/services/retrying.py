@@ -6,18 +6,17 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
+from .. import lifecycle
 from ..actors import WORKER
 from ..failures import Failure
-from ..models import DistributionRequest, Transition
-from ..signals import Event, send_on_commit
+from ..models import DistributionRequest
 from ..timing import rate
-from .audit import transition_record
+from .moves import distribution_move
 
-Status = DistributionRequest.Status
-Action = Transition.Action
+Move = lifecycle.Move
 
 
 def failure_fields(failure: Failure | None) -> dict:
@@ -39,8 +38,8 @@ def retry_wait(distribution: DistributionRequest) -> float | None:
 
 
 def _automatic_retries(distribution):
-    since = distribution.transitions.filter(action=Action.RETRIED).aggregate(at=Max("at"))["at"]
-    scheduled = distribution.transitions.filter(action=Action.RETRY_SCHEDULED)
+    since = distribution.transitions.filter(action=Move.RETRIED).aggregate(at=Max("at"))["at"]
+    scheduled = distribution.transitions.filter(action=Move.RETRY_SCHEDULED)
     return (scheduled.filter(at__gt=since) if since else scheduled).count()
 
 
@@ -53,19 +52,18 @@ def distribution_retry_later(*, distribution: DistributionRequest, failure: Fail
         return False
     retry_at = timezone.now() + timedelta(seconds=wait)
     read = DistributionRequest.objects.get(pk=distribution.pk).read_count
-    moved = DistributionRequest.objects.filter(
-        pk=distribution.pk, status=Status.RUNNING, attempts=distribution.attempts
-    ).update(
-        status=Status.QUEUED,
-        retry_at=retry_at,
-        elapsed_seconds=elapsed,
-        rows_per_second=rate(read, elapsed),
-        error_message=failure.text(),
+    fields = {
+        "retry_at": retry_at,
+        "elapsed_seconds": elapsed,
+        "rows_per_second": rate(read, elapsed),
+        "error_message": failure.text(),
         **failure_fields(failure),
+    }
+    return distribution_move(
+        distribution=distribution,
+        action=Move.RETRY_SCHEDULED,
+        actor=WORKER,
+        fields=fields,
+        where=Q(attempts=distribution.attempts),  # the run's fence
+        details={**failure_details(failure), "retry_at": retry_at.isoformat()},
     )
-    if moved:
-        distribution.refresh_from_db()
-        details = {**failure_details(failure), "retry_at": retry_at.isoformat()}
-        transition_record(distribution=distribution, action=Action.RETRY_SCHEDULED, actor=WORKER, **details)
-        send_on_commit(Event.RETRYING, distribution)
-    return bool(moved)

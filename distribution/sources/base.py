@@ -134,6 +134,14 @@ def audience_query(target, fingerprint):
     return f"SELECT COUNT(id), {fingerprint} FROM {_ids_with_rows(target)}"
 
 
+def held_out_query(target, condition):
+    """How many distinct valid ids meet `condition` on `id` (a coupon's control-group rule, holdout.py)."""
+    return (
+        f"SELECT COUNT(*) FROM (SELECT DISTINCT CAST({target.quoted_column} AS BIGINT) AS id "
+        f"FROM {target.quoted_table} WHERE {target.quoted_column} > 0) AS ids WHERE {condition}"
+    )
+
+
 def sample_query(target, size):
     return (
         f"SELECT DISTINCT CAST({target.quoted_column} AS BIGINT) FROM {target.quoted_table} "
@@ -309,6 +317,12 @@ class Source:
             cursor.execute(audience_query(target, self.fingerprint_sql()))
             targets, fingerprint = cursor.fetchone()
         return Audience(targets, str(fingerprint or ""))
+
+    def held_out_count(self, target, rule) -> int:
+        """Members of the audience the control-group rule holds out, counted by the source itself."""
+        with self.cursor() as cursor:
+            cursor.execute(held_out_query(target, rule.sql("id")))
+            return cursor.fetchone()[0]
 
     def read(self, target, *, after, batch_size) -> Iterator[list[int]]:
         """Streams the distinct audience in ascending batches; closing the generator cancels the query."""
