@@ -15,7 +15,7 @@ from distribution.failures import failure_of
 from distribution.lease import Lease, lease_lapsed_since
 from distribution.live import progress_detail, status_label
 from distribution.models import DistributionRequest, IssuedCoupon, Transition
-from distribution.services.running import DistributionError
+from distribution.services.running import DistributionError, StopNow
 from distribution.sources.base import SourceError
 from distribution.tasks import Stop
 from distribution.worker import cluster_stop_begin, cluster_stopping_prepare
@@ -188,3 +188,13 @@ def test_a_worker_of_a_stopping_cluster_claims_nothing(db, coupon, members):
     finally:
         cluster_stopping_prepare()  # a fresh, lowered flag for the tests after this one
     assert DistributionRequest.objects.get().status == Status.QUEUED and not IssuedCoupon.objects.exists()
+
+
+def test_a_stop_ends_a_waiting_run_at_once_but_never_inside_a_chunk():
+    stop = Stop()
+    with stop.interrupts(allowed=True):
+        with stop.interrupts(allowed=False):
+            stop.set()  # inside a chunk: only noted
+        with pytest.raises(StopNow):
+            stop.set()  # waiting on the warehouse: at once
+    assert stop.is_set() and not stop.interruptible

@@ -1,5 +1,6 @@
 """The worker's run of one request: chunk by chunk, each chunk and its progress in one transaction."""
 
+import contextlib
 import logging
 import time
 
@@ -37,6 +38,11 @@ class Stopping(Exception):
     """The worker is shutting down (SIGTERM): the run ends after its current chunk and is queued again."""
 
 
+class StopNow(BaseException):
+    """Raised by the worker's SIGTERM handler while the run only waits (on the warehouse's answer, the next ids),
+    never inside a chunk: a BaseException, so that no `except Exception` on the way turns it into a failure."""
+
+
 class DistributionError(Exception):
     """A reason to stop a run that the request's error field should state as it is."""
 
@@ -50,11 +56,12 @@ def distribution_run(*, distribution: DistributionRequest, stop=None):
     failpoint("run:start")
     with stopwatch(since=distribution.elapsed_seconds) as watch:
         try:
-            _issue_all(distribution, watch, stop)
+            with _interrupts(stop, allowed=True):
+                _issue_all(distribution, watch, stop)
         except ClaimLost:
             logger.warning("distribution request %s was cancelled or taken over; this run stops", distribution.pk)
             return
-        except Stopping:
+        except (Stopping, StopNow):
             distribution_release(distribution=distribution, elapsed=watch.elapsed)
             return
         except AudienceChanged as exc:
@@ -69,6 +76,11 @@ def distribution_run(*, distribution: DistributionRequest, stop=None):
         distribution_succeed(distribution=distribution, elapsed=watch.elapsed)
     else:
         distribution_fail(distribution=distribution, error=error, elapsed=watch.elapsed)
+
+
+def _interrupts(stop, *, allowed):
+    """Whether a stop may end the run at once (StopNow) instead of at the next chunk boundary."""
+    return stop.interrupts(allowed) if hasattr(stop, "interrupts") else contextlib.nullcontext()
 
 
 def _issue_all(distribution, watch, stop):
@@ -91,7 +103,10 @@ def _issue_all(distribution, watch, stop):
             failpoint("read:batch")
             if stop is not None and stop.is_set():  # a stop that came before this chunk: nothing more written
                 raise Stopping()
-            distribution_issue_chunk(distribution=distribution, writer=writer, user_ids=user_ids, elapsed=watch.elapsed)
+            with _interrupts(stop, allowed=False):  # a chunk and its progress land together or not at all
+                distribution_issue_chunk(
+                    distribution=distribution, writer=writer, user_ids=user_ids, elapsed=watch.elapsed
+                )
             if stop is not None and stop.is_set():
                 raise Stopping()
             if settings.DISTRIBUTION_CHUNK_PAUSE:

@@ -1,5 +1,7 @@
 """What one wake-up of the worker does, and the distribution cluster's periodic look at the queue."""
 
+import contextlib
+
 from django.conf import settings
 from django.utils import timezone
 from django_q.models import OrmQ
@@ -54,3 +56,10 @@ class _either:
 
     def is_set(self):
         return any(event.is_set() for event in self.events)
+
+    def interrupts(self, allowed):
+        """The worker's stop decides when a run may be ended at once (tasks.Stop)."""
+        for event in self.events:
+            if hasattr(event, "interrupts"):
+                return event.interrupts(allowed)
+        return contextlib.nullcontext()
