@@ -9,9 +9,10 @@ LOAD_SECONDS ?= 60
 .PHONY: demo demo-data test test-long lint format bench bench-holdout bench-scale bench-api bench-api-cost bench-http messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
+	@echo "== Installing the Python packages into $(VENV) (first run only: a minute or two)"
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	$(VENV)/bin/pip install --progress-bar on -r requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.installed
@@ -29,8 +30,8 @@ demo: venv var
 	$(PY) manage.py migrate --noinput -v0
 	@test -f var/demo.duckdb || $(PY) manage.py build_demo_warehouse --rows 1000000
 	$(PY) manage.py setup_demo
-	@# The login again once the processes' start-up logs are out, so it is the last thing on screen.
-	@(sleep 6; cat var/demo-login.txt) & $(PY) manage.py rundemo
+	@# rundemo prints the login again once the web server answers, so it is the last thing on screen.
+	$(PY) manage.py rundemo
 
 test: venv
 	$(PY) -m pytest --durations=20

@@ -178,9 +178,17 @@ COUPON_API_TIMEOUT = env.float("COUPON_API_TIMEOUT", default=30)  # seconds one 
 # One call is tried this often, for at most this many seconds, before the run stops (a retry resumes it).
 COUPON_API_ATTEMPTS = env.int("COUPON_API_ATTEMPTS", default=6)
 COUPON_API_RETRY_FOR = env.float("COUPON_API_RETRY_FOR", default=120)
-# A running request whose worker has not reported for this long is taken to be orphaned (its
-# worker died) and is queued again from its checkpoint.
-DISTRIBUTION_STALE_AFTER = env.int("DISTRIBUTION_STALE_AFTER", default=600)
+# The running request's lease (distribution/lease.py): its worker renews it every
+# DISTRIBUTION_LEASE_INTERVAL seconds, chunk or no chunk; one not renewed for DISTRIBUTION_STALE_AFTER
+# seconds belongs to a dead worker, and the cluster's periodic look queues the request again from its
+# checkpoint (within about a minute of the death, with the defaults).
+DISTRIBUTION_LEASE_INTERVAL = env.float("DISTRIBUTION_LEASE_INTERVAL", default=5)
+DISTRIBUTION_STALE_AFTER = env.float("DISTRIBUTION_STALE_AFTER", default=45)
+# A run failing for a transient reason (distribution/failures.py) is queued again after
+# DISTRIBUTION_RETRY_WAIT seconds, doubling each time (1, 2, 4, 8, 16 minutes), at most
+# DISTRIBUTION_RETRY_TIMES times since a person last pressed Retry; then it fails.
+DISTRIBUTION_RETRY_WAIT = env.float("DISTRIBUTION_RETRY_WAIT", default=60)
+DISTRIBUTION_RETRY_TIMES = env.int("DISTRIBUTION_RETRY_TIMES", default=5)
 
 # Four-eyes approval: a confirmed request waits for a second staff user holding the `approve`
 # permission when it would issue more coupons than this, or (fixed-amount coupons only, whose

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from common.formats import DASH, moment, number, time_of_day
 
+from .lease import lease_lapsed_since
 from .models import DistributionRequest
 
 Status = DistributionRequest.Status
@@ -35,6 +36,9 @@ def status_label(obj):
     starts = obj.starts_later() if obj.status == Status.QUEUED else None
     if starts is not None:
         return _("Queued · starts at %(time)s") % {"time": start_time(starts)}
+    retries = obj.retries_later()
+    if retries is not None:
+        return _("Queued · retrying at %(time)s") % {"time": start_time(retries)}
     return obj.get_status_display()
 
 
@@ -42,8 +46,15 @@ count = number
 
 
 def progress_detail(obj):
-    """“1,234,567 / 10,000,000 · 420,000 per second · about 21 s left” while running, the counts otherwise."""
+    """“1,234,567 / 10,000,000 · 420,000 per second · about 21 s left” while running, the counts otherwise;
+    never a live rate for a run whose worker stopped reporting: that it stopped, and since when."""
     counts = f"{count(obj.read_count)} / {count(obj.target_count or 0)}"
+    lapsed = lease_lapsed_since(obj)
+    if lapsed is not None:
+        return _("%(counts)s · the worker stopped reporting at %(time)s; it will be taken over") % {
+            "counts": counts,
+            "time": date_format(timezone.localtime(lapsed), "H:i:s"),
+        }
     rate = obj.live_rate() if obj.status == Status.RUNNING else None
     if not rate:
         return counts
@@ -93,7 +104,7 @@ RENDERERS = {
     "elapsed": lambda obj, user: elapsed(obj),
     "rate": lambda obj, user: rate(obj),
     "finished": lambda obj, user: when(obj.finished_at),
-    "error": lambda obj, user: obj.error_message or DASH,
+    "error": lambda obj, user: obj.error_text or DASH,
     "tools": tools,
 }
 
