@@ -53,7 +53,7 @@ def progress_detail(obj):
     if lapsed is not None:
         return _("%(counts)s · the worker stopped reporting at %(time)s; it will be taken over") % {
             "counts": counts,
-            "time": date_format(timezone.localtime(lapsed), "H:i:s"),
+            "time": time_of_day(lapsed),
         }
     rate = obj.live_rate() if obj.status == Status.RUNNING else None
     if not rate:

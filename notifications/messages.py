@@ -99,7 +99,7 @@ def _facts(event, distribution):
     if event == Event.REVOKED:
         facts.append((_("Revoked"), number(distribution.revoked_count)))
     if event == Event.RETRYING and distribution.retry_at:
-        facts.append((_("Retrying at"), timestamp(distribution.retry_at, seconds=False)))
+        facts.append((_("Retrying at"), moment(distribution.retry_at)))
     if event == Event.APPROVAL_NEEDED and distribution.starts_later():
         facts.append((_("Starts at"), moment(distribution.not_before)))
     if event not in (Event.STARTED, Event.APPROVAL_NEEDED, Event.REJECTED):
