@@ -139,8 +139,8 @@ def idempotency_key_required():
         400,
         "idempotency_key_required",
         _(
-            "An Idempotency-Key header (1 to 255 characters) is "
-            "required: one new key per logical call, the same on "
+            "An Idempotency-Key header (1 to 255 visible ASCII characters, no space "
+            "at either end) is required: one new key per logical call, the same on "
             "every retry."
         ),
     )
