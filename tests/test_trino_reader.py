@@ -82,3 +82,23 @@ def wait_for_state(warehouse, pattern):
             return state
         time.sleep(0.1)
     return state
+
+
+@pytest.mark.parametrize("encoding", ["json+lz4,json+zstd", "json+zstd", "direct"])
+def test_a_server_without_spooling_answers_every_encoding_in_the_direct_protocol(encoding, settings, warehouse):
+    settings.COUPONOPS_SOURCES = {
+        **settings.COUPONOPS_SOURCES,
+        "warehouse": {**settings.COUPONOPS_SOURCES["warehouse"], "encoding": encoding},
+    }
+    source = get_source("warehouse")
+    ids = flatten(source.read(source.resolve("tpch.sf1.customer", "custkey"), after=149_990, batch_size=4))
+    assert ids == list(range(149_991, 150_001))
+
+
+def test_direct_asks_for_no_spooling_and_a_list_keeps_its_order(settings, warehouse):
+    base = settings.COUPONOPS_SOURCES["warehouse"]
+    assert get_source("warehouse").encoding() == ["json+lz4", "json+zstd"]
+    settings.COUPONOPS_SOURCES = {**settings.COUPONOPS_SOURCES, "warehouse": {**base, "encoding": "direct"}}
+    assert get_source("warehouse").encoding() is None
+    settings.COUPONOPS_SOURCES = {**settings.COUPONOPS_SOURCES, "warehouse": {**base, "encoding": "json+zstd, json"}}
+    assert get_source("warehouse").encoding() == ["json+zstd", "json"]
