@@ -6,16 +6,16 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import ExpressionWrapper, F, Q, Sum, Value
-from django.db.models.functions import Coalesce
-from django.utils import formats, timezone
+from django.db.models.functions import Coalesce, Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
+from django.utils.translation import pgettext_lazy
 
+from common.formats import moment
 
-def local_moment(moment):
-    """A moment as people read it: in the site's time zone (a coupon expiring at 00:00 KST on Jan. 1 reads
-    Jan. 1, not Dec. 31), on a 24-hour clock, in the reader's language's word order."""
-    return formats.date_format(timezone.localtime(moment), pgettext("date and time", "N j, Y, H:i"))
+from . import lifecycle
+from .actors import Kind
+from .holdout import check_holdout_change, new_salt
 
 
 class CouponQuerySet(models.QuerySet):
@@ -72,6 +72,19 @@ class Coupon(models.Model):
     budget = models.PositiveBigIntegerField(
         _("budget"), null=True, blank=True, help_text=_("The most coupons ever to be issued; empty for no limit.")
     )
+    holdout_percent = models.DecimalField(
+        _("control group (%)"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("50"))],
+        help_text=_(
+            "Share of every audience held out to measure the campaign: those members never get the coupon. "
+            "0 to 50; it cannot change once the coupon has been issued."
+        ),
+    )
+    # Chooses the control group (distribution/holdout.py); drawn once, never shown or changed.
+    holdout_salt = models.PositiveIntegerField(_("control group salt"), default=new_salt, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = CouponQuerySet.as_manager()
@@ -80,13 +93,30 @@ class Coupon(models.Model):
         verbose_name = _("coupon")
         verbose_name_plural = _("coupons")
         ordering = ["-created_at"]
+        constraints = [
+            # WELCOME10 and welcome10 are one code to a person, a support look-up and the API alike.
+            models.UniqueConstraint(
+                Lower("code"),
+                name="coupon_code_unique_ignoring_case",
+                violation_error_message=_("A coupon with this code exists already (codes are compared ignoring case)."),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.code})"
 
     def clean(self):
+        same_code = Coupon.objects.filter(code__iexact=self.code).exclude(pk=self.pk)
+        if self.code and same_code.exists():
+            raise ValidationError(
+                {
+                    "code": _("Coupon code “%(code)s” is taken by “%(other)s”: codes are compared ignoring case.")
+                    % {"code": self.code, "other": same_code.first().code}
+                }
+            )
         if self.discount_kind == self.DiscountKind.PERCENT and self.discount_amount and self.discount_amount > 100:
             raise ValidationError({"discount_amount": _("A percent discount is at most 100.")})
+        check_holdout_change(self)
 
     def is_expired(self, now=None):
         return self.issue_until is not None and (now or timezone.now()) >= self.issue_until
@@ -124,7 +154,7 @@ class Coupon(models.Model):
             raise ValidationError(
                 {
                     "coupon": _("Coupon “%(code)s” expired on %(date)s.")
-                    % {"code": self.code, "date": local_moment(self.issue_until)}
+                    % {"code": self.code, "date": moment(self.issue_until)}
                 }
             )
 
@@ -154,8 +184,10 @@ class DistributionRequestQuerySet(models.QuerySet):
         """The request queued first whose scheduled start has come: first in, first out.
 
         In line means confirmed (and approved, where needed): a draft holds no place in the queue."""
-        due = Q(not_before__isnull=True) | Q(not_before__lte=now or timezone.now())
-        queued = self.filter(due, status=DistributionRequest.Status.QUEUED)
+        now = now or timezone.now()
+        due = Q(not_before__isnull=True) | Q(not_before__lte=now)
+        retry_due = Q(retry_at__isnull=True) | Q(retry_at__lte=now)  # a transient failure's wait is over
+        queued = self.filter(due, retry_due, status=DistributionRequest.Status.QUEUED)
         return queued.order_by("queued_at", "pk").first()
 
     def stale(self, now, stale_after):
@@ -165,18 +197,7 @@ class DistributionRequestQuerySet(models.QuerySet):
 
 
 class DistributionRequest(models.Model):
-    class Status(models.TextChoices):
-        DRAFT = "draft", _("Draft")
-        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
-        CANCELLED = "cancelled", _("Cancelled")
-        REVOKING = "revoking", _("Revoking")
-        REVOKED = "revoked", _("Revoked")
-        DISCARDED = "discarded", _("Discarded")
-        AUDIENCE_CHANGED = "audience_changed", _("Audience changed")
+    Status = lifecycle.Status
 
     coupon = models.ForeignKey(Coupon, models.PROTECT, verbose_name=_("coupon"), related_name="distributions")
     source = models.CharField(_("source"), max_length=64)
@@ -205,6 +226,9 @@ class DistributionRequest(models.Model):
     reissued_count = models.BigIntegerField(
         _("re-issued"), default=0, help_text=_("Revoked, never used coupons given back to their members.")
     )
+    held_out_count = models.BigIntegerField(
+        _("held out"), default=0, help_text=_("Members of the coupon's control group: read, never issued.")
+    )
     # The preview, taken when the draft was made: what the marketer saw before confirming.
     invalid_count = models.BigIntegerField(
         _("invalid ids"), default=0, help_text=_("Rows whose id is empty, zero or negative: never issued.")
@@ -218,7 +242,7 @@ class DistributionRequest(models.Model):
         blank=True,
         help_text=_("Members who held this coupon at preview time; empty if not counted in advance."),
     )
-    reissue_count = models.BigIntegerField(
+    preview_reissue_count = models.BigIntegerField(
         _("had it revoked"),
         null=True,
         blank=True,
@@ -226,6 +250,11 @@ class DistributionRequest(models.Model):
             "Members whose coupon was revoked unused at preview time: "
             "they get it again. Empty if not counted in advance."
         ),
+    )
+    holdout_count = models.BigIntegerField(
+        _("would be held out"),
+        default=0,
+        help_text=_("Members of the audience in the coupon's control group at preview time: never issued."),
     )
     audience_fingerprint = models.CharField(
         _("audience fingerprint"),
@@ -244,13 +273,22 @@ class DistributionRequest(models.Model):
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     elapsed_seconds = models.FloatField(_("elapsed (s)"), default=0)
     rows_per_second = models.FloatField(_("rows/s"), null=True, blank=True)
-    error_message = models.TextField(_("error"), blank=True)
+    error_message = models.TextField(_("error"), blank=True)  # the failure in the site's language, as a fallback
+    # The failure as a code and values (distribution/failures.py), rendered in each reader's language.
+    error_code = models.CharField(_("error code"), max_length=64, blank=True)
+    error_values = models.JSONField(_("error values"), default=dict, blank=True)
+    retry_at = models.DateTimeField(
+        _("retry at"), null=True, blank=True, help_text=_("After a transient failure: when the run resumes by itself.")
+    )
     checkpoint = models.BigIntegerField(
         _("checkpoint"), null=True, blank=True, help_text=_("The last user id committed; a resume starts after it.")
     )
     attempts = models.PositiveIntegerField(_("runs"), default=0)
     cancelled_by = acted_by(_("cancelled by"))
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    rejected_by = acted_by(_("rejected by"))
+    rejected_at = models.DateTimeField(_("rejected at"), null=True, blank=True)
+    rejection_reason = models.TextField(_("reason for rejecting"), blank=True)
     revoked_by = acted_by(_("revoked by"))
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoked_count = models.BigIntegerField(_("revoked"), default=0)
@@ -280,22 +318,12 @@ class DistributionRequest(models.Model):
             "table": self.table,
         }
 
-    # What each status allows, in one place: services enforce it, the admin's buttons and the
-    # progress script read it (the script through `is_live` in the progress view's answer).
-    # `audience_changed` is finished (nothing runs until a person acts): a fresh preview takes it back to
-    # a draft, and what it issued before the stop can be revoked.
-    FINISHED = (
-        Status.SUCCEEDED,
-        Status.FAILED,
-        Status.CANCELLED,
-        Status.REVOKED,
-        Status.DISCARDED,
-        Status.AUDIENCE_CHANGED,
-    )
-    LIVE = (Status.QUEUED, Status.RUNNING, Status.REVOKING)
-    CANCELLABLE = (Status.AWAITING_APPROVAL, Status.QUEUED, Status.RUNNING)
-    REVOCABLE = (Status.SUCCEEDED, Status.CANCELLED, Status.AUDIENCE_CHANGED)
-    PREVIEWABLE_AGAIN = (Status.AUDIENCE_CHANGED,)
+    # What each status allows is the lifecycle's table (distribution/lifecycle.py); these name its parts.
+    FINISHED = tuple(lifecycle.FINISHED)
+    LIVE = tuple(lifecycle.LIVE)
+    CANCELLABLE = tuple(lifecycle.sources(lifecycle.Move.CANCELLED))
+    REVOCABLE = tuple(lifecycle.sources(lifecycle.Move.REVOKE_STARTED))
+    PREVIEWABLE_AGAIN = tuple(lifecycle.sources(lifecycle.Move.PREVIEWED_AGAIN))
 
     @property
     def is_finished(self):
@@ -318,35 +346,58 @@ class DistributionRequest(models.Model):
     def may_be_previewed_again(self):
         return self.status in self.PREVIEWABLE_AGAIN
 
+    def may(self, action, user) -> bool:
+        """Whether `user` may make the lifecycle move `action` on this request now."""
+        return lifecycle.may(distribution=self, action=action, user=user)
+
     def may_be_confirmed_by(self, user):
         """Only the requester confirms or discards a draft: they are the one who read its preview."""
         return self.requested_by_id == (user.pk if user is not None else None)
 
     def may_be_previewed_again_by(self, user):
-        """Its requester; a request queued from the command line has none, so anybody who may draft requests
-        takes it over by previewing it again (and is then the one who confirms it)."""
-        if self.requested_by_id is None:
-            return user is not None and user.has_perm("distribution.add_distributionrequest")
-        return self.may_be_confirmed_by(user)
+        return self.may(lifecycle.Move.PREVIEWED_AGAIN, user)
 
     def may_be_approved_by(self, user):
         """Four eyes: an approver who is not the requester."""
-        return (
-            user is not None
-            and user.has_perm("distribution.approve_distributionrequest")
-            and user.pk != self.requested_by_id
-        )
+        return self.may(lifecycle.Move.APPROVED, user)
 
     @property
     def would_issue(self):
         """Coupons the preview expects to issue: distinct valid ids less those already held (a member
-        whose coupon was revoked unused does not hold it: it is issued again, and counted here)."""
-        return max(0, (self.target_count or 0) - (self.held_count or 0))
+        whose coupon was revoked unused does not hold it: it is issued again, and counted here), less
+        the coupon's control group."""
+        return max(0, (self.target_count or 0) - (self.held_count or 0) - self.holdout_count)
+
+    def nothing_to_issue(self):
+        """Why the preview would issue no coupon at all, in words; None when it would issue some."""
+        if self.target_count is None or self.would_issue > 0:
+            return None
+        if not self.target_count:
+            return _(
+                "The table holds no valid member id (every id is empty, zero or negative), so nothing would be issued."
+            )
+        if self.holdout_count:
+            return _(
+                "Every member in the table is in the coupon's control group or already holds it, "
+                "so nothing would be issued."
+            )
+        return _("Every member in the table already holds this coupon, so nothing would be issued.")
+
+    def check_would_issue(self):
+        """Raises ValidationError when confirming would issue nothing: a request that gives no coupon is a
+        mistake to show, not a job to queue."""
+        if (reason := self.nothing_to_issue()) is not None:
+            raise ValidationError({"table": reason})
 
     @property
     def is_revocable(self):
-        """Something to revoke: a finished request that issued coupons (never one that issued none)."""
-        return self.status in self.REVOCABLE and self.issued_count > 0
+        """Something to revoke: a finished request that gave coupons, issued or re-issued (never one that gave
+        none)."""
+        return lifecycle.status_allows(distribution=self, action=lifecycle.Move.REVOKE_STARTED)
+
+    @property
+    def is_rejected(self):
+        return self.status == self.Status.REJECTED
 
     # A start time this far in the past is a typing mistake, not "now": it is refused.
     START_GRACE = timedelta(minutes=5)
@@ -359,7 +410,7 @@ class DistributionRequest(models.Model):
                     "not_before": _(
                         "The start time %(time)s has already passed. Leave it empty to start as soon as possible."
                     )
-                    % {"time": local_moment(self.not_before)}
+                    % {"time": moment(self.not_before)}
                 }
             )
 
@@ -367,6 +418,19 @@ class DistributionRequest(models.Model):
         """The scheduled start, while it is still ahead; None otherwise."""
         if self.not_before is not None and self.not_before > (now or timezone.now()):
             return self.not_before
+        return None
+
+    @property
+    def error_text(self):
+        """The run's failure in the active language (the stored sentence for runs from before codes)."""
+        from .failures import failure_text  # failures reads the writers, which import this module
+
+        return failure_text(self.error_code, self.error_values) or self.error_message
+
+    def retries_later(self, now=None):
+        """When a queued request resumes after a transient failure, while that is still ahead; else None."""
+        if self.status == self.Status.QUEUED and self.retry_at and self.retry_at > (now or timezone.now()):
+            return self.retry_at
         return None
 
     def coupons_issued(self):
@@ -387,7 +451,7 @@ class DistributionRequest(models.Model):
         seconds = ((now or timezone.now()) - self.started_at).total_seconds() + 0.001
         return self.read_count / seconds
 
-    def record_chunk(self, *, read, written, last_id, now, elapsed, landed=False):
+    def record_chunk(self, *, read, written, last_id, now, elapsed, landed=False, held_out=0):
         """Adds a chunk to the counts inside the chunk's transaction; 0 if this run lost its claim, or if
         the chunk would take the members read past the confirmed count (`exceeds_audience` tells which).
 
@@ -402,7 +466,8 @@ class DistributionRequest(models.Model):
             read_count=F("read_count") + read,
             issued_count=F("issued_count") + written.issued,
             reissued_count=F("reissued_count") + written.reissued,
-            skipped_count=F("skipped_count") + read - written.issued - written.reissued,
+            held_out_count=F("held_out_count") + held_out,
+            skipped_count=F("skipped_count") + read - written.issued - written.reissued - held_out,
             checkpoint=last_id,
             heartbeat_at=now,
             elapsed_seconds=elapsed,
@@ -507,32 +572,9 @@ class Transition(models.Model):
     values, never as a sentence, so each reader sees it in their own language.
     """
 
-    class Action(models.TextChoices):
-        DRAFTED = "drafted", _("Drafted with a preview")
-        CONFIRMED = "confirmed", _("Confirmed")
-        APPROVAL_REQUESTED = "approval_requested", _("Sent for approval")
-        APPROVED = "approved", _("Approved")
-        REJECTED = "rejected", _("Rejected")
-        DISCARDED = "discarded", _("Discarded")
-        CANCELLED = "cancelled", _("Cancelled")
-        STARTED = "started", _("Started")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
-        STOPPED = "stopped", _("Stopped by a worker shutdown; queued again")
-        TAKEN_OVER = "taken_over", _("Worker stopped reporting; queued again")
-        RETRIED = "retried", _("Retried from the checkpoint")
-        REVOKE_STARTED = "revoke_started", _("Revoke started")
-        REVOKED = "revoked", _("Revoked")
-        AUDIENCE_CHANGED = "audience_changed", _("Stopped: the audience changed since the preview")
-        PREVIEWED_AGAIN = "previewed_again", _("Previewed again; back to draft")
-        MEMBER_REVOKED = "member_revoked", _("One member's coupon revoked")
-        MEMBER_RESTORED = "member_restored", _("One member's coupon restored")
+    Action = lifecycle.Move
 
-    class ActorKind(models.TextChoices):
-        USER = "user", _("user")
-        WORKER = "worker", _("worker")
-        WATCHDOG = "watchdog", _("watchdog")
-        COMMAND_LINE = "command_line", _("command line")
+    ActorKind = Kind
 
     # None only for support's change of a coupon that a Coupon API call issued: no request to belong to.
     distribution = models.ForeignKey(
@@ -574,7 +616,63 @@ class Transition(models.Model):
 
     @property
     def details_text(self):
-        """The reason a person gave, or the error that stopped a run; a member's id when one member changed."""
-        text = self.details.get("reason") or self.details.get("error") or ""
-        member = self.details.get("user_id")
-        return f"{member}: {text}" if member else text
+        """The details in words: a member's id when one member changed, the reason a person gave, or the error
+        that stopped a run, or which run started."""
+        details, parts = self.details, []
+        if details.get("user_id"):
+            parts.append(f"{_('Member id')} {details['user_id']}")
+        if details.get("reason"):
+            parts.append(f"{_('Reason')}: {details['reason']}")
+        elif failure := self._failure_text() or details.get("error"):
+            parts.append(failure)
+        elif details.get("attempt"):
+            parts.append(_("run %(n)s") % {"n": details["attempt"]})
+        return " · ".join(str(part) for part in parts)
+
+    @property
+    def by_text(self):
+        """Who made the move: the person, the command line, or "the system" (the worker and its watchdog are
+        one thing to the people reading the history)."""
+        if self.actor_kind == Kind.USER:
+            return self.actor_name
+        if self.actor_kind in (Kind.WORKER, Kind.WATCHDOG):
+            return str(pgettext_lazy("actor", "the system"))
+        label = self.get_actor_kind_display()  # the command line, a schedule: with the name it ran under
+        return f"{label} ({self.actor_name})" if self.actor_name else str(label)
+
+    def _failure_text(self):
+        from .failures import failure_text  # failures reads the writers, which import this module
+
+        return failure_text(self.details.get("code", ""), self.details.get("values", {}))
+
+
+class HeldOutMember(models.Model):
+    """One member held out of one request: the coupon's control group as it was met, for analysts.
+
+    A plain table (distribution_heldoutmember) an ETL can sync: request, coupon, member, when. Like the
+    bulk table its only index is the primary key (request, member), written in key order by COPY in the
+    chunk's transaction; references have no database constraint. `converted_at` is set by an import of
+    conversions from the warehouse (distribution/holdout.py): the control group's counterpart of a used
+    coupon. The same member held out by two requests of the coupon has a row in each.
+    """
+
+    pk = models.CompositePrimaryKey("distribution", "user_id")
+    distribution = models.ForeignKey(
+        DistributionRequest,
+        models.DO_NOTHING,
+        db_index=False,
+        db_constraint=False,
+        db_column="request_id",
+        verbose_name=_("distribution request"),
+    )
+    user_id = models.BigIntegerField(_("user id"))
+    coupon = models.ForeignKey(Coupon, models.DO_NOTHING, db_index=False, db_constraint=False, verbose_name=_("coupon"))
+    held_out_at = models.DateTimeField(_("held out at"))
+    converted_at = models.DateTimeField(_("converted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("held-out member")
+        verbose_name_plural = _("held-out members")
+
+    def __str__(self):
+        return f"#{self.distribution_id}:{self.user_id}"

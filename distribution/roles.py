@@ -2,7 +2,7 @@
 
 Applied by a data migration (so every database has them) and by `manage.py setup_roles` (to put a
 group back as written here after someone changed it by hand). A user's role is the group they are in;
-the django-q2 task tables are for superusers only whatever the groups say (distribution/admin.py).
+the django-q2 task tables are for superusers only whatever the groups say (distribution/admin/tasks.py).
 """
 
 from django.apps import apps as global_apps
@@ -48,3 +48,21 @@ def roles_apply(apps=global_apps):
         ]
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.set(wanted)
+
+
+def user_roles_make_staff(*, user) -> bool:
+    """A user in a role logs in to the admin: membership in the group is enough, so staff status follows it.
+    True if it was turned on now."""
+    if user.is_staff or not user.groups.filter(name__in=ROLES).exists():
+        return False
+    updated = type(user).objects.filter(pk=user.pk, is_staff=False).update(is_staff=True)
+    user.is_staff = True
+    return bool(updated)
+
+
+def user_role_grant(*, user, role: str) -> None:
+    """Puts the user in the role's group and lets them log in (`manage.py grant_role <username> <role>`)."""
+    from django.contrib.auth.models import Group
+
+    user.groups.add(Group.objects.get(name=role))
+    user_roles_make_staff(user=user)

@@ -3,16 +3,17 @@
 - drafting: preview (checks, no save), draft, confirm, approve, reject, discard, submit (draft + confirm);
 - queue: wake the worker, claim the next request, take over dead runs, retry, cancel;
 - running: the worker's run of one request, chunk by chunk;
+- worker: one wake-up of the worker, and the periodic look at the queue (take-overs, wake-ups);
 - audience: what was confirmed is what runs (the check before a run, a fresh preview after a change);
 - revoking: soft-deleting a request's coupons in the background;
 - members: revoking or restoring one member's coupon, for support;
-- audit: the one record of every transition.
+- moves: the one function that moves a request along its lifecycle (distribution/lifecycle.py's table);
+- audit: the one record of every move.
 
 Reads live in `distribution.selectors`.
 """
 
 from .audience import AudienceChanged, distribution_preview_again
-from .audit import transition_record
 from .drafting import (
     distribution_approve,
     distribution_confirm,
@@ -23,6 +24,7 @@ from .drafting import (
     distribution_submit,
 )
 from .members import issued_coupon_restore, issued_coupon_revoke
+from .moves import distribution_move
 from .queue import (
     distribution_cancel,
     distribution_claim_next,
@@ -42,7 +44,7 @@ from .running import (
     distribution_stop_audience_changed,
     distribution_succeed,
 )
-from .worker import distribution_run_queue
+from .worker import distribution_run_queue, distribution_watch
 
 __all__ = [
     "AudienceChanged",
@@ -73,5 +75,6 @@ __all__ = [
     "distribution_run_queue",
     "distribution_submit",
     "distribution_succeed",
-    "transition_record",
+    "distribution_move",
+    "distribution_watch",
 ]
