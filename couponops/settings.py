@@ -155,6 +155,9 @@ if env("TRINO_HOST", default=""):
         "http_scheme": env("TRINO_HTTP_SCHEME", default="http"),
         # Basic auth over plain http sends the password in clear text: only on explicit request.
         "allow_insecure_auth": env.bool("TRINO_ALLOW_INSECURE_AUTH", default=False),
+        # Trino's spooling protocol (compressed segments) in this order of preference, or "direct"; a server
+        # without spooling answers in the direct protocol anyway (docs/reader.md).
+        "encoding": env("TRINO_ENCODING", default="json+lz4,json+zstd"),
     }
 COUPONOPS_SOURCES["demo"] = {
     "kind": "duckdb",
