@@ -12,14 +12,16 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from .models import DistributionRequest, local_moment
+from common.formats import DASH, local_moment, number, timestamp
+
+from .models import DistributionRequest
 
 Status = DistributionRequest.Status
 
 
 def when(moment):
     """A time people scan in a list: date and time to the second, in the site's time zone."""
-    return date_format(timezone.localtime(moment), "Y-m-d H:i:s") if moment else "–"
+    return timestamp(moment)
 
 
 def start_time(moment):
@@ -41,8 +43,7 @@ def status_label(obj):
     return obj.get_status_display()
 
 
-def count(value):
-    return "–" if value is None else number_format(value, force_grouping=True)
+count = number
 
 
 def progress_detail(obj):
@@ -61,13 +62,13 @@ def progress_detail(obj):
 
 def elapsed(obj):
     if not obj.elapsed_seconds:
-        return "–"
+        return DASH
     # Rounded: number_format cuts the digits off, and 0.09 s read "0.0 s" beside a rate of thousands per second.
     return _("%(seconds)s s") % {"seconds": number_format(round(obj.elapsed_seconds, 1), 1, force_grouping=True)}
 
 
 def rate(obj):
-    return count(round(obj.rows_per_second)) if obj.rows_per_second else "–"
+    return count(round(obj.rows_per_second)) if obj.rows_per_second else DASH
 
 
 def progress(obj):
@@ -97,7 +98,7 @@ RENDERERS = {
     "elapsed": lambda obj, user: elapsed(obj),
     "rate": lambda obj, user: rate(obj),
     "finished": lambda obj, user: when(obj.finished_at),
-    "error": lambda obj, user: obj.error_message or "–",
+    "error": lambda obj, user: obj.error_message or DASH,
     "tools": tools,
 }
 

@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db.models import Count
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -38,6 +39,7 @@ def due_schedule(memory_table, coupon, django_user_model):
     """A daily schedule over a 300,000-member table whose time came a minute ago."""
     table = memory_table("SELECT custkey AS user_id FROM tpch.sf2.customer")  # ids 1..300,000
     owner = django_user_model.objects.create_user("owner", password="pw-for-tests-only", is_staff=True)
+    owner.user_permissions.add(Permission.objects.get(codename="add_distributionrequest"))
     schedule = Schedule(
         name="Welcome",
         coupon=coupon,
