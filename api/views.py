@@ -11,6 +11,7 @@ from ninja import Header, NinjaAPI, Status
 from ninja import Path as PathParam
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from couponops.routers import replica_reads
 from distribution.models import MEMBER_ID_MAX
 
 from . import selectors, services
@@ -66,7 +67,8 @@ def issue(
 @api.get("/members/{user_id}/coupons", auth=ApiKey("read"), response={200: WalletOut, **ERRORS})
 def wallet(request, user_id: UserId, status: Literal["live", "all"] = "live"):
     """The member's live coupons (usable); `?status=all` adds used, revoked and expired ones."""
-    held = selectors.member_wallet(user_id=user_id, every_state=status == "all")
+    with replica_reads():  # a wallet tolerates a second of lag (couponops/routers.py)
+        held = selectors.member_wallet(user_id=user_id, every_state=status == "all")
     return {"user_id": user_id, "coupons": [wallet_entry(row) for row in held]}
 
 

@@ -19,7 +19,7 @@ from import_export.forms import SelectableFieldsExportForm
 from couponops.exports import SpreadsheetExports
 from couponops.records import ReadOnlyAdminMixin
 
-from . import live, selectors, services
+from . import admin_pausing, live, selectors, services
 from .actors import Actor
 from .lookup import IssuedCouponLookup, parse_number
 from .models import Coupon, DistributionRequest, IssuedCoupon, Transition
@@ -543,6 +543,7 @@ class DistributionRequestAdmin(SpreadsheetExports, ExportMixin, admin.ModelAdmin
                 path(f"<path:object_id>/{action}/", view(getattr(self, f"{action}_view")), name=name(action))
                 for action in ("revoke", "confirm", "approve", "reject", "discard", "preview_again")
             ),
+            *admin_pausing.urls(self),
             *super().get_urls(),
         ]
 

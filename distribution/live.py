@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from . import throttle
 from .models import DistributionRequest, local_moment
 
 Status = DistributionRequest.Status
@@ -72,18 +73,30 @@ def rate(obj):
 
 def progress(obj):
     return format_html(
-        '<progress max="100" value="{}"></progress> <span class="percent">{}%</span> <span class="detail">{}</span>',
+        '<progress max="100" value="{}"></progress> <span class="percent">{}%</span> <span class="detail">{}</span>{}',
         obj.progress_percent,
         obj.progress_percent,
         progress_detail(obj),
+        throttle_note(obj),
     )
 
 
+def throttle_note(obj):
+    """“Slowed down: members' latency 62 ms > 40 ms” while the throttle holds a running request back."""
+    note = throttle.describe(obj.throttle or {}) if obj.status == Status.RUNNING else ""
+    return format_html(' <span class="throttle">{}</span>', note) if note else ""
+
+
 def tools(obj, user):
-    """The request page's buttons that depend on its status (Revoke appears once it is revocable)."""
+    """The request page's buttons that depend on its status (Revoke appears once it is revocable; Pause and
+    Resume while it runs)."""
     if obj.is_revocable and user.has_perm("distribution.revoke_distributionrequest"):
         url = reverse("admin:distribution_distributionrequest_revoke", args=[obj.pk])
         return format_html('<a href="{}" id="revoke">{}</a>', url, _("Revoke coupons"))
+    if obj.status == Status.RUNNING and user.has_perm("distribution.cancel_distributionrequest"):
+        action, label = ("resume", _("Resume")) if obj.paused_at else ("pause", _("Pause"))
+        url = reverse(f"admin:distribution_distributionrequest_{action}", args=[obj.pk])
+        return format_html('<a href="{}" id="{}">{}</a>', url, action, label)
     return ""
 
 

@@ -254,6 +254,12 @@ class DistributionRequest(models.Model):
     revoked_by = acted_by(_("revoked by"))
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoked_count = models.BigIntegerField(_("revoked"), default=0)
+    # The throttle (distribution/throttle.py): what slows the running request now (empty when nothing does),
+    # the time its runs spent slowed or paused, and an operator's pause (the run keeps its claim meanwhile).
+    throttle = models.JSONField(_("throttle"), default=dict, blank=True)
+    throttled_seconds = models.FloatField(_("time throttled (s)"), default=0)
+    paused_by = acted_by(_("paused by"))
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
 
     objects = DistributionRequestQuerySet.as_manager()
 
@@ -527,6 +533,9 @@ class Transition(models.Model):
         PREVIEWED_AGAIN = "previewed_again", _("Previewed again; back to draft")
         MEMBER_REVOKED = "member_revoked", _("One member's coupon revoked")
         MEMBER_RESTORED = "member_restored", _("One member's coupon restored")
+        PAUSED = "paused", _("Paused by an operator")
+        RESUMED = "resumed", _("Resumed by an operator")
+        THROTTLED = "throttled", _("Slowed down to spare the members")
 
     class ActorKind(models.TextChoices):
         USER = "user", _("user")

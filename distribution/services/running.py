@@ -1,7 +1,6 @@
 """The worker's run of one request: chunk by chunk, each chunk and its progress in one transaction."""
 
 import logging
-import time
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -14,6 +13,7 @@ from ..models import DistributionRequest, Transition
 from ..prefetch import Prefetched
 from ..signals import Event, send_on_commit
 from ..sources import get_source
+from ..throttle import Pacer
 from ..timing import rate, stopwatch
 from ..writers import BudgetExceeded, Chunk, WriteFailed, get_writer
 from .audience import AudienceChanged, audience_grew_mid_run, audience_verify
@@ -78,17 +78,16 @@ def _issue_all(distribution, watch, stop):
     target = source.resolve(distribution.table, distribution.column)
     writer = get_writer()
     batches = source.read(target, after=distribution.checkpoint, batch_size=settings.DISTRIBUTION_CHUNK_SIZE)
-    with Prefetched(batches) as prefetched:
+    with Prefetched(batches) as prefetched, Pacer(distribution=distribution) as pacer:
         # The id stream starts on its thread while the audience is checked here, so the check's scan
         # overlaps the stream's; on a mismatch leaving the block cancels the stream, nothing written.
         audience_verify(distribution=distribution, audience=source.audience(target))
-        for user_ids in prefetched:
+        for user_ids in pacer.chunks(prefetched):
             failpoint("read:batch")
             distribution_issue_chunk(distribution=distribution, writer=writer, user_ids=user_ids, elapsed=watch.elapsed)
             if stop is not None and stop.is_set():
                 raise Stopping()
-            if settings.DISTRIBUTION_CHUNK_PAUSE:
-                time.sleep(settings.DISTRIBUTION_CHUNK_PAUSE)
+            pacer.wait_between_chunks(rows=len(user_ids))  # yields to the members (distribution/throttle.py)
     failpoint("run:read-all")
 
 
