@@ -20,14 +20,23 @@ REPLICA = "replica"
 _scope = contextvars.ContextVar("couponops_replica_reads", default=None)
 
 
+class _Scope:
+    def __init__(self, alias):
+        self.alias = alias
+
+
 class ReplicaRouter:
     """Django's database router: `db_for_read` is the only decision; writes, relations and migrations are
-    the primary's (a standby refuses writes, and receives the schema through replication)."""
+    the primary's (a standby refuses writes, and receives the schema through replication). A write inside a
+    `replica_reads()` block sends the block's later reads to the primary too: they follow the write."""
 
     def db_for_read(self, model, **hints):
-        return _scope.get()
+        scope = _scope.get()
+        return scope.alias if scope is not None else None
 
     def db_for_write(self, model, **hints):
+        if (scope := _scope.get()) is not None:
+            scope.alias = None
         return "default"
 
     def allow_relation(self, obj1, obj2, **hints):
@@ -40,7 +49,7 @@ class ReplicaRouter:
 @contextmanager
 def replica_reads():
     """Reads inside the block may come from the standby, when it is configured and close enough behind."""
-    token = _scope.set(REPLICA if _replica_usable() else None)
+    token = _scope.set(_Scope(REPLICA if _replica_usable() else None))
     try:
         yield
     finally:
