@@ -89,7 +89,8 @@ class Standby(PostgresCluster):
 
     def start(self):
         self._own_root()
-        self._run("pg_basebackup", "-D", str(self.data), "-R", "-X", "stream", *self._primary_address())
+        # A fast checkpoint: the default spreads it over checkpoint_timeout, minutes of waiting.
+        self._run("pg_basebackup", "-D", str(self.data), "-R", "-X", "stream", "-c", "fast", *self._primary_address())
         settings = " ".join(f"-c {key}={value}" for key, value in self.options.items())
         server_options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c hot_standby=on {settings}"
         self._run(
