@@ -6,7 +6,7 @@ ROWS ?= 10000000
 SIZES ?= 1000000,10000000,30000000
 LOAD_SECONDS ?= 60
 
-.PHONY: demo demo-data test lint format bench bench-scale bench-api bench-throttle bench-http messages clean
+.PHONY: demo demo-data test test-long lint format bench bench-scale bench-api bench-throttle bench-http messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -34,6 +34,10 @@ demo: venv var
 
 test: venv
 	$(PY) -m pytest --durations=20
+
+# The model-based lifecycle test with far more random sequences than CI explores (about half an hour).
+test-long: venv
+	HYPOTHESIS_PROFILE=long $(PY) -m pytest tests/test_lifecycle_model.py -p no:cacheprovider
 
 # Lint and format check, as .ci/run does before the tests; `make format` fixes what it can.
 lint: venv
@@ -65,7 +69,7 @@ bench-http: venv
 
 # Developers only: refresh the Korean catalogue after changing strings (needs GNU gettext).
 messages: venv
-	$(PY) manage.py makemessages -l ko --ignore=.venv --ignore=tests --ignore=bench
+	$(PY) manage.py makemessages -l ko --no-location --ignore=.venv --ignore=tests --ignore=bench
 	$(PY) manage.py compilemessages -l ko --ignore=.venv
 
 clean:

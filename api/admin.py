@@ -4,7 +4,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from couponops.records import ReadOnlyAdminMixin
+from common.records import ReadOnlyAdminMixin
 
 from . import services
 from .models import ApiClient, IssueCall

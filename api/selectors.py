@@ -24,7 +24,7 @@ def api_client_for_key(key: str) -> ApiClient | None:
 
 
 def coupon_by_code(code: str) -> Coupon:
-    coupon = Coupon.objects.filter(code=code).first()
+    coupon = Coupon.objects.filter(code__iexact=code).first()  # codes are unique ignoring case
     if coupon is None:
         raise ApiError(404, "unknown_coupon", _("There is no coupon with the code “%(code)s”.") % {"code": code})
     return coupon

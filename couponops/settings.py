@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "common",
     "django_q",
     "import_export",
     "axes",
@@ -127,14 +128,14 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
-# LOG_FORMAT=json: one JSON object per line (couponops/logs.py), for log search; plain text otherwise.
+# LOG_FORMAT=json: one JSON object per line (common/logs.py), for log search; plain text otherwise.
 LOG_FORMAT = env("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "couponops.logs.JsonFormatter"},
+        "json": {"()": "common.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "plain"},

@@ -3,9 +3,15 @@
 import getpass
 from dataclasses import dataclass
 
-from .models import Transition
+from django.db import models
+from django.utils.translation import gettext_lazy as _
 
-Kind = Transition.ActorKind
+
+class Kind(models.TextChoices):
+    USER = "user", _("user")
+    WORKER = "worker", _("worker")
+    WATCHDOG = "watchdog", _("watchdog")
+    COMMAND_LINE = "command_line", _("command line")
 
 
 @dataclass(frozen=True)

@@ -8,19 +8,21 @@ of statuses, counts or buttons.
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from . import throttle
-from .models import DistributionRequest, local_moment
+from common.formats import DASH, local_moment, number, timestamp
+
+from . import lifecycle, throttle
+from .models import DistributionRequest
 
 Status = DistributionRequest.Status
 
 
 def when(moment):
     """A time people scan in a list: date and time to the second, in the site's time zone."""
-    return date_format(timezone.localtime(moment), "Y-m-d H:i:s") if moment else "–"
+    return timestamp(moment)
 
 
 def start_time(moment):
@@ -42,8 +44,7 @@ def status_label(obj):
     return obj.get_status_display()
 
 
-def count(value):
-    return "–" if value is None else number_format(value, force_grouping=True)
+count = number
 
 
 def progress_detail(obj):
@@ -62,13 +63,13 @@ def progress_detail(obj):
 
 def elapsed(obj):
     if not obj.elapsed_seconds:
-        return "–"
+        return DASH
     # Rounded: number_format cuts the digits off, and 0.09 s read "0.0 s" beside a rate of thousands per second.
     return _("%(seconds)s s") % {"seconds": number_format(round(obj.elapsed_seconds, 1), 1, force_grouping=True)}
 
 
 def rate(obj):
-    return count(round(obj.rows_per_second)) if obj.rows_per_second else "–"
+    return count(round(obj.rows_per_second)) if obj.rows_per_second else DASH
 
 
 def progress(obj):
@@ -88,16 +89,21 @@ def throttle_note(obj):
 
 
 def tools(obj, user):
-    """The request page's buttons that depend on its status (Revoke appears once it is revocable; Pause and
-    Resume while it runs)."""
+    """The request page's buttons that depend on its status: Revoke once it is revocable, Pause while it runs,
+    Resume while it is paused."""
+    links = []
     if obj.is_revocable and user.has_perm("distribution.revoke_distributionrequest"):
         url = reverse("admin:distribution_distributionrequest_revoke", args=[obj.pk])
-        return format_html('<a href="{}" id="revoke">{}</a>', url, _("Revoke coupons"))
-    if obj.status == Status.RUNNING and user.has_perm("distribution.cancel_distributionrequest"):
-        action, label = ("resume", _("Resume")) if obj.paused_at else ("pause", _("Pause"))
+        links.append(format_html('<a href="{}" id="revoke">{}</a>', url, _("Revoke coupons")))
+    move, action, label = (
+        (lifecycle.Move.RESUMED, "resume", _("Resume"))
+        if obj.paused_at
+        else (lifecycle.Move.PAUSED, "pause", _("Pause"))
+    )
+    if lifecycle.may(distribution=obj, action=move, user=user):
         url = reverse(f"admin:distribution_distributionrequest_{action}", args=[obj.pk])
-        return format_html('<a href="{}" id="{}">{}</a>', url, action, label)
-    return ""
+        links.append(format_html('<a href="{}" id="{}">{}</a>', url, action, label))
+    return format_html_join(" ", "{}", ((link,) for link in links))
 
 
 RENDERERS = {
@@ -110,7 +116,7 @@ RENDERERS = {
     "elapsed": lambda obj, user: elapsed(obj),
     "rate": lambda obj, user: rate(obj),
     "finished": lambda obj, user: when(obj.finished_at),
-    "error": lambda obj, user: obj.error_message or "–",
+    "error": lambda obj, user: obj.error_message or DASH,
     "tools": tools,
 }
 

@@ -6,16 +6,14 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import ExpressionWrapper, F, Q, Sum, Value
-from django.db.models.functions import Coalesce
-from django.utils import formats, timezone
+from django.db.models.functions import Coalesce, Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
 
+from common.formats import local_moment
 
-def local_moment(moment):
-    """A moment as people read it: in the site's time zone (a coupon expiring at 00:00 KST on Jan. 1 reads
-    Jan. 1, not Dec. 31), on a 24-hour clock, in the reader's language's word order."""
-    return formats.date_format(timezone.localtime(moment), pgettext("date and time", "N j, Y, H:i"))
+from . import lifecycle
+from .actors import Kind
 
 
 class CouponQuerySet(models.QuerySet):
@@ -80,11 +78,27 @@ class Coupon(models.Model):
         verbose_name = _("coupon")
         verbose_name_plural = _("coupons")
         ordering = ["-created_at"]
+        constraints = [
+            # WELCOME10 and welcome10 are one code to a person, a support look-up and the API alike.
+            models.UniqueConstraint(
+                Lower("code"),
+                name="coupon_code_unique_ignoring_case",
+                violation_error_message=_("A coupon with this code exists already (codes are compared ignoring case)."),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.code})"
 
     def clean(self):
+        same_code = Coupon.objects.filter(code__iexact=self.code).exclude(pk=self.pk)
+        if self.code and same_code.exists():
+            raise ValidationError(
+                {
+                    "code": _("Coupon code “%(code)s” is taken by “%(other)s”: codes are compared ignoring case.")
+                    % {"code": self.code, "other": same_code.first().code}
+                }
+            )
         if self.discount_kind == self.DiscountKind.PERCENT and self.discount_amount and self.discount_amount > 100:
             raise ValidationError({"discount_amount": _("A percent discount is at most 100.")})
 
@@ -165,18 +179,7 @@ class DistributionRequestQuerySet(models.QuerySet):
 
 
 class DistributionRequest(models.Model):
-    class Status(models.TextChoices):
-        DRAFT = "draft", _("Draft")
-        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
-        CANCELLED = "cancelled", _("Cancelled")
-        REVOKING = "revoking", _("Revoking")
-        REVOKED = "revoked", _("Revoked")
-        DISCARDED = "discarded", _("Discarded")
-        AUDIENCE_CHANGED = "audience_changed", _("Audience changed")
+    Status = lifecycle.Status
 
     coupon = models.ForeignKey(Coupon, models.PROTECT, verbose_name=_("coupon"), related_name="distributions")
     source = models.CharField(_("source"), max_length=64)
@@ -218,7 +221,7 @@ class DistributionRequest(models.Model):
         blank=True,
         help_text=_("Members who held this coupon at preview time; empty if not counted in advance."),
     )
-    reissue_count = models.BigIntegerField(
+    preview_reissue_count = models.BigIntegerField(
         _("had it revoked"),
         null=True,
         blank=True,
@@ -251,6 +254,9 @@ class DistributionRequest(models.Model):
     attempts = models.PositiveIntegerField(_("runs"), default=0)
     cancelled_by = acted_by(_("cancelled by"))
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    rejected_by = acted_by(_("rejected by"))
+    rejected_at = models.DateTimeField(_("rejected at"), null=True, blank=True)
+    rejection_reason = models.TextField(_("reason for rejecting"), blank=True)
     revoked_by = acted_by(_("revoked by"))
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoked_count = models.BigIntegerField(_("revoked"), default=0)
@@ -286,22 +292,12 @@ class DistributionRequest(models.Model):
             "table": self.table,
         }
 
-    # What each status allows, in one place: services enforce it, the admin's buttons and the
-    # progress script read it (the script through `is_live` in the progress view's answer).
-    # `audience_changed` is finished (nothing runs until a person acts): a fresh preview takes it back to
-    # a draft, and what it issued before the stop can be revoked.
-    FINISHED = (
-        Status.SUCCEEDED,
-        Status.FAILED,
-        Status.CANCELLED,
-        Status.REVOKED,
-        Status.DISCARDED,
-        Status.AUDIENCE_CHANGED,
-    )
-    LIVE = (Status.QUEUED, Status.RUNNING, Status.REVOKING)
-    CANCELLABLE = (Status.AWAITING_APPROVAL, Status.QUEUED, Status.RUNNING)
-    REVOCABLE = (Status.SUCCEEDED, Status.CANCELLED, Status.AUDIENCE_CHANGED)
-    PREVIEWABLE_AGAIN = (Status.AUDIENCE_CHANGED,)
+    # What each status allows is the lifecycle's table (distribution/lifecycle.py); these name its parts.
+    FINISHED = tuple(lifecycle.FINISHED)
+    LIVE = tuple(lifecycle.LIVE)
+    CANCELLABLE = tuple(lifecycle.sources(lifecycle.Move.CANCELLED))
+    REVOCABLE = tuple(lifecycle.sources(lifecycle.Move.REVOKE_STARTED))
+    PREVIEWABLE_AGAIN = tuple(lifecycle.sources(lifecycle.Move.PREVIEWED_AGAIN))
 
     @property
     def is_finished(self):
@@ -324,24 +320,20 @@ class DistributionRequest(models.Model):
     def may_be_previewed_again(self):
         return self.status in self.PREVIEWABLE_AGAIN
 
+    def may(self, action, user) -> bool:
+        """Whether `user` may make the lifecycle move `action` on this request now."""
+        return lifecycle.may(distribution=self, action=action, user=user)
+
     def may_be_confirmed_by(self, user):
         """Only the requester confirms or discards a draft: they are the one who read its preview."""
         return self.requested_by_id == (user.pk if user is not None else None)
 
     def may_be_previewed_again_by(self, user):
-        """Its requester; a request queued from the command line has none, so anybody who may draft requests
-        takes it over by previewing it again (and is then the one who confirms it)."""
-        if self.requested_by_id is None:
-            return user is not None and user.has_perm("distribution.add_distributionrequest")
-        return self.may_be_confirmed_by(user)
+        return self.may(lifecycle.Move.PREVIEWED_AGAIN, user)
 
     def may_be_approved_by(self, user):
         """Four eyes: an approver who is not the requester."""
-        return (
-            user is not None
-            and user.has_perm("distribution.approve_distributionrequest")
-            and user.pk != self.requested_by_id
-        )
+        return self.may(lifecycle.Move.APPROVED, user)
 
     @property
     def would_issue(self):
@@ -349,10 +341,31 @@ class DistributionRequest(models.Model):
         whose coupon was revoked unused does not hold it: it is issued again, and counted here)."""
         return max(0, (self.target_count or 0) - (self.held_count or 0))
 
+    def nothing_to_issue(self):
+        """Why the preview would issue no coupon at all, in words; None when it would issue some."""
+        if self.target_count is None or self.would_issue > 0:
+            return None
+        if not self.target_count:
+            return _(
+                "The table holds no valid member id (every id is empty, zero or negative), so nothing would be issued."
+            )
+        return _("Every member in the table already holds this coupon, so nothing would be issued.")
+
+    def check_would_issue(self):
+        """Raises ValidationError when confirming would issue nothing: a request that gives no coupon is a
+        mistake to show, not a job to queue."""
+        if (reason := self.nothing_to_issue()) is not None:
+            raise ValidationError({"table": reason})
+
     @property
     def is_revocable(self):
-        """Something to revoke: a finished request that issued coupons (never one that issued none)."""
-        return self.status in self.REVOCABLE and self.issued_count > 0
+        """Something to revoke: a finished request that gave coupons, issued or re-issued (never one that gave
+        none)."""
+        return lifecycle.status_allows(distribution=self, action=lifecycle.Move.REVOKE_STARTED)
+
+    @property
+    def is_rejected(self):
+        return self.status == self.Status.REJECTED
 
     # A start time this far in the past is a typing mistake, not "now": it is refused.
     START_GRACE = timedelta(minutes=5)
@@ -513,35 +526,9 @@ class Transition(models.Model):
     values, never as a sentence, so each reader sees it in their own language.
     """
 
-    class Action(models.TextChoices):
-        DRAFTED = "drafted", _("Drafted with a preview")
-        CONFIRMED = "confirmed", _("Confirmed")
-        APPROVAL_REQUESTED = "approval_requested", _("Sent for approval")
-        APPROVED = "approved", _("Approved")
-        REJECTED = "rejected", _("Rejected")
-        DISCARDED = "discarded", _("Discarded")
-        CANCELLED = "cancelled", _("Cancelled")
-        STARTED = "started", _("Started")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
-        STOPPED = "stopped", _("Stopped by a worker shutdown; queued again")
-        TAKEN_OVER = "taken_over", _("Worker stopped reporting; queued again")
-        RETRIED = "retried", _("Retried from the checkpoint")
-        REVOKE_STARTED = "revoke_started", _("Revoke started")
-        REVOKED = "revoked", _("Revoked")
-        AUDIENCE_CHANGED = "audience_changed", _("Stopped: the audience changed since the preview")
-        PREVIEWED_AGAIN = "previewed_again", _("Previewed again; back to draft")
-        MEMBER_REVOKED = "member_revoked", _("One member's coupon revoked")
-        MEMBER_RESTORED = "member_restored", _("One member's coupon restored")
-        PAUSED = "paused", _("Paused by an operator")
-        RESUMED = "resumed", _("Resumed by an operator")
-        THROTTLED = "throttled", _("Slowed down to spare the members")
+    Action = lifecycle.Move
 
-    class ActorKind(models.TextChoices):
-        USER = "user", _("user")
-        WORKER = "worker", _("worker")
-        WATCHDOG = "watchdog", _("watchdog")
-        COMMAND_LINE = "command_line", _("command line")
+    ActorKind = Kind
 
     # None only for support's change of a coupon that a Coupon API call issued: no request to belong to.
     distribution = models.ForeignKey(

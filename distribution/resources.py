@@ -1,14 +1,13 @@
 """django-import-export resources: request history out (CSV/XLSX), coupons in and out.
 
-Both derive from SafeModelResource: an exported cell is data, never a formula (couponops/exports.py).
+Both derive from SafeModelResource: an exported cell is data, never a formula (common/exports.py).
 """
 
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, widgets
 
-from couponops.exports import SafeModelResource
+from common.exports import SafeModelResource
+from common.formats import timestamp
 
 from .models import Coupon, DistributionRequest, Transition
 
@@ -41,7 +40,7 @@ def _time(attribute, header):
 
 class LocalTimeWidget(widgets.Widget):
     def render(self, value, obj=None, **kwargs):
-        return date_format(timezone.localtime(value), "Y-m-d H:i:s") if value else ""
+        return timestamp(value, empty="")
 
 
 class DistributionRequestResource(SafeModelResource):

@@ -2,7 +2,7 @@
 
 Applied by a data migration (so every database has them) and by `manage.py setup_roles` (to put a
 group back as written here after someone changed it by hand). A user's role is the group they are in;
-the django-q2 task tables are for superusers only whatever the groups say (distribution/admin.py).
+the django-q2 task tables are for superusers only whatever the groups say (distribution/admin/tasks.py).
 """
 
 from django.apps import apps as global_apps

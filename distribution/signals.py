@@ -1,6 +1,6 @@
 """Distribution events for whoever wants them (notifications/ listens; distribution/ never imports it).
 
-`Event` is the one list of events: each has a label and a signal, and every other app reads the list
+`Event` is the one list of events (the lifecycle's table declares them): each has a label and a signal, and every other app reads the list
 from here (the outbox's choices, the Slack titles, the receivers). Every signal is sent with
 `distribution=<DistributionRequest>` and only after the transition is committed, so a receiver never
 sees a state that could still roll back.
@@ -8,21 +8,16 @@ sees a state that could still roll back.
 
 import logging
 
-from django.db import models, transaction
+from django.db import transaction
 from django.dispatch import Signal
-from django.utils.translation import gettext_lazy as _
+
+from . import lifecycle
 
 logger = logging.getLogger(__name__)
 
 
-class Event(models.TextChoices):
-    APPROVAL_NEEDED = "approval_needed", _("Approval needed")
-    STARTED = "started", _("Started")
-    SUCCEEDED = "succeeded", _("Succeeded")
-    FAILED = "failed", _("Failed")
-    CANCELLED = "cancelled", _("Cancelled")
-    REVOKED = "revoked", _("Revoked")
-    AUDIENCE_CHANGED = "audience_changed", _("Audience changed")
+# The one list of events, derived from the lifecycle's table of moves (the moves that announce something).
+Event = lifecycle.Event
 
 
 def event_choices():
@@ -36,6 +31,7 @@ distribution_started = SIGNALS[Event.STARTED]
 distribution_succeeded = SIGNALS[Event.SUCCEEDED]
 distribution_failed = SIGNALS[Event.FAILED]
 distribution_cancelled = SIGNALS[Event.CANCELLED]
+distribution_rejected = SIGNALS[Event.REJECTED]
 distribution_revoked = SIGNALS[Event.REVOKED]
 distribution_audience_changed = SIGNALS[Event.AUDIENCE_CHANGED]
 

@@ -46,7 +46,8 @@ class PausedTooLong(Exception):
     def __init__(self, seconds):
         self.message = _(
             "The run was paused for more than %(seconds)s seconds, longer than the warehouse keeps a query "
-            "waiting; nothing was lost. Retry resumes it after the last member written."
+            "waiting; nothing was lost. Resume it if an operator paused it, then Retry: it goes on after the "
+            "last member written."
         ) % {"seconds": f"{seconds:,.0f}"}
         super().__init__(self.message)
 
@@ -303,9 +304,9 @@ class Pacer:
         from .services.throttling import distribution_record_throttled
 
         try:
-            self._show({})
             if self.throttled:
                 distribution_record_throttled(distribution=self.distribution, seconds=self.throttled)
+            self._show({})
         except DatabaseError:  # the run's own error (a lost connection) is the one to report
             logger.warning("the throttle's summary of request %s was not recorded", self.distribution.pk)
 

@@ -2,11 +2,12 @@
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.formats import date_format, number_format
+from django.utils import translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from common.formats import DASH, number, timestamp
 from distribution.signals import Event
 
 TITLES = {
@@ -15,6 +16,7 @@ TITLES = {
     Event.SUCCEEDED: ("✅", gettext_noop("Coupon distribution #%(pk)s succeeded")),
     Event.FAILED: ("❌", gettext_noop("Coupon distribution #%(pk)s failed")),
     Event.CANCELLED: ("🛑", gettext_noop("Coupon distribution #%(pk)s cancelled")),
+    Event.REJECTED: ("🙅", gettext_noop("Coupon distribution #%(pk)s rejected")),
     Event.REVOKED: ("↩️", gettext_noop("Coupons of distribution #%(pk)s revoked")),
     Event.AUDIENCE_CHANGED: ("⚠️", gettext_noop("Coupon distribution #%(pk)s stopped: its audience changed")),
 }
@@ -62,24 +64,27 @@ def _facts(event, distribution):
             _("Requested by"),
             distribution.requested_by.get_username() if distribution.requested_by else _("command line"),
         ),
-        (_("Memo"), distribution.memo or "–"),
+        (_("Memo"), distribution.memo or DASH),
         (_("Source table"), f"{distribution.source}: {distribution.table}.{distribution.column}"),
-        (_("Targets"), _number(distribution.target_count)),
+        (_("Targets"), number(distribution.target_count)),
     ]
     if event == Event.APPROVAL_NEEDED:
-        facts.append((_("Would issue"), _number(distribution.would_issue)))
+        facts.append((_("Would issue"), number(distribution.would_issue)))
     if event == Event.CANCELLED and distribution.cancelled_by:
         facts.append((_("Cancelled by"), distribution.cancelled_by.get_username()))
+    if event == Event.REJECTED and distribution.rejected_by:
+        facts.append((_("Rejected by"), distribution.rejected_by.get_username()))
+        facts.append((_("Reason"), distribution.rejection_reason or DASH))
     if event == Event.REVOKED:
-        facts.append((_("Revoked"), _number(distribution.revoked_count)))
+        facts.append((_("Revoked"), number(distribution.revoked_count)))
     if event == Event.APPROVAL_NEEDED and distribution.starts_later():
-        facts.append((_("Starts at"), _local_time(distribution.not_before)))
-    if event not in (Event.STARTED, Event.APPROVAL_NEEDED):
+        facts.append((_("Starts at"), timestamp(distribution.not_before, seconds=False)))
+    if event not in (Event.STARTED, Event.APPROVAL_NEEDED, Event.REJECTED):
         facts.append(
             (
                 _("Read / issued / skipped"),
                 " / ".join(
-                    _number(n) for n in (distribution.read_count, distribution.issued_count, distribution.skipped_count)
+                    number(n) for n in (distribution.read_count, distribution.issued_count, distribution.skipped_count)
                 ),
             )
         )
@@ -89,7 +94,7 @@ def _facts(event, distribution):
             (
                 _("Read / issued / re-issued / skipped"),
                 " / ".join(
-                    _number(n)
+                    number(n)
                     for n in (
                         distribution.read_count,
                         distribution.issued_count,
@@ -99,17 +104,9 @@ def _facts(event, distribution):
                 ),
             ),
             (_("Elapsed"), _("%(seconds)s s") % {"seconds": number_format(distribution.elapsed_seconds, 1)}),
-            (_("Coupons per second"), _number(round(distribution.rows_per_second or 0))),
+            (_("Coupons per second"), number(round(distribution.rows_per_second or 0))),
         ]
     return facts
-
-
-def _local_time(moment):
-    return date_format(timezone.localtime(moment), "Y-m-d H:i")
-
-
-def _number(value):
-    return "–" if value is None else number_format(value, force_grouping=True)
 
 
 def _admin_link(distribution):

@@ -15,7 +15,7 @@ from django.core import checks
 from django.urls import reverse
 from import_export.admin import ExportMixin
 
-from couponops.exports import check_export_admins
+from common.exports import check_export_admins
 from distribution.models import Coupon, DistributionRequest
 from distribution.resources import CouponResource, DistributionRequestResource
 

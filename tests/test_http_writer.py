@@ -202,7 +202,7 @@ def test_the_preview_says_the_service_counts_the_holders(http_writer, service, a
             coupon=coupon, source="warehouse", table=audience, column="user_id", memo="preview"
         ),
     )
-    assert (draft.target_count, draft.held_count, draft.reissue_count) == (MEMBERS, None, None)
+    assert (draft.target_count, draft.held_count, draft.preview_reissue_count) == (MEMBERS, None, None)
     client.force_login(staff_user)
     page = client.get(f"/admin/distribution/distributionrequest/{draft.pk}/change/").content.decode()
     assert "counted by the coupon service during the run" in page

@@ -265,7 +265,7 @@ def test_the_admin_says_when_a_worker_stopped_reporting(admin_client, settings, 
 
 def transition_log(log_format):
     code = (
-        "from couponops.logs import log_transition; "
+        "from common.logs import log_transition; "
         "log_transition(request_id=42, event='claimed', status='running', attempt=2)"
     )
     env = {**os.environ, "LOG_FORMAT": log_format, "DATABASE_URL": "sqlite:///:memory:"}

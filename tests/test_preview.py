@@ -240,7 +240,9 @@ class TestApproval:
         distribution = self.confirmed(coupon, large, staff_user, django_capture_on_commit_callbacks)
         assert services.distribution_reject(distribution=distribution, actor=by(approver), reason="Wrong audience")
         distribution.refresh_from_db()
-        assert distribution.status == Status.CANCELLED
+        assert distribution.status == Status.REJECTED  # not "Cancelled": a rejection has its own status
+        assert (distribution.rejected_by, distribution.rejection_reason) == (approver, "Wrong audience")
+        assert distribution.cancelled_by is None
         rejected = distribution.transitions.get(action="rejected")
         assert (rejected.actor, rejected.details) == (approver, {"reason": "Wrong audience"})
         assert not services.distribution_approve(distribution=distribution, actor=by(approver))

@@ -52,9 +52,10 @@ def on_standby(sql):
 
 
 def caught_up():
-    """Waits until the standby has replayed everything the primary has written so far."""
+    """Waits until the standby has replayed everything the primary has written so far: the insert position,
+    since with synchronous_commit=off (the tests' cluster) a commit's WAL is written a moment later."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_lsn()")
+        cursor.execute("SELECT pg_current_wal_insert_lsn()")
         lsn = cursor.fetchone()[0]
     wait_for(lambda: on_standby(f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn"), what="the standby")
 

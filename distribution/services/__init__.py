@@ -6,13 +6,13 @@
 - audience: what was confirmed is what runs (the check before a run, a fresh preview after a change);
 - revoking: soft-deleting a request's coupons in the background;
 - members: revoking or restoring one member's coupon, for support;
-- audit: the one record of every transition.
+- moves: the one function that moves a request along its lifecycle (distribution/lifecycle.py's table);
+- audit: the one record of every move.
 
 Reads live in `distribution.selectors`.
 """
 
 from .audience import AudienceChanged, distribution_preview_again
-from .audit import transition_record
 from .drafting import (
     distribution_approve,
     distribution_confirm,
@@ -23,6 +23,7 @@ from .drafting import (
     distribution_submit,
 )
 from .members import issued_coupon_restore, issued_coupon_revoke
+from .moves import distribution_move
 from .queue import (
     distribution_cancel,
     distribution_claim_next,
@@ -73,5 +74,5 @@ __all__ = [
     "distribution_run_queue",
     "distribution_submit",
     "distribution_succeed",
-    "transition_record",
+    "distribution_move",
 ]

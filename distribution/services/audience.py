@@ -1,17 +1,17 @@
 """What was confirmed is what runs: a run checks the audience against its preview before the first coupon,
 never issues past the confirmed count, and a changed audience goes back to its requester as a new draft."""
 
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from .. import lifecycle
 from ..actors import Actor
-from ..models import DistributionRequest, Transition
+from ..models import DistributionRequest
 from ..sources.base import Audience
-from .audit import transition_record
 from .drafting import PREVIEW_FIELDS, preview_take
+from .moves import distribution_move, distribution_move_require
 
-Status = DistributionRequest.Status
+Move = lifecycle.Move
 
 
 class AudienceChanged(Exception):
@@ -75,8 +75,7 @@ def distribution_preview_again(*, distribution: DistributionRequest, actor: Acto
     audience again from the start, so its read and skipped counts start from zero (the history keeps
     the earlier ones). Raises ValidationError, changing nothing, if the table is now unusable."""
     distribution.refresh_from_db()
-    if not distribution.may_be_previewed_again_by(actor.user):
-        raise PermissionDenied(_("Only the person who drafted a request may preview it again and confirm it."))
+    distribution_move_require(distribution=distribution, action=Move.PREVIEWED_AGAIN, actor=actor)
     requester = distribution.requested_by_id
     before = {
         "targets": distribution.target_count,
@@ -84,29 +83,32 @@ def distribution_preview_again(*, distribution: DistributionRequest, actor: Acto
         "skipped": distribution.skipped_count,
     }
     preview_take(distribution=distribution)
-    with transaction.atomic():
-        # The requester as checked: of two people taking over a command-line request, one gets it.
-        stopped = DistributionRequest.objects.filter(
-            pk=distribution.pk, requested_by_id=requester, status__in=DistributionRequest.PREVIEWABLE_AGAIN
-        )
-        updated = stopped.update(
-            requested_by_id=requester or actor.user_id,
-            status=Status.DRAFT,
-            read_count=0,
-            skipped_count=0,
-            checkpoint=None,
-            error_message="",
-            finished_at=None,
-            confirmed_by=None,
-            confirmed_at=None,
-            approved_by=None,
-            approved_at=None,
-            queued_at=None,
-            **{field: getattr(distribution, field) for field in PREVIEW_FIELDS},
-        )
-        distribution.refresh_from_db()
-        if updated:
-            transition_record(
-                distribution=distribution, action=Transition.Action.PREVIEWED_AGAIN, actor=actor, before=before
-            )
-    return bool(updated)
+    fields = {
+        "requested_by_id": requester or actor.user_id,
+        **RESET_FOR_A_NEW_PASS,
+        **{field: getattr(distribution, field) for field in PREVIEW_FIELDS},
+    }
+    # The requester as checked: of two people taking over a command-line request, one gets it.
+    return distribution_move(
+        distribution=distribution,
+        action=Move.PREVIEWED_AGAIN,
+        actor=actor,
+        fields=fields,
+        where=Q(requested_by_id=requester),
+        details={"before": before},
+    )
+
+
+# What a fresh pass starts without: its own progress, confirmation and approval.
+RESET_FOR_A_NEW_PASS = {
+    "read_count": 0,
+    "skipped_count": 0,
+    "checkpoint": None,
+    "error_message": "",
+    "finished_at": None,
+    "confirmed_by": None,
+    "confirmed_at": None,
+    "approved_by": None,
+    "approved_at": None,
+    "queued_at": None,
+}

@@ -1,11 +1,9 @@
-"""The one audit path: every change of a request's status is written here, and logged."""
+"""The one audit path: every move of a request (services.distribution_move) is written here, and logged."""
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from couponops.logs import log_transition
+from common.logs import log_transition
 
 from ..actors import Actor
 from ..models import DistributionRequest, Transition
@@ -37,9 +35,3 @@ def transition_record(*, distribution: DistributionRequest | None, action: str, 
     }
     transaction.on_commit(lambda: log_transition(**line))  # a rolled-back transition never happened
     return transition
-
-
-def actor_require_permission(*, actor: Actor, permission: str):
-    """A person needs the permission; the command line and the worker act for the operators who run them."""
-    if actor.user is not None and not actor.user.has_perm(permission):
-        raise PermissionDenied(_("You do not have the permission to do this."))

@@ -1,24 +1,23 @@
 """A request's way into the queue: drafted with a preview, confirmed by its requester, approved by another."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import lifecycle
 from ..actors import Actor
-from ..models import DistributionRequest, Transition
+from ..models import DistributionRequest
 from ..selectors import (
     audience_check,
     audience_holders_count,
     distribution_estimate_seconds,
     distribution_needs_approval,
 )
-from ..signals import Event, send_on_commit
-from .audit import transition_record
-from .queue import distribution_queue_kick
+from .moves import distribution_move, distribution_move_record, distribution_move_require
 
 Status = DistributionRequest.Status
-Action = Transition.Action
+Move = lifecycle.Move
 
 
 def distribution_preview(*, distribution: DistributionRequest, audience=None) -> DistributionRequest:
@@ -52,7 +51,7 @@ def distribution_draft(
     distribution.full_clean()
     with transaction.atomic():
         distribution.save()
-        transition_record(distribution=distribution, action=Action.DRAFTED, actor=actor)
+        distribution_move_record(distribution=distribution, action=Move.DRAFTED, actor=actor)
     return distribution
 
 
@@ -78,7 +77,7 @@ PREVIEW_FIELDS = (
     "invalid_count",
     "duplicate_count",
     "held_count",
-    "reissue_count",
+    "preview_reissue_count",
     "estimated_seconds",
 )
 
@@ -93,7 +92,7 @@ def preview_take(*, distribution: DistributionRequest, audience=None):
     distribution.target_count, distribution.sample_ids = profile.targets, profile.samples
     distribution.audience_fingerprint = profile.fingerprint
     distribution.invalid_count, distribution.duplicate_count = profile.invalid, profile.duplicates
-    distribution.held_count, distribution.reissue_count = audience_holders_count(
+    distribution.held_count, distribution.preview_reissue_count = audience_holders_count(
         coupon=distribution.coupon, source=distribution.source, target=target, targets=profile.targets
     )
     distribution.coupon.check_budget(distribution.would_issue)
@@ -102,85 +101,57 @@ def preview_take(*, distribution: DistributionRequest, audience=None):
 
 def distribution_confirm(*, distribution: DistributionRequest, actor: Actor) -> str | None:
     """Confirms a draft: queued, or awaiting approval when large. None if it was no longer a draft
-    (a second click), so nothing is ever queued twice. Only the requester may confirm."""
-    if not distribution.may_be_confirmed_by(actor.user):
-        raise PermissionDenied(_("Only the person who drafted a request may confirm or discard it."))
-    distribution.coupon.check_issuable()
-    distribution.coupon.check_budget(distribution.would_issue)
-    status = Status.AWAITING_APPROVAL if distribution_needs_approval(distribution=distribution) else Status.QUEUED
+    (a second click), so nothing is ever queued twice. Only the requester may confirm; a draft that would
+    issue nothing is refused (ValidationError), changing nothing."""
+    distribution_move_require(distribution=distribution, action=Move.CONFIRMED, actor=actor)
+    _check_all(
+        distribution.coupon.check_issuable,
+        lambda: distribution.coupon.check_budget(distribution.would_issue),
+        distribution.check_would_issue,
+    )
     now = timezone.now()
-    with transaction.atomic():
-        updated = DistributionRequest.objects.filter(pk=distribution.pk, status=Status.DRAFT).update(
-            status=status,
-            confirmed_by=actor.user,
-            confirmed_at=now,
-            queued_at=now if status == Status.QUEUED else None,
-        )
-        if not updated:
-            return None
-        distribution.refresh_from_db()
-        transition_record(distribution=distribution, action=Action.CONFIRMED, actor=actor)
-        if status == Status.QUEUED:
-            transaction.on_commit(distribution_queue_kick)
-        else:
-            send_on_commit(Event.APPROVAL_NEEDED, distribution)
-    return status
+    large = distribution_needs_approval(distribution=distribution)
+    fields = {"confirmed_by": actor.user, "confirmed_at": now, "queued_at": None if large else now}
+    to = Status.AWAITING_APPROVAL if large else Status.QUEUED
+    if not distribution_move(distribution=distribution, action=Move.CONFIRMED, actor=actor, fields=fields, to=to):
+        return None
+    return distribution.status
 
 
 def distribution_approve(*, distribution: DistributionRequest, actor: Actor) -> bool:
     """Queues a request awaiting approval. False if it is not awaiting approval (a second click).
 
     Four eyes: the approver needs the approve permission and is never the requester."""
-    if distribution.requested_by_id is not None and distribution.requested_by_id == actor.user_id:
-        raise PermissionDenied(_("Nobody approves their own request: another approver must."))
-    if not distribution.may_be_approved_by(actor.user):
-        raise PermissionDenied(_("Approving needs the permission to approve distribution requests."))
     now = timezone.now()
-    with transaction.atomic():
-        updated = DistributionRequest.objects.filter(pk=distribution.pk, status=Status.AWAITING_APPROVAL).update(
-            status=Status.QUEUED, approved_by=actor.user, approved_at=now, queued_at=now
-        )
-        if updated:
-            distribution.refresh_from_db()
-            transition_record(distribution=distribution, action=Action.APPROVED, actor=actor)
-            transaction.on_commit(distribution_queue_kick)
-    return bool(updated)
+    fields = {"approved_by": actor.user, "approved_at": now, "queued_at": now}
+    return distribution_move(distribution=distribution, action=Move.APPROVED, actor=actor, fields=fields)
 
 
 def distribution_reject(*, distribution: DistributionRequest, actor: Actor, reason: str) -> bool:
-    """Turns down a request awaiting approval, saying why; only someone who may approve it may.
-    False if it was no longer awaiting approval."""
-    if not distribution.may_be_approved_by(actor.user):
-        raise PermissionDenied(_("Only another user with the approve permission may reject this request."))
-    rejected = _close(distribution, Status.AWAITING_APPROVAL, Status.CANCELLED, Action.REJECTED, actor, reason=reason)
-    if rejected:
-        send_on_commit(Event.CANCELLED, distribution)
-    return rejected
+    """Turns down a request awaiting approval, saying why (the requester reads it); only someone who may
+    approve it may. False if it was no longer awaiting approval."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why you reject it: the requester reads the reason.")})
+    now = timezone.now()
+    fields = {"rejected_by": actor.user, "rejected_at": now, "rejection_reason": reason, "finished_at": now}
+    return distribution_move(
+        distribution=distribution, action=Move.REJECTED, actor=actor, fields=fields, details={"reason": reason}
+    )
 
 
 def distribution_discard(*, distribution: DistributionRequest, actor: Actor) -> bool:
     """Discards a draft (only its requester may). False if it was no longer a draft. A draft was never
     announced, so nobody needs telling."""
-    if not distribution.may_be_confirmed_by(actor.user):
-        raise PermissionDenied(_("Only the person who drafted a request may confirm or discard it."))
-    return _close(distribution, Status.DRAFT, Status.DISCARDED, Action.DISCARDED, actor)
-
-
-@transaction.atomic
-def _close(distribution, current, status, action, actor, **details) -> bool:
-    """Ends a request that never ran (`current` → `status`) by a conditional update; False if it had moved on."""
-    now = timezone.now()
-    updated = DistributionRequest.objects.filter(pk=distribution.pk, status=current).update(
-        status=status, cancelled_by=actor.user, cancelled_at=now, finished_at=now
-    )
-    if updated:
-        distribution.refresh_from_db()
-        transition_record(distribution=distribution, action=action, actor=actor, **details)
-    return bool(updated)
+    fields = {"finished_at": timezone.now()}
+    return distribution_move(distribution=distribution, action=Move.DISCARDED, actor=actor, fields=fields)
 
 
 def distribution_submit(*, distribution: DistributionRequest, actor: Actor, audience=None) -> DistributionRequest:
-    """Drafts and confirms in one step, for callers with no one to show a preview to (the command line)."""
-    distribution_draft(distribution=distribution, actor=actor, audience=audience)
+    """Drafts and confirms in one step, for callers with no one to show a preview to (the command line). A
+    request that would issue nothing is refused before anything is saved (ValidationError)."""
+    distribution_preview(distribution=distribution, audience=audience)
+    distribution.check_would_issue()
+    distribution_draft(distribution=distribution, actor=actor, previewed=True)
     distribution_confirm(distribution=distribution, actor=actor)
     return distribution

@@ -6,11 +6,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import lifecycle
 from ..actors import Actor
-from ..models import Coupon, DistributionRequest, IssuedCoupon, Transition
-from .audit import actor_require_permission, transition_record
+from ..models import Coupon, DistributionRequest, IssuedCoupon
+from .moves import distribution_move_record, distribution_move_require
 
-Action = Transition.Action
+Action = lifecycle.Move
 
 
 def issued_coupon_revoke(*, coupon: Coupon, user_id: int, actor: Actor, reason: str) -> bool:
@@ -37,7 +38,7 @@ def issued_coupon_restore(*, coupon: Coupon, user_id: int, actor: Actor, reason:
 
 
 def _change(coupon, user_id, actor, reason, rows, action, **values):
-    actor_require_permission(actor=actor, permission="distribution.revoke_distributionrequest")
+    distribution_move_require(distribution=None, action=action, actor=actor)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why: the reason is kept in the request's history.")})
@@ -47,7 +48,7 @@ def _change(coupon, user_id, actor, reason, rows, action, **values):
         if changed:
             row = IssuedCoupon.objects.select_related("distribution").get(coupon_id=coupon.pk, user_id=user_id)
             issuer = {"issue_call": row.issue_call_id} if row.distribution is None else {}
-            transition_record(
+            distribution_move_record(
                 distribution=row.distribution,
                 action=action,
                 actor=actor,

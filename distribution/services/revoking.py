@@ -5,34 +5,26 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .. import lifecycle
 from ..actors import WORKER, Actor
-from ..models import DistributionRequest, IssuedCoupon, Transition
-from ..signals import Event, send_on_commit
-from .audit import actor_require_permission, transition_record
-from .queue import distribution_queue_kick
+from ..models import DistributionRequest, IssuedCoupon
+from .moves import distribution_move
 
 Status = DistributionRequest.Status
-Action = Transition.Action
+Move = lifecycle.Move
 
 
 def distribution_revoke(*, distribution: DistributionRequest, actor: Actor) -> bool:
-    """Starts revoking the coupons of a succeeded or cancelled request; False if it is not revocable
-    (another status, or nothing was issued).
+    """Starts revoking the coupons of a finished request that gave some (issued or re-issued: succeeded,
+    failed, cancelled or stopped by a changed audience); False if it is not revocable (another status, or
+    it gave nothing).
 
     The page returns at once: the worker soft-deletes the unused coupons chunk by chunk (10 million
     rows are one long UPDATE otherwise, longer than a web request may last). Idempotent: a request
     is revoked once; a second call changes nothing. Nothing is hard-deleted.
     """
-    actor_require_permission(actor=actor, permission="distribution.revoke_distributionrequest")
-    with transaction.atomic():
-        claimed = DistributionRequest.objects.filter(
-            pk=distribution.pk, status__in=DistributionRequest.REVOCABLE, issued_count__gt=0
-        ).update(status=Status.REVOKING, revoked_by=actor.user, revoked_at=timezone.now(), revoked_count=0)
-        if claimed:
-            distribution.refresh_from_db()
-            transition_record(distribution=distribution, action=Action.REVOKE_STARTED, actor=actor)
-            transaction.on_commit(distribution_queue_kick)
-    return bool(claimed)
+    fields = {"revoked_by": actor.user, "revoked_at": timezone.now(), "revoked_count": 0}
+    return distribution_move(distribution=distribution, action=Move.REVOKE_STARTED, actor=actor, fields=fields)
 
 
 def distribution_revoke_run(*, distribution: DistributionRequest, chunk_size=None, stop=None):
@@ -50,11 +42,7 @@ def distribution_revoke_run(*, distribution: DistributionRequest, chunk_size=Non
             DistributionRequest.objects.filter(pk=distribution.pk, status=Status.REVOKING).update(
                 revoked_count=F("revoked_count") + revoked
             )
-    with transaction.atomic():
-        if DistributionRequest.objects.filter(pk=distribution.pk, status=Status.REVOKING).update(status=Status.REVOKED):
-            distribution.refresh_from_db()
-            transition_record(distribution=distribution, action=Action.REVOKED, actor=WORKER)
-            send_on_commit(Event.REVOKED, distribution)
+    distribution_move(distribution=distribution, action=Move.REVOKED, actor=WORKER)
 
 
 def _key_ranges(coupon_id, size):

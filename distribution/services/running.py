@@ -4,24 +4,25 @@ import logging
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import lifecycle
 from ..actors import WORKER
 from ..failpoints import failpoint
-from ..models import DistributionRequest, Transition
+from ..models import DistributionRequest
 from ..prefetch import Prefetched
-from ..signals import Event, send_on_commit
 from ..sources import get_source
 from ..throttle import Pacer
 from ..timing import rate, stopwatch
 from ..writers import BudgetExceeded, Chunk, WriteFailed, get_writer
 from .audience import AudienceChanged, audience_grew_mid_run, audience_verify
-from .audit import transition_record
+from .moves import distribution_move
 
 logger = logging.getLogger(__name__)
 Status = DistributionRequest.Status
-Action = Transition.Action
+Move = lifecycle.Move
 
 
 class ClaimLost(Exception):
@@ -130,20 +131,18 @@ def distribution_issue_chunk(*, distribution: DistributionRequest, writer, user_
 
 
 def distribution_succeed(*, distribution: DistributionRequest, elapsed: float):
-    if _finish(distribution, Status.SUCCEEDED, elapsed, error_message=""):
-        send_on_commit(Event.SUCCEEDED, distribution)
+    _finish(distribution, Move.SUCCEEDED, elapsed, error_message="")
 
 
 def distribution_fail(*, distribution: DistributionRequest, error: Exception, elapsed: float):
     message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
     _drop_broken_connection()
-    if _finish(distribution, Status.FAILED, elapsed, error_message=message):
-        send_on_commit(Event.FAILED, distribution)
+    _finish(distribution, Move.FAILED, elapsed, error_message=message)
 
 
 def distribution_release(*, distribution: DistributionRequest, elapsed: float):
     """Puts a run stopped by a shutdown back in the queue, first in line: the next start resumes it."""
-    _finish(distribution, Status.QUEUED, elapsed, error_message="", finished=False)
+    _finish(distribution, Move.STOPPED, elapsed, error_message="", finished=False)
     logger.warning(
         "distribution request %s: the worker is stopping; queued again after its checkpoint", distribution.pk
     )
@@ -160,41 +159,28 @@ def _drop_broken_connection():
 def distribution_stop_audience_changed(*, distribution: DistributionRequest, reason: AudienceChanged, elapsed: float):
     """Ends a run whose audience is not the confirmed one: `audience_changed`, with the reason, until a
     person previews it again (distribution_preview_again)."""
-    if _finish(distribution, Status.AUDIENCE_CHANGED, elapsed, error_message=reason.message, details=reason.details):
-        send_on_commit(Event.AUDIENCE_CHANGED, distribution)
-
-
-ACTIONS = {
-    Status.SUCCEEDED: Action.SUCCEEDED,
-    Status.FAILED: Action.FAILED,
-    Status.QUEUED: Action.STOPPED,
-    Status.AUDIENCE_CHANGED: Action.AUDIENCE_CHANGED,
-}
+    _finish(distribution, Move.AUDIENCE_CHANGED, elapsed, error_message=reason.message, details=reason.details)
 
 
 @transaction.atomic
-def _finish(distribution, status, elapsed, *, error_message, finished=True, details=None) -> bool:
-    """Records how this run ended; False (changing nothing) when the run had lost its claim meanwhile."""
+def _finish(distribution, action, elapsed, *, error_message, finished=True, details=None) -> bool:
+    """Records how this run ended; False (changing nothing) when the run had lost its claim meanwhile (the
+    fence: the run's own attempt)."""
     read = DistributionRequest.objects.get(pk=distribution.pk).read_count
-    ended = DistributionRequest.objects.filter(
-        pk=distribution.pk,
-        status=Status.RUNNING,
-        attempts=distribution.attempts,
-    ).update(
-        status=status,
-        finished_at=timezone.now() if finished else None,
-        elapsed_seconds=elapsed,
-        rows_per_second=rate(read, elapsed),
-        error_message=error_message,
+    fields = {
+        "finished_at": timezone.now() if finished else None,
+        "elapsed_seconds": elapsed,
+        "rows_per_second": rate(read, elapsed),
+        "error_message": error_message,
+    }
+    facts = {**({"error": error_message} if error_message else {}), **(details or {})}
+    ended = distribution_move(
+        distribution=distribution,
+        action=action,
+        actor=WORKER,
+        fields=fields,
+        where=Q(attempts=distribution.attempts),
+        details=facts,
     )
-    failpoint("finish:recorded")
-    distribution.refresh_from_db()
-    if ended:
-        transition_record(
-            distribution=distribution,
-            action=ACTIONS[status],
-            actor=WORKER,
-            **({"error": error_message} if error_message else {}),
-            **(details or {}),
-        )
-    return bool(ended)
+    failpoint("finish:recorded")  # inside this transaction: a crash here rolls the move back
+    return ended

@@ -20,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--wait", action="store_true", help="show progress until the request ends")
 
     def handle(self, *args, **options):
-        coupon = Coupon.objects.filter(code=options["coupon"]).first()
+        coupon = Coupon.objects.filter(code__iexact=options["coupon"]).first()
         if coupon is None:
             raise CommandError(f"No coupon with code {options['coupon']!r}.")
         distribution = DistributionRequest(

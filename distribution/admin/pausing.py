@@ -11,8 +11,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
-from .actors import Actor
-from .services.throttling import distribution_pause, distribution_resume
+from ..actors import Actor
+from ..services.throttling import distribution_pause, distribution_resume
 
 ACTIONS = {
     "pause": (
