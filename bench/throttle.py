@@ -117,7 +117,8 @@ class Bench:
         from distribution.actors import Actor
 
         measure = self.measure
-        with measure.worker({"Q_POLL": "0.2", "LOG_LEVEL": "WARNING", **env}) as worker:
+        log = self.api_load.LOGS / "worker-throttle.log"
+        with measure.worker({"Q_POLL": "0.2", "LOG_LEVEL": "WARNING", **env}, log) as worker:
             for pid in [worker.pid, *self._trino_pids()]:
                 self._lower(pid)
             distribution = services.distribution_submit(

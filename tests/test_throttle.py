@@ -177,3 +177,16 @@ def test_the_live_note_says_what_slows_the_run(db, coupon, paced):
     )
     distribution.status = Status.SUCCEEDED
     assert "throttle" not in live.render(distribution, "progress")
+
+
+def test_metrics_show_the_time_throttled_and_what_holds_the_running_request(db, coupon, paced, client, settings):
+    settings.METRICS_TOKEN = "metrics-token-for-tests"
+    distribution = submit(coupon, paced)
+    DistributionRequest.objects.filter(pk=distribution.pk).update(
+        status=Status.RUNNING,
+        throttled_seconds=12.5,
+        throttle={"state": "slowed", "signal": "lag", "value": 2, "limit": 1},
+    )
+    text = client.get("/metrics", HTTP_AUTHORIZATION="Bearer metrics-token-for-tests").content.decode()
+    assert "couponops_distribution_throttled_seconds_total 12.5" in text
+    assert 'couponops_distribution_running_throttled{signal="lag",state="slowed"} 1.0' in text
