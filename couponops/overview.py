@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from campaigns import selectors as campaign_selectors
 from distribution import selectors
 from distribution.models import DistributionRequest
 
@@ -37,6 +38,7 @@ def overview_context():
         "queued_count": counts[DistributionRequest.Status.QUEUED],
         "awaiting": list(selectors.awaiting_approval_requests()[:LISTED]),
         "awaiting_count": counts[DistributionRequest.Status.AWAITING_APPROVAL],
+        "next_schedules": list(campaign_selectors.schedules_next(limit=LISTED)),
         "failures": list(failed[:LISTED]),
         "failures_count": failed.count(),
         "month": selectors.month_totals(),

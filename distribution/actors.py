@@ -12,6 +12,7 @@ class Kind(models.TextChoices):
     WORKER = "worker", _("worker")
     WATCHDOG = "watchdog", _("watchdog")
     COMMAND_LINE = "command_line", _("command line")
+    SCHEDULE = "schedule", _("schedule")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,11 @@ class Actor:
     def command_line(cls, user=None):
         """The command line acts as a user when given one, and always names the operating-system user."""
         return cls(Kind.COMMAND_LINE, user, getpass.getuser())
+
+    @classmethod
+    def for_schedule(cls, owner, name):
+        """A schedule's run: the system acting on behalf of the schedule's owner, who requested it."""
+        return cls(Kind.SCHEDULE, owner, name[:150])
 
     @property
     def user_id(self):

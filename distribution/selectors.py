@@ -1,6 +1,7 @@
 """Every read of the distribution app that is more than one model's own business."""
 
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -13,6 +14,9 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from common.formats import money
+
+from .holdout import coupon_holdout
 from .models import Coupon, DistributionRequest, IssuedCoupon, Transition
 from .sources import SourceError, Target, get_source
 from .sources.base import Profile
@@ -61,6 +65,17 @@ def audience_holders_count(
     return held, revoked
 
 
+def audience_holdout_count(*, coupon: Coupon, source: str, target: Target) -> int:
+    """Members of the audience in the coupon's control group (0 when it keeps none): never issued."""
+    rule = coupon_holdout(coupon)
+    if rule is None:
+        return 0
+    try:
+        return get_source(source).held_out_count(target, rule)
+    except SourceError as exc:
+        raise ValidationError({exc.field or "table": exc.message}) from exc
+
+
 def distribution_estimate_seconds(*, targets: int) -> float | None:
     """Targets over the median rows/s of the last finished runs; None before anything was measured."""
     rates = sorted(
@@ -75,9 +90,22 @@ def distribution_estimate_seconds(*, targets: int) -> float | None:
     return targets / rates[len(rates) // 2] if rates else None
 
 
-def distribution_needs_approval(*, distribution: DistributionRequest) -> bool:
-    """Above the configured size or value, a second person must approve (four eyes)."""
-    return bool(distribution_approval_reasons(distribution=distribution))
+class ApprovalLimits(NamedTuple):
+    """The most coupons, and money (fixed-amount coupons), a request may issue without approval; None: no
+    limit of that kind. A schedule's runs carry their schedule's own limits instead of the site's."""
+
+    coupons: int | None
+    value: int | None
+
+    @classmethod
+    def site(cls):
+        """The site's limits (settings: 0 switches one off)."""
+        return cls(settings.DISTRIBUTION_APPROVAL_COUPONS or None, settings.DISTRIBUTION_APPROVAL_VALUE or None)
+
+
+def distribution_needs_approval(*, distribution: DistributionRequest, limits: ApprovalLimits | None = None) -> bool:
+    """Above the size or value limits (the site's unless given), a second person must approve (four eyes)."""
+    return bool(distribution_approval_reasons(distribution=distribution, limits=limits))
 
 
 def distribution_value(*, distribution: DistributionRequest):
@@ -88,11 +116,13 @@ def distribution_value(*, distribution: DistributionRequest):
     return distribution.would_issue * coupon.discount_amount
 
 
-def distribution_approval_reasons(*, distribution: DistributionRequest) -> list[str]:
-    """Each approval limit the request goes over, in words; empty when none is."""
-    coupons, limit_value = settings.DISTRIBUTION_APPROVAL_COUPONS, settings.DISTRIBUTION_APPROVAL_VALUE
+def distribution_approval_reasons(
+    *, distribution: DistributionRequest, limits: ApprovalLimits | None = None
+) -> list[str]:
+    """Each approval limit (the site's unless given) the request goes over, in words; empty when none is."""
+    coupons, limit_value = limits or ApprovalLimits.site()
     value, reasons = distribution_value(distribution=distribution), []
-    if coupons and distribution.would_issue > coupons:
+    if coupons is not None and distribution.would_issue > coupons:
         reasons.append(
             _("It would issue %(count)s coupons; more than %(limit)s need approval.")
             % {
@@ -100,14 +130,14 @@ def distribution_approval_reasons(*, distribution: DistributionRequest) -> list[
                 "limit": number_format(coupons, force_grouping=True),
             }
         )
-    if limit_value and value is not None and value > limit_value:
+    if limit_value is not None and value is not None and value > limit_value:
         reasons.append(
             _("%(count)s coupons × %(amount)s put %(value)s at stake; more than %(limit)s needs approval.")
             % {
                 "count": number_format(distribution.would_issue, force_grouping=True),
-                "amount": number_format(distribution.coupon.discount_amount, 0, force_grouping=True),
-                "value": number_format(value, 0, force_grouping=True),
-                "limit": number_format(limit_value, force_grouping=True),
+                "amount": money(distribution.coupon.discount_amount),
+                "value": money(value),
+                "limit": money(limit_value),
             }
         )
     return reasons
@@ -143,19 +173,23 @@ def member_transitions(*, coupon_id: int, user_id: int):
     return Transition.objects.filter(action__in=actions, details__user_id=user_id, details__coupon=code)
 
 
-def member_coupons(*, user_id: int, coupon_ids=None, states=None, now=None) -> list[IssuedCoupon]:
+MEMBER_COUPON_RELATED = ("coupon", "redeemed_by", "issue_call__client")
+
+
+def member_coupons(
+    *, user_id: int, coupon_ids=None, states=None, now=None, related=MEMBER_COUPON_RELATED
+) -> list[IssuedCoupon]:
     """The coupons one member holds, newest first, each with its coupon: a wallet.
 
     One query probes the primary key (coupon, user_id) once per coupon (`coupon_id = ANY(…) AND user_id
     = …`), so the answer takes the same time whatever the size of the bulk table: there is no index on
     user_id alone, on purpose. `coupon_ids` narrows the coupons (default: all); `states` keeps only
-    those states (IssuedCoupon.State values; default: all)."""
+    those states (IssuedCoupon.State values; default: all); `related` the rows joined in (the Coupon API's
+    wallet needs only the coupon, and each join costs every call)."""
     coupon_ids = list(coupon_ids) if coupon_ids is not None else list(Coupon.objects.values_list("pk", flat=True))
     if not coupon_ids:
         return []
-    rows = IssuedCoupon.objects.filter(coupon_id__in=coupon_ids, user_id=user_id).select_related(
-        "coupon", "redeemed_by", "issue_call__client"
-    )
+    rows = IssuedCoupon.objects.filter(coupon_id__in=coupon_ids, user_id=user_id).select_related(*related)
     now = now or timezone.now()
     held = [row for row in rows if states is None or row.state(now) in states]
     return sorted(held, key=lambda row: (row.issued_at, row.coupon_id), reverse=True)

@@ -11,6 +11,7 @@ from ..models import DistributionRequest
 from ..selectors import (
     audience_check,
     audience_holders_count,
+    audience_holdout_count,
     distribution_estimate_seconds,
     distribution_needs_approval,
 )
@@ -78,6 +79,7 @@ PREVIEW_FIELDS = (
     "duplicate_count",
     "held_count",
     "preview_reissue_count",
+    "holdout_count",
     "estimated_seconds",
 )
 
@@ -95,14 +97,18 @@ def preview_take(*, distribution: DistributionRequest, audience=None):
     distribution.held_count, distribution.preview_reissue_count = audience_holders_count(
         coupon=distribution.coupon, source=distribution.source, target=target, targets=profile.targets
     )
+    distribution.holdout_count = audience_holdout_count(
+        coupon=distribution.coupon, source=distribution.source, target=target
+    )
     distribution.coupon.check_budget(distribution.would_issue)
     distribution.estimated_seconds = distribution_estimate_seconds(targets=distribution.target_count)
 
 
-def distribution_confirm(*, distribution: DistributionRequest, actor: Actor) -> str | None:
-    """Confirms a draft: queued, or awaiting approval when large. None if it was no longer a draft
-    (a second click), so nothing is ever queued twice. Only the requester may confirm; a draft that would
-    issue nothing is refused (ValidationError), changing nothing."""
+def distribution_confirm(*, distribution: DistributionRequest, actor: Actor, limits=None) -> str | None:
+    """Confirms a draft: queued, or awaiting approval when large (over `limits`, the site's approval
+    limits unless given). None if it was no longer a draft (a second click), so nothing is ever queued
+    twice. Only the requester may confirm; a draft that would issue nothing is refused (ValidationError),
+    changing nothing."""
     distribution_move_require(distribution=distribution, action=Move.CONFIRMED, actor=actor)
     _check_all(
         distribution.coupon.check_issuable,
@@ -110,7 +116,7 @@ def distribution_confirm(*, distribution: DistributionRequest, actor: Actor) -> 
         distribution.check_would_issue,
     )
     now = timezone.now()
-    large = distribution_needs_approval(distribution=distribution)
+    large = distribution_needs_approval(distribution=distribution, limits=limits)
     fields = {"confirmed_by": actor.user, "confirmed_at": now, "queued_at": None if large else now}
     to = Status.AWAITING_APPROVAL if large else Status.QUEUED
     if not distribution_move(distribution=distribution, action=Move.CONFIRMED, actor=actor, fields=fields, to=to):
