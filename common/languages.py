@@ -32,7 +32,8 @@ class UserLanguageMiddleware:
 
     @staticmethod
     def _preferred(request):
-        if not request.user.is_authenticated:
+        user = getattr(request, "user", None)  # none on the Coupon API's path (site_middleware)
+        if user is None or not user.is_authenticated:
             return None
         preference = LanguagePreference.objects.filter(user=request.user).values_list("language", flat=True)
         return preference.first()

@@ -184,8 +184,10 @@ class DistributionRequestQuerySet(models.QuerySet):
         """The request queued first whose scheduled start has come: first in, first out.
 
         In line means confirmed (and approved, where needed): a draft holds no place in the queue."""
-        due = Q(not_before__isnull=True) | Q(not_before__lte=now or timezone.now())
-        queued = self.filter(due, status=DistributionRequest.Status.QUEUED)
+        now = now or timezone.now()
+        due = Q(not_before__isnull=True) | Q(not_before__lte=now)
+        retry_due = Q(retry_at__isnull=True) | Q(retry_at__lte=now)  # a transient failure's wait is over
+        queued = self.filter(due, retry_due, status=DistributionRequest.Status.QUEUED)
         return queued.order_by("queued_at", "pk").first()
 
     def stale(self, now, stale_after):
@@ -271,7 +273,13 @@ class DistributionRequest(models.Model):
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     elapsed_seconds = models.FloatField(_("elapsed (s)"), default=0)
     rows_per_second = models.FloatField(_("rows/s"), null=True, blank=True)
-    error_message = models.TextField(_("error"), blank=True)
+    error_message = models.TextField(_("error"), blank=True)  # the failure in the site's language, as a fallback
+    # The failure as a code and values (distribution/failures.py), rendered in each reader's language.
+    error_code = models.CharField(_("error code"), max_length=64, blank=True)
+    error_values = models.JSONField(_("error values"), default=dict, blank=True)
+    retry_at = models.DateTimeField(
+        _("retry at"), null=True, blank=True, help_text=_("After a transient failure: when the run resumes by itself.")
+    )
     checkpoint = models.BigIntegerField(
         _("checkpoint"), null=True, blank=True, help_text=_("The last user id committed; a resume starts after it.")
     )
@@ -284,6 +292,12 @@ class DistributionRequest(models.Model):
     revoked_by = acted_by(_("revoked by"))
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoked_count = models.BigIntegerField(_("revoked"), default=0)
+    # The throttle (distribution/throttle.py): what slows the running request now (empty when nothing does),
+    # the time its runs spent slowed or paused, and an operator's pause (the run keeps its claim meanwhile).
+    throttle = models.JSONField(_("throttle"), default=dict, blank=True)
+    throttled_seconds = models.FloatField(_("time throttled (s)"), default=0)
+    paused_by = acted_by(_("paused by"))
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
 
     objects = DistributionRequestQuerySet.as_manager()
 
@@ -410,6 +424,19 @@ class DistributionRequest(models.Model):
         """The scheduled start, while it is still ahead; None otherwise."""
         if self.not_before is not None and self.not_before > (now or timezone.now()):
             return self.not_before
+        return None
+
+    @property
+    def error_text(self):
+        """The run's failure in the active language (the stored sentence for runs from before codes)."""
+        from .failures import failure_text  # failures reads the writers, which import this module
+
+        return failure_text(self.error_code, self.error_values) or self.error_message
+
+    def retries_later(self, now=None):
+        """When a queued request resumes after a transient failure, while that is still ahead; else None."""
+        if self.status == self.Status.QUEUED and self.retry_at and self.retry_at > (now or timezone.now()):
+            return self.retry_at
         return None
 
     def coupons_issued(self):
@@ -602,8 +629,10 @@ class Transition(models.Model):
             parts.append(f"{_('Member id')} {details['user_id']}")
         if details.get("reason"):
             parts.append(f"{_('Reason')}: {details['reason']}")
-        elif details.get("error"):
-            parts.append(details["error"])
+        elif failure := self._failure_text() or details.get("error"):
+            parts.append(failure)
+        elif details.get("throttled_seconds"):  # the throttle's record of a run it held back (distribution/throttle.py)
+            parts.append(_("%(seconds)s s slowed down or paused") % {"seconds": details["throttled_seconds"]})
         elif details.get("attempt"):
             parts.append(_("run %(n)s") % {"n": details["attempt"]})
         return " · ".join(str(part) for part in parts)
@@ -618,6 +647,11 @@ class Transition(models.Model):
             return str(pgettext_lazy("actor", "the system"))
         label = self.get_actor_kind_display()  # the command line, a schedule: with the name it ran under
         return f"{label} ({self.actor_name})" if self.actor_name else str(label)
+
+    def _failure_text(self):
+        from .failures import failure_text  # failures reads the writers, which import this module
+
+        return failure_text(self.details.get("code", ""), self.details.get("values", {}))
 
 
 class HeldOutMember(models.Model):

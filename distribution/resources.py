@@ -81,7 +81,7 @@ class DistributionRequestResource(ReportResource):
     held_out_count = _number("held_out_count", _("held out"))
     elapsed_seconds = _number("elapsed_seconds", _("elapsed (s)"))
     rows_per_second = _number("rows_per_second", _("members per second"))
-    error_message = _text("error_message", _("error"))
+    error_message = _text("error_text", _("error"))  # the reader's language, as on the page
     rejected_by = _text("rejected_by__username", _("rejected by"))
     rejected_at = _time("rejected_at", _("rejected at"))
     rejection_reason = _text("rejection_reason", _("reason for rejecting"))

@@ -217,11 +217,16 @@ def test_revoke_is_offered_only_when_something_was_issued(marketer, coupon, memb
         distribution=DistributionRequest(coupon=coupon, source="demo", table=members, column="user_id", memo="m"),
         actor=by(staff_user),
     )
+    again = services.distribution_submit(
+        distribution=DistributionRequest(  # queued before the first ran: it finds everyone holding it, 0 issued
+            coupon=coupon, source="demo", table=members, column="user_id", memo="m"
+        ),
+        actor=by(staff_user),
+    )
     services.distribution_run_queue()
     assert 'id="revoke"' in text(marketer.get(change_url(done)))
-    # It issued nothing: its members all got the coupon from the other request meanwhile (a new draft for
-    # them is refused, so it is set as the worker would leave it).
-    DistributionRequest.objects.filter(pk=again.pk).update(status="succeeded", issued_count=0)
+    again.refresh_from_db()
+    assert (again.status, again.issued_count) == ("succeeded", 0)
     assert 'id="revoke"' not in text(marketer.get(change_url(again)))
     assert not services.distribution_revoke(distribution=again, actor=by(staff_user))
 
@@ -294,7 +299,7 @@ def test_a_manager_rejects_with_a_reason_that_the_history_keeps(client, coupon, 
     assert distribution.status == "awaiting_approval"
     client.post(reject, {"reason": "Wrong audience: VIPs only"})
     distribution.refresh_from_db()
-    assert (distribution.status, distribution.rejected_by) == ("rejected", manager)
+    assert (distribution.status, distribution.rejected_by, distribution.cancelled_by) == ("rejected", manager, None)
     page = text(client.get(change_url(distribution)))
     assert "Rejected" in page and "Reason: Wrong audience: VIPs only" in page
 

@@ -214,3 +214,23 @@ def test_an_api_call_reports_held_out_members_and_issues_the_rest(db):
     assert answer["held_out"] == held and answer["issued"] == 200 - len(held) and answer["already_held"] == 0
     assert set(IssuedCoupon.objects.filter(coupon=coupon).values_list("user_id", flat=True)) == set(ids) - set(held)
     assert coupon.issue_calls.get().held_out_count == len(held)
+
+
+def test_every_schedule_run_holds_out_the_same_members(run_queue_and_reload, postgres, duckdb_source, staff_user):
+    from campaigns import services as schedules
+    from tests.test_schedules import make_schedule
+
+    coupon = holdout_coupon()
+    duckdb_source("CREATE TABLE daily AS SELECT i AS user_id FROM range(1, 2001) t(i)")
+    schedule = make_schedule(coupon, staff_user, "warehouse.main.daily", source="demo", max_coupons=10_000)
+    first = schedules.schedule_run_now(schedule=schedule).distribution
+    run_queue_and_reload(first)
+    duckdb_source("INSERT INTO daily SELECT i FROM range(2001, 4001) t(i)")
+    second = schedules.schedule_run_now(schedule=schedule).distribution
+    run_queue_and_reload(second)
+
+    for run, last in ((first, 2000), (second, 4000)):
+        held = sorted(HeldOutMember.objects.filter(distribution=run).values_list("user_id", flat=True))
+        assert run.status == Status.SUCCEEDED and held == expected_held(coupon, range(1, last + 1))
+        assert run.held_out_count == run.holdout_count == len(held)
+    assert second.issued_count == 2000 - len(expected_held(coupon, range(2001, 4001)))
