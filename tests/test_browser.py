@@ -192,7 +192,7 @@ def test_the_list_a_manager_scans_fits_1400_pixels_without_discarded_drafts(
     services.distribution_run_queue()  # the one due runs; tomorrow's waits
     ran = services.distribution_submit(
         distribution=DistributionRequest(
-            coupon=coupon, source="warehouse", table="tpch.tiny.supplier", column="suppkey", memo="never ran"
+            coupon=coupon, source="warehouse", table="tpch.tiny.orders", column="orderkey", memo="never ran"
         ),
         actor=by(marketer),
     )
