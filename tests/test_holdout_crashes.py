@@ -35,16 +35,20 @@ def assert_exact(distribution):
     assert distribution.issued_count + distribution.held_out_count == MEMBERS
     assert IssuedCoupon.objects.filter(coupon_id=distribution.coupon_id).count() == distribution.issued_count
     assert HeldOutMember.objects.filter(distribution=distribution).count() == distribution.held_out_count
-    rule = coupon_holdout(distribution.coupon)
+    rule = coupon_holdout(distribution.coupon)  # its SQL has % signs: doubled beside query parameters
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FILTER (WHERE NOT (" + rule.sql("user_id") + ")) FROM distribution_heldoutmember "
+            "SELECT count(*) FILTER (WHERE NOT ("
+            + rule.sql("user_id").replace("%", "%%")
+            + ")) FROM distribution_heldoutmember "
             "WHERE request_id = %s",
             [distribution.pk],
         )
         assert cursor.fetchone()[0] == 0  # every held-out member meets the rule (PostgreSQL computes it too)
         cursor.execute(
-            "SELECT count(*) FROM distribution_issuedcoupon WHERE coupon_id = %s AND (" + rule.sql("user_id") + ")",
+            "SELECT count(*) FROM distribution_issuedcoupon WHERE coupon_id = %s AND ("
+            + rule.sql("user_id").replace("%", "%%")
+            + ")",
             [distribution.coupon_id],
         )
         assert cursor.fetchone()[0] == 0  # and none of them holds the coupon
