@@ -6,12 +6,13 @@ ROWS ?= 10000000
 SIZES ?= 1000000,10000000,30000000
 LOAD_SECONDS ?= 60
 
-.PHONY: demo demo-data test lint format bench bench-scale bench-api bench-http messages clean
+.PHONY: demo demo-data test test-long lint format bench bench-holdout bench-scale bench-api bench-api-cost bench-http messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
+	@echo "== Installing the Python packages into $(VENV) (first run only: a minute or two)"
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	$(VENV)/bin/pip install --progress-bar on -r requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.installed
@@ -29,11 +30,15 @@ demo: venv var
 	$(PY) manage.py migrate --noinput -v0
 	@test -f var/demo.duckdb || $(PY) manage.py build_demo_warehouse --rows 1000000
 	$(PY) manage.py setup_demo
-	@# The login again once the processes' start-up logs are out, so it is the last thing on screen.
-	@(sleep 6; cat var/demo-login.txt) & $(PY) manage.py rundemo
+	@# rundemo prints the login again once the web server answers, so it is the last thing on screen.
+	$(PY) manage.py rundemo
 
 test: venv
 	$(PY) -m pytest --durations=20
+
+# The model-based lifecycle test with far more random sequences than CI explores (about half an hour).
+test-long: venv
+	HYPOTHESIS_PROFILE=long $(PY) -m pytest tests/test_lifecycle_model.py -p no:cacheprovider
 
 # Lint and format check, as .ci/run does before the tests; `make format` fixes what it can.
 lint: venv
@@ -48,6 +53,10 @@ bench: venv
 	$(PY) -m bench.run --rows $(ROWS)
 
 # Growth: the full path at each size, with table/index/WAL sizes and admin timings (docs/scaling.md).
+# A 10% control group against none, alternating, medians: `make bench-holdout ROWS=1000000` on a shared machine.
+bench-holdout: venv
+	$(PY) -m bench.run --rows $(ROWS) --only holdout
+
 bench-scale: venv
 	$(PY) -m bench.scale --sizes $(SIZES)
 # The Coupon API under gunicorn, loaded by locust: `make bench-api ROWS=200000 LOAD_SECONDS=20` for a smoke run.
@@ -61,8 +70,13 @@ bench-http: venv
 
 # Developers only: refresh the Korean catalogue after changing strings (needs GNU gettext).
 messages: venv
-	$(PY) manage.py makemessages -l ko --ignore=.venv --ignore=tests --ignore=bench
+	$(PY) manage.py makemessages -l ko --no-location --ignore=.venv --ignore=tests --ignore=bench
 	$(PY) manage.py compilemessages -l ko --ignore=.venv
 
 clean:
 	rm -rf $(VENV) var
+
+# The cost of one Coupon API call (one gunicorn worker): calls per CPU-second, queries per call.
+API_COST_SECONDS ?= 20
+bench-api-cost: venv
+	$(PY) -m bench.api_cost --seconds $(API_COST_SECONDS)

@@ -121,6 +121,7 @@ class IssueCall(models.Model):
     reissued_count = models.PositiveIntegerField(_("reissued"), default=0)
     already_held_count = models.PositiveIntegerField(_("already held"), default=0)
     invalid_count = models.PositiveIntegerField(_("invalid ids"), default=0)
+    held_out_count = models.PositiveIntegerField(_("held out"), default=0)
     at = models.DateTimeField(_("at"))
 
     class Meta:

@@ -359,6 +359,9 @@ def run_all(rows, *, sample_create, bulk_create_cap, repeats=3):
             rows, "3. couponops, 10% already hold the coupon", preheld_every=10, note="exact: 90% issued, 10% skipped"
         )
     )
+    from bench.holdout import holdout_path  # it builds on this module
+
+    results.append(holdout_path(rows, "10"))
     results.append(reissue_path(rows))
     results.append(copy_limit(rows))
     extra = [trino_read_only(rows), bare_loop(rows), instrumented_loop(rows)]

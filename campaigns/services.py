@@ -38,6 +38,7 @@ def schedule_preview(*, schedule: Schedule) -> dict:
         "targets": distribution.target_count,
         "held": distribution.held_count,
         "reissue": distribution.preview_reissue_count,
+        "held_out": distribution.holdout_count,
         "would_issue": distribution.would_issue,
         "invalid": distribution.invalid_count,
         "duplicates": distribution.duplicate_count,
@@ -134,14 +135,14 @@ def _run(schedule, *, due_at, by_hand):
 
 
 class NothingNew(Exception):
-    """The fresh preview finds no member without the coupon: the draft is taken back, the run records why."""
+    """The table has no member without the coupon: a usual day for a schedule, not a mistake to show."""
 
 
 def _draft_and_confirm(schedule, distribution):
     actor = Actor.for_schedule(schedule.owner, f"schedule #{schedule.pk}")  # stored: in no reader's language
     distribution_services.distribution_draft(distribution=distribution, actor=actor)
     if (reason := distribution.nothing_to_issue()) is not None:
-        raise NothingNew(reason)
+        raise NothingNew(reason)  # the draft is taken back: a request that would give nothing is no request
     return distribution_services.distribution_confirm(distribution=distribution, actor=actor, limits=schedule.limits)
 
 

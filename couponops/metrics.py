@@ -30,6 +30,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from distribution import selectors
+from distribution.lease import lease_lapsed_since
 from notifications import selectors as notification_selectors
 
 from .heartbeat import heartbeat_ages
@@ -98,11 +99,22 @@ class OperationsCollector:
         read, target, rate = (
             (request.read_count, request.target_count or 0, request.live_rate() or 0) if request else (0, 0, 0)
         )
+        lapsed = request is not None and lease_lapsed_since(request) is not None
+        lease_age = (timezone.now() - request.heartbeat_at).total_seconds() if request and request.heartbeat_at else 0
         values = {
             "running": ("1 while a distribution runs, else 0.", 1 if request else 0),
             "running_read_rows": ("Ids the running request has read so far.", read),
             "running_target_rows": ("Ids the running request will read.", target),
-            "running_rows_per_second": ("The running request's rate in its current run.", rate),
+            # No rate for a run nobody reports on: a dead worker's last rate is not a rate.
+            "running_rows_per_second": ("The running request's rate in its current run.", 0 if lapsed else rate),
+            "running_lease_age_seconds": (
+                "Seconds since the running request's worker last renewed its lease.",
+                lease_age,
+            ),
+            "running_lease_lapsed": (
+                "1 while the running request's worker has stopped reporting (it will be taken over), else 0.",
+                1 if lapsed else 0,
+            ),
         }
         for name, (documentation, value) in values.items():
             yield GaugeMetricFamily(f"couponops_distribution_{name}", documentation, value=value)

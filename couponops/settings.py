@@ -46,14 +46,17 @@ MIDDLEWARE = [
     # First, so that it times everything below it (couponops/metrics.py).
     "couponops.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # site_middleware.*: the admin's own, skipped on /api/ (couponops/site_middleware.py).
+    "couponops.site_middleware.Sessions",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "couponops.site_middleware.Authentication",
+    # After authentication: a user's chosen language (the header's switch) wins over the browser's.
+    "common.languages.UserLanguageMiddleware",
     # After authentication: its admin page shows the logged-in header (couponops/middleware.py).
     "couponops.middleware.RefuseNulCharactersMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "couponops.site_middleware.Messages",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a refused login into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -111,6 +114,10 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", default="Asia/Seoul")
 USE_I18N = True
 USE_THOUSAND_SEPARATOR = True
+# One format for moments and one for dates per language (common/locale_formats/), wherever one is shown.
+FORMAT_MODULE_PATH = ["common.locale_formats"]
+# The currency of coupon amounts and money at stake: KRW reads "5,000원" in Korean, "5,000 KRW" in English.
+CURRENCY = env("CURRENCY", default="KRW")
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -171,9 +178,17 @@ COUPON_API_TIMEOUT = env.float("COUPON_API_TIMEOUT", default=30)  # seconds one 
 # One call is tried this often, for at most this many seconds, before the run stops (a retry resumes it).
 COUPON_API_ATTEMPTS = env.int("COUPON_API_ATTEMPTS", default=6)
 COUPON_API_RETRY_FOR = env.float("COUPON_API_RETRY_FOR", default=120)
-# A running request whose worker has not reported for this long is taken to be orphaned (its
-# worker died) and is queued again from its checkpoint.
-DISTRIBUTION_STALE_AFTER = env.int("DISTRIBUTION_STALE_AFTER", default=600)
+# The running request's lease (distribution/lease.py): its worker renews it every
+# DISTRIBUTION_LEASE_INTERVAL seconds, chunk or no chunk; one not renewed for DISTRIBUTION_STALE_AFTER
+# seconds belongs to a dead worker, and the cluster's periodic look queues the request again from its
+# checkpoint (within about a minute of the death, with the defaults).
+DISTRIBUTION_LEASE_INTERVAL = env.float("DISTRIBUTION_LEASE_INTERVAL", default=5)
+DISTRIBUTION_STALE_AFTER = env.float("DISTRIBUTION_STALE_AFTER", default=45)
+# A run failing for a transient reason (distribution/failures.py) is queued again after
+# DISTRIBUTION_RETRY_WAIT seconds, doubling each time (1, 2, 4, 8, 16 minutes), at most
+# DISTRIBUTION_RETRY_TIMES times since a person last pressed Retry; then it fails.
+DISTRIBUTION_RETRY_WAIT = env.float("DISTRIBUTION_RETRY_WAIT", default=60)
+DISTRIBUTION_RETRY_TIMES = env.int("DISTRIBUTION_RETRY_TIMES", default=5)
 
 # Four-eyes approval: a confirmed request waits for a second staff user holding the `approve`
 # permission when it would issue more coupons than this, or (fixed-amount coupons only, whose
@@ -245,19 +260,24 @@ SLACK_BOT_TOKEN = env("SLACK_BOT_TOKEN", default="")
 SLACK_CHANNEL = env("SLACK_CHANNEL", default="")
 SLACK_API_URL = env("SLACK_API_URL", default="https://slack.com/api/")
 SLACK_TIMEOUT = env.int("SLACK_TIMEOUT", default=10)
+# Usernames to Slack member ids ("alice=U024BE7LH,bob=U0G9QF9C6"), so that a message can mention
+# a requester (a cancel by someone else); a user without one is named by username.
+SLACK_USER_IDS = env.dict("SLACK_USER_IDS", default={})
 # Attempts per message before it is marked failed; the wait doubles from NOTIFICATION_RETRY_BASE seconds.
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
 NOTIFICATION_RETRY_BASE = env.int("NOTIFICATION_RETRY_BASE", default=30)
 
 # --- Login throttling (django-axes) ----------------------------------------------------------------
 # An account that can issue millions of coupons: after AXES_FAILURE_LIMIT failed logins for one
-# username, or from one address, both are refused for AXES_COOLOFF_MINUTES (even with the right
-# password); a successful login clears the count. An administrator unlocks at once with
-# `manage.py axes_reset_username <name>` (or axes_reset_ip, axes_reset) or by deleting the
-# access attempt in the admin (README, "Locked out").
+# username from one address, that username is refused from that address for AXES_COOLOFF_MINUTES
+# (even with the right password); a successful login clears the count. Username and address
+# together, so that one person's failures on a shared office computer never lock a colleague who
+# types the right password (docs/lockout.md). The login form warns from the third failure how many
+# tries are left. An administrator unlocks at once with `manage.py axes_reset_username <name>` (or
+# axes_reset_ip, axes_reset) or by deleting the access attempt in the admin.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # Our page, in the admin's look and the browser's language (couponops/lockout.py).
 AXES_LOCKOUT_CALLABLE = "couponops.lockout.locked_out"

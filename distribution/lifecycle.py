@@ -63,6 +63,7 @@ class Move(models.TextChoices):
     FAILED = "failed", _("Failed")
     STOPPED = "stopped", _("Stopped by a worker shutdown; queued again")
     TAKEN_OVER = "taken_over", _("The system stopped reporting; queued again")
+    RETRY_SCHEDULED = "retry_scheduled", _("Failed for a passing reason; retries by itself")
     RETRIED = "retried", _("Retried from the checkpoint")
     REVOKE_STARTED = "revoke_started", _("Revoke started")
     REVOKED = "revoked", _("Revoked")
@@ -149,6 +150,8 @@ MOVES = {
     Move.FAILED: _rule({Status.RUNNING}, Status.FAILED, Who.SYSTEM, "failed", _("Failed")),
     Move.STOPPED: _rule({Status.RUNNING}, Status.QUEUED, Who.SYSTEM),
     Move.TAKEN_OVER: _rule({Status.RUNNING}, Status.QUEUED, Who.SYSTEM, kicks=True),
+    # A transient failure (failures.py): queued with a time to retry at; the cluster's periodic look wakes it then.
+    Move.RETRY_SCHEDULED: _rule({Status.RUNNING}, Status.QUEUED, Who.SYSTEM, "retrying", _("Failed; retrying")),
     Move.RETRIED: _rule({Status.FAILED}, Status.QUEUED, Who.RETRIER, kicks=True),
     Move.AUDIENCE_CHANGED: _rule(
         {Status.RUNNING}, Status.AUDIENCE_CHANGED, Who.SYSTEM, "audience_changed", _("Audience changed")

@@ -7,32 +7,28 @@ of statuses, counts or buttons.
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format, number_format
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
-from common.formats import DASH, local_moment, number, timestamp
+from common.formats import DASH, moment, number, time_of_day
 
+from .lease import lease_lapsed_since
 from .models import DistributionRequest
 
 Status = DistributionRequest.Status
 
 
-def when(moment):
-    """A time people scan in a list: date and time to the second, in the site's time zone."""
-    return timestamp(moment)
+def when(value):
+    """A moment people scan in a list (common/formats.py)."""
+    return moment(value)
 
 
-def start_time(moment):
-    """“14:00” today, “Dec. 2, 14:00” another day this year, “Jan. 5, 2027, 14:00” in another year, in the
-    site's time zone."""
-    local, today = timezone.localtime(moment), timezone.localdate()
-    if local.date() == today:
-        return date_format(local, "H:i")
-    if local.year != today.year:
-        return local_moment(moment)
-    return date_format(local, pgettext("day and time", "N j, H:i"))
+def start_time(value):
+    """“14:00” today (Korean “오후 2:00”), the whole moment another day, in the site's time zone."""
+    if timezone.localtime(value).date() == timezone.localdate():
+        return time_of_day(value)
+    return moment(value)
 
 
 def status_label(obj):
@@ -40,6 +36,9 @@ def status_label(obj):
     starts = obj.starts_later() if obj.status == Status.QUEUED else None
     if starts is not None:
         return _("Queued · starts at %(time)s") % {"time": start_time(starts)}
+    retries = obj.retries_later()
+    if retries is not None:
+        return _("Queued · retrying at %(time)s") % {"time": start_time(retries)}
     return obj.get_status_display()
 
 
@@ -47,8 +46,15 @@ count = number
 
 
 def progress_detail(obj):
-    """“1,234,567 / 10,000,000 · 420,000 per second · about 21 s left” while running, the counts otherwise."""
+    """“1,234,567 / 10,000,000 · 420,000 per second · about 21 s left” while running, the counts otherwise;
+    never a live rate for a run whose worker stopped reporting: that it stopped, and since when."""
     counts = f"{count(obj.read_count)} / {count(obj.target_count or 0)}"
+    lapsed = lease_lapsed_since(obj)
+    if lapsed is not None:
+        return _("%(counts)s · the worker stopped reporting at %(time)s; it will be taken over") % {
+            "counts": counts,
+            "time": time_of_day(lapsed),
+        }
     rate = obj.live_rate() if obj.status == Status.RUNNING else None
     if not rate:
         return counts
@@ -98,7 +104,7 @@ RENDERERS = {
     "elapsed": lambda obj, user: elapsed(obj),
     "rate": lambda obj, user: rate(obj),
     "finished": lambda obj, user: when(obj.finished_at),
-    "error": lambda obj, user: obj.error_message or DASH,
+    "error": lambda obj, user: obj.error_text or DASH,
     "tools": tools,
 }
 

@@ -55,9 +55,7 @@ class IssuedCouponLookup:
             self.user_id = parse_number(typed["user_id"])
             if self.user_id is None:
                 self.errors.append(
-                    _(
-                        "“%(text)s” is not a member id: a member id is a whole number from 1 to 9,223,372,036,854,775,807."
-                    )
+                    _("“%(text)s” is not a member id: a member id is a whole number, such as 12345.")
                     % {"text": typed["user_id"]}
                 )
         if typed["coupon"]:

@@ -9,11 +9,13 @@ from django.db.models import ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from common.formats import local_moment
+from common.formats import moment
 
 from . import lifecycle
 from .actors import Kind
+from .holdout import check_holdout_change, new_salt
 
 
 class CouponQuerySet(models.QuerySet):
@@ -70,6 +72,19 @@ class Coupon(models.Model):
     budget = models.PositiveBigIntegerField(
         _("budget"), null=True, blank=True, help_text=_("The most coupons ever to be issued; empty for no limit.")
     )
+    holdout_percent = models.DecimalField(
+        _("control group (%)"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("50"))],
+        help_text=_(
+            "Share of every audience held out to measure the campaign: those members never get the coupon. "
+            "0 to 50; it cannot change once the coupon has been issued."
+        ),
+    )
+    # Chooses the control group (distribution/holdout.py); drawn once, never shown or changed.
+    holdout_salt = models.PositiveIntegerField(_("control group salt"), default=new_salt, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = CouponQuerySet.as_manager()
@@ -101,6 +116,7 @@ class Coupon(models.Model):
             )
         if self.discount_kind == self.DiscountKind.PERCENT and self.discount_amount and self.discount_amount > 100:
             raise ValidationError({"discount_amount": _("A percent discount is at most 100.")})
+        check_holdout_change(self)
 
     def is_expired(self, now=None):
         return self.issue_until is not None and (now or timezone.now()) >= self.issue_until
@@ -138,7 +154,7 @@ class Coupon(models.Model):
             raise ValidationError(
                 {
                     "coupon": _("Coupon “%(code)s” expired on %(date)s.")
-                    % {"code": self.code, "date": local_moment(self.issue_until)}
+                    % {"code": self.code, "date": moment(self.issue_until)}
                 }
             )
 
@@ -168,8 +184,10 @@ class DistributionRequestQuerySet(models.QuerySet):
         """The request queued first whose scheduled start has come: first in, first out.
 
         In line means confirmed (and approved, where needed): a draft holds no place in the queue."""
-        due = Q(not_before__isnull=True) | Q(not_before__lte=now or timezone.now())
-        queued = self.filter(due, status=DistributionRequest.Status.QUEUED)
+        now = now or timezone.now()
+        due = Q(not_before__isnull=True) | Q(not_before__lte=now)
+        retry_due = Q(retry_at__isnull=True) | Q(retry_at__lte=now)  # a transient failure's wait is over
+        queued = self.filter(due, retry_due, status=DistributionRequest.Status.QUEUED)
         return queued.order_by("queued_at", "pk").first()
 
     def stale(self, now, stale_after):
@@ -208,6 +226,9 @@ class DistributionRequest(models.Model):
     reissued_count = models.BigIntegerField(
         _("re-issued"), default=0, help_text=_("Revoked, never used coupons given back to their members.")
     )
+    held_out_count = models.BigIntegerField(
+        _("held out"), default=0, help_text=_("Members of the coupon's control group: read, never issued.")
+    )
     # The preview, taken when the draft was made: what the marketer saw before confirming.
     invalid_count = models.BigIntegerField(
         _("invalid ids"), default=0, help_text=_("Rows whose id is empty, zero or negative: never issued.")
@@ -230,6 +251,11 @@ class DistributionRequest(models.Model):
             "they get it again. Empty if not counted in advance."
         ),
     )
+    holdout_count = models.BigIntegerField(
+        _("would be held out"),
+        default=0,
+        help_text=_("Members of the audience in the coupon's control group at preview time: never issued."),
+    )
     audience_fingerprint = models.CharField(
         _("audience fingerprint"),
         max_length=64,
@@ -247,7 +273,13 @@ class DistributionRequest(models.Model):
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     elapsed_seconds = models.FloatField(_("elapsed (s)"), default=0)
     rows_per_second = models.FloatField(_("rows/s"), null=True, blank=True)
-    error_message = models.TextField(_("error"), blank=True)
+    error_message = models.TextField(_("error"), blank=True)  # the failure in the site's language, as a fallback
+    # The failure as a code and values (distribution/failures.py), rendered in each reader's language.
+    error_code = models.CharField(_("error code"), max_length=64, blank=True)
+    error_values = models.JSONField(_("error values"), default=dict, blank=True)
+    retry_at = models.DateTimeField(
+        _("retry at"), null=True, blank=True, help_text=_("After a transient failure: when the run resumes by itself.")
+    )
     checkpoint = models.BigIntegerField(
         _("checkpoint"), null=True, blank=True, help_text=_("The last user id committed; a resume starts after it.")
     )
@@ -332,8 +364,9 @@ class DistributionRequest(models.Model):
     @property
     def would_issue(self):
         """Coupons the preview expects to issue: distinct valid ids less those already held (a member
-        whose coupon was revoked unused does not hold it: it is issued again, and counted here)."""
-        return max(0, (self.target_count or 0) - (self.held_count or 0))
+        whose coupon was revoked unused does not hold it: it is issued again, and counted here), less
+        the coupon's control group."""
+        return max(0, (self.target_count or 0) - (self.held_count or 0) - self.holdout_count)
 
     def nothing_to_issue(self):
         """Why the preview would issue no coupon at all, in words; None when it would issue some."""
@@ -342,6 +375,11 @@ class DistributionRequest(models.Model):
         if not self.target_count:
             return _(
                 "The table holds no valid member id (every id is empty, zero or negative), so nothing would be issued."
+            )
+        if self.holdout_count:
+            return _(
+                "Every member in the table is in the coupon's control group or already holds it, "
+                "so nothing would be issued."
             )
         return _("Every member in the table already holds this coupon, so nothing would be issued.")
 
@@ -372,7 +410,7 @@ class DistributionRequest(models.Model):
                     "not_before": _(
                         "The start time %(time)s has already passed. Leave it empty to start as soon as possible."
                     )
-                    % {"time": local_moment(self.not_before)}
+                    % {"time": moment(self.not_before)}
                 }
             )
 
@@ -380,6 +418,19 @@ class DistributionRequest(models.Model):
         """The scheduled start, while it is still ahead; None otherwise."""
         if self.not_before is not None and self.not_before > (now or timezone.now()):
             return self.not_before
+        return None
+
+    @property
+    def error_text(self):
+        """The run's failure in the active language (the stored sentence for runs from before codes)."""
+        from .failures import failure_text  # failures reads the writers, which import this module
+
+        return failure_text(self.error_code, self.error_values) or self.error_message
+
+    def retries_later(self, now=None):
+        """When a queued request resumes after a transient failure, while that is still ahead; else None."""
+        if self.status == self.Status.QUEUED and self.retry_at and self.retry_at > (now or timezone.now()):
+            return self.retry_at
         return None
 
     def coupons_issued(self):
@@ -400,7 +451,7 @@ class DistributionRequest(models.Model):
         seconds = ((now or timezone.now()) - self.started_at).total_seconds() + 0.001
         return self.read_count / seconds
 
-    def record_chunk(self, *, read, written, last_id, now, elapsed, landed=False):
+    def record_chunk(self, *, read, written, last_id, now, elapsed, landed=False, held_out=0):
         """Adds a chunk to the counts inside the chunk's transaction; 0 if this run lost its claim, or if
         the chunk would take the members read past the confirmed count (`exceeds_audience` tells which).
 
@@ -415,7 +466,8 @@ class DistributionRequest(models.Model):
             read_count=F("read_count") + read,
             issued_count=F("issued_count") + written.issued,
             reissued_count=F("reissued_count") + written.reissued,
-            skipped_count=F("skipped_count") + read - written.issued - written.reissued,
+            held_out_count=F("held_out_count") + held_out,
+            skipped_count=F("skipped_count") + read - written.issued - written.reissued - held_out,
             checkpoint=last_id,
             heartbeat_at=now,
             elapsed_seconds=elapsed,
@@ -564,7 +616,63 @@ class Transition(models.Model):
 
     @property
     def details_text(self):
-        """The reason a person gave, or the error that stopped a run; a member's id when one member changed."""
-        text = self.details.get("reason") or self.details.get("error") or ""
-        member = self.details.get("user_id")
-        return f"{member}: {text}" if member else text
+        """The details in words: a member's id when one member changed, the reason a person gave, or the error
+        that stopped a run, or which run started."""
+        details, parts = self.details, []
+        if details.get("user_id"):
+            parts.append(f"{_('Member id')} {details['user_id']}")
+        if details.get("reason"):
+            parts.append(f"{_('Reason')}: {details['reason']}")
+        elif failure := self._failure_text() or details.get("error"):
+            parts.append(failure)
+        elif details.get("attempt"):
+            parts.append(_("run %(n)s") % {"n": details["attempt"]})
+        return " · ".join(str(part) for part in parts)
+
+    @property
+    def by_text(self):
+        """Who made the move: the person, the command line, or "the system" (the worker and its watchdog are
+        one thing to the people reading the history)."""
+        if self.actor_kind == Kind.USER:
+            return self.actor_name
+        if self.actor_kind in (Kind.WORKER, Kind.WATCHDOG):
+            return str(pgettext_lazy("actor", "the system"))
+        label = self.get_actor_kind_display()  # the command line, a schedule: with the name it ran under
+        return f"{label} ({self.actor_name})" if self.actor_name else str(label)
+
+    def _failure_text(self):
+        from .failures import failure_text  # failures reads the writers, which import this module
+
+        return failure_text(self.details.get("code", ""), self.details.get("values", {}))
+
+
+class HeldOutMember(models.Model):
+    """One member held out of one request: the coupon's control group as it was met, for analysts.
+
+    A plain table (distribution_heldoutmember) an ETL can sync: request, coupon, member, when. Like the
+    bulk table its only index is the primary key (request, member), written in key order by COPY in the
+    chunk's transaction; references have no database constraint. `converted_at` is set by an import of
+    conversions from the warehouse (distribution/holdout.py): the control group's counterpart of a used
+    coupon. The same member held out by two requests of the coupon has a row in each.
+    """
+
+    pk = models.CompositePrimaryKey("distribution", "user_id")
+    distribution = models.ForeignKey(
+        DistributionRequest,
+        models.DO_NOTHING,
+        db_index=False,
+        db_constraint=False,
+        db_column="request_id",
+        verbose_name=_("distribution request"),
+    )
+    user_id = models.BigIntegerField(_("user id"))
+    coupon = models.ForeignKey(Coupon, models.DO_NOTHING, db_index=False, db_constraint=False, verbose_name=_("coupon"))
+    held_out_at = models.DateTimeField(_("held out at"))
+    converted_at = models.DateTimeField(_("converted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("held-out member")
+        verbose_name_plural = _("held-out members")
+
+    def __str__(self):
+        return f"#{self.distribution_id}:{self.user_id}"

@@ -56,3 +56,21 @@ def roles_apply(apps=global_apps, *, labels=None):
         ]
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.set(wanted)
+
+
+def user_roles_make_staff(*, user) -> bool:
+    """A user in a role logs in to the admin: membership in the group is enough, so staff status follows it.
+    True if it was turned on now."""
+    if user.is_staff or not user.groups.filter(name__in=ROLES).exists():
+        return False
+    updated = type(user).objects.filter(pk=user.pk, is_staff=False).update(is_staff=True)
+    user.is_staff = True
+    return bool(updated)
+
+
+def user_role_grant(*, user, role: str) -> None:
+    """Puts the user in the role's group and lets them log in (`manage.py grant_role <username> <role>`)."""
+    from django.contrib.auth.models import Group
+
+    user.groups.add(Group.objects.get(name=role))
+    user_roles_make_staff(user=user)

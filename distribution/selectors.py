@@ -14,6 +14,9 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from common.formats import money
+
+from .holdout import coupon_holdout
 from .models import Coupon, DistributionRequest, IssuedCoupon, Transition
 from .sources import SourceError, Target, get_source
 from .sources.base import Profile
@@ -60,6 +63,17 @@ def audience_holders_count(
         )
         held, revoked = held + counts["rows"] - counts["revoked"], revoked + counts["revoked"]
     return held, revoked
+
+
+def audience_holdout_count(*, coupon: Coupon, source: str, target: Target) -> int:
+    """Members of the audience in the coupon's control group (0 when it keeps none): never issued."""
+    rule = coupon_holdout(coupon)
+    if rule is None:
+        return 0
+    try:
+        return get_source(source).held_out_count(target, rule)
+    except SourceError as exc:
+        raise ValidationError({exc.field or "table": exc.message}) from exc
 
 
 def distribution_estimate_seconds(*, targets: int) -> float | None:
@@ -121,9 +135,9 @@ def distribution_approval_reasons(
             _("%(count)s coupons × %(amount)s put %(value)s at stake; more than %(limit)s needs approval.")
             % {
                 "count": number_format(distribution.would_issue, force_grouping=True),
-                "amount": number_format(distribution.coupon.discount_amount, 0, force_grouping=True),
-                "value": number_format(value, 0, force_grouping=True),
-                "limit": number_format(limit_value, force_grouping=True),
+                "amount": money(distribution.coupon.discount_amount),
+                "value": money(value),
+                "limit": money(limit_value),
             }
         )
     return reasons
@@ -159,19 +173,23 @@ def member_transitions(*, coupon_id: int, user_id: int):
     return Transition.objects.filter(action__in=actions, details__user_id=user_id, details__coupon=code)
 
 
-def member_coupons(*, user_id: int, coupon_ids=None, states=None, now=None) -> list[IssuedCoupon]:
+MEMBER_COUPON_RELATED = ("coupon", "redeemed_by", "issue_call__client")
+
+
+def member_coupons(
+    *, user_id: int, coupon_ids=None, states=None, now=None, related=MEMBER_COUPON_RELATED
+) -> list[IssuedCoupon]:
     """The coupons one member holds, newest first, each with its coupon: a wallet.
 
     One query probes the primary key (coupon, user_id) once per coupon (`coupon_id = ANY(…) AND user_id
     = …`), so the answer takes the same time whatever the size of the bulk table: there is no index on
     user_id alone, on purpose. `coupon_ids` narrows the coupons (default: all); `states` keeps only
-    those states (IssuedCoupon.State values; default: all)."""
+    those states (IssuedCoupon.State values; default: all); `related` the rows joined in (the Coupon API's
+    wallet needs only the coupon, and each join costs every call)."""
     coupon_ids = list(coupon_ids) if coupon_ids is not None else list(Coupon.objects.values_list("pk", flat=True))
     if not coupon_ids:
         return []
-    rows = IssuedCoupon.objects.filter(coupon_id__in=coupon_ids, user_id=user_id).select_related(
-        "coupon", "redeemed_by", "issue_call__client"
-    )
+    rows = IssuedCoupon.objects.filter(coupon_id__in=coupon_ids, user_id=user_id).select_related(*related)
     now = now or timezone.now()
     held = [row for row in rows if states is None or row.state(now) in states]
     return sorted(held, key=lambda row: (row.issued_at, row.coupon_id), reverse=True)

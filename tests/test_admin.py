@@ -123,7 +123,7 @@ def test_the_cancel_action_cancels_a_queued_request(marketer, coupon, members, s
     distribution = post_and_confirm(marketer, coupon, members, "user_id")
     response = marketer.post(
         reverse("admin:distribution_distributionrequest_changelist"),
-        {"action": "cancel", "_selected_action": [distribution.pk]},
+        {"action": "cancel", "_selected_action": [distribution.pk], "post": "yes"},  # "Yes" on the confirmation page
     )
     assert response.status_code == 302
     distribution.refresh_from_db()
@@ -139,7 +139,7 @@ def test_without_the_cancel_permission_the_action_does_nothing(client, coupon, m
     distribution = DistributionRequest.objects.get()
     changelist = reverse("admin:distribution_distributionrequest_changelist")
     assert 'value="cancel"' not in client.get(changelist).content.decode()
-    client.post(changelist, {"action": "cancel", "_selected_action": [distribution.pk]})
+    client.post(changelist, {"action": "cancel", "_selected_action": [distribution.pk], "post": "yes"})
     distribution.refresh_from_db()
     assert distribution.status == "queued"
 

@@ -41,7 +41,7 @@ def test_an_issue_call_issues_reports_held_and_invalid_ids_and_records_where_eac
     response = issue(client, key, [5, 7, 3, 0, -4, 5, 2**63])
 
     assert response.status_code == 200
-    assert response.json() == {"issued": 2, "reissued": 0, "already_held": 1, "invalid": [0, -4, 2**63]}
+    assert response.json() == {"issued": 2, "reissued": 0, "already_held": 1, "held_out": [], "invalid": [0, -4, 2**63]}
     call = IssueCall.objects.get()
     assert (call.client.name, call.coupon, call.idempotency_key) == ("storefront", coupon, "call-1")
     assert (call.issued_count, call.already_held_count, call.invalid_count) == (2, 1, 3)
@@ -62,6 +62,7 @@ def test_the_same_key_and_body_gives_the_stored_answer_and_issues_nothing_more(c
         "issued": 3,
         "reissued": 0,
         "already_held": 0,
+        "held_out": [],
         "invalid": [],
     }
     assert IssueCall.objects.count() == 1 and IssuedCoupon.objects.count() == 3
@@ -92,7 +93,13 @@ def test_a_key_claimed_by_a_running_call_is_409_and_a_dead_calls_claim_is_taken_
 def test_keys_are_per_client(client, key, coupon):
     other_key = api_key("crm")[1]
     issue(client, key, [1, 2])
-    assert issue(client, other_key, [2, 3]).json() == {"issued": 1, "reissued": 0, "already_held": 1, "invalid": []}
+    assert issue(client, other_key, [2, 3]).json() == {
+        "issued": 1,
+        "reissued": 0,
+        "already_held": 1,
+        "held_out": [],
+        "invalid": [],
+    }
 
 
 def test_a_refused_call_issues_nothing_and_its_key_may_be_used_again(client, key, coupon):
@@ -128,6 +135,7 @@ def test_the_budget_counts_api_calls_and_distributions_and_is_never_exceeded(cli
         "issued": 1,
         "reissued": 0,
         "already_held": 1,
+        "held_out": [],
         "invalid": [],
     }
 
@@ -413,3 +421,109 @@ def test_a_draft_preview_counts_members_who_got_the_coupon_through_the_api(clien
         2,
         0,
     )
+
+
+# --- the schema promises what the server accepts (issue 21) --------------------------------------
+
+
+def test_a_number_too_long_for_python_to_convert_is_a_422_naming_its_field_not_malformed_json(client, key, coupon):
+    hold(coupon, 1)
+    huge = "9" * 5000  # past Python's 4,300-digit conversion limit
+    response = post(
+        client, "/api/v1/coupons/SPRING10/issue", '{"user_ids": [1, ' + huge + "]}", key, HTTP_IDEMPOTENCY_KEY="k"
+    )
+    assert error_of(response) == (422, "invalid_request")
+    assert response.json()["error"]["problems"][0]["field"] == "user_ids.1"
+    redeemed = post(client, "/api/v1/members/1/coupons/SPRING10/redeem", '{"order_id": ' + huge + "}", key)
+    assert error_of(redeemed) == (422, "invalid_request")
+    assert redeemed.json()["error"]["problems"] == [{"field": "order_id", "message": "Input should be a valid string"}]
+    assert not IdempotencyKey.objects.exists() and IssuedCoupon.objects.get().used_at is None
+
+
+@pytest.mark.parametrize("written", ["05", "+5", "5.0", "%205", "5%20", "0x5", "５"])
+def test_a_member_id_in_the_path_is_read_as_strictly_as_the_bodys_ids(client, key, coupon, written):
+    hold(coupon, 5)
+    assert error_of(client.get(f"/api/v1/members/{written}/coupons", **bearer(key))) == (422, "invalid_request")
+    assert error_of(redeem(client, key, written, "order-1")) == (422, "invalid_request")
+    assert IssuedCoupon.objects.get().used_at is None
+    assert client.get("/api/v1/members/5/coupons", **bearer(key)).json()["coupons"][0]["code"] == "SPRING10"
+
+
+@pytest.mark.parametrize("order_id", ["\x1c", " \u2028\t", "\u3000"])
+def test_an_order_id_of_whitespace_alone_is_refused_by_the_schemas_own_pattern(client, key, coupon, order_id):
+    import re
+
+    schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["OrderIn"]["properties"]["order_id"]
+    assert not re.search(schema["pattern"], order_id)
+    hold(coupon, 1)
+    assert error_of(redeem(client, key, 1, order_id)) == (422, "invalid_request")
+
+
+def test_the_schema_declares_the_idempotency_key_and_limits_the_server_applies(client, key, coupon, settings):
+    settings.API_ISSUE_MAX_IDS = 3
+    schema = client.get("/api/v1/openapi.json").json()
+    operation = schema["paths"]["/api/v1/coupons/{code}/issue"]["post"]
+    header = next(p for p in operation["parameters"] if p["name"] == "Idempotency-Key")
+    assert header["required"] and (header["schema"]["minLength"], header["schema"]["maxLength"]) == (1, 255)
+    assert (
+        "idempotency_key_reused" in header["description"] and "idempotency_key_reused" in schema["info"]["description"]
+    )
+    assert schema["components"]["schemas"]["IssueIn"]["properties"]["user_ids"]["maxItems"] == 3
+    error = schema["components"]["schemas"]["Error"]["properties"]
+    assert {"problems", "scope"} <= set(error)
+    for bad in ("", " padded", "tab\there", "한국어"):
+        assert error_of(issue(client, key, [1], idempotency=bad)) == (400, "idempotency_key_required"), bad
+
+
+def test_a_coupon_code_longer_than_any_code_is_a_422_not_a_long_request_line(client, key):
+    assert error_of(issue(client, key, [1], code="C" * 65)) == (422, "invalid_request")
+    assert error_of(redeem(client, key, 1, "o", code="C" * 65)) == (422, "invalid_request")
+
+
+def test_an_unknown_query_parameter_is_refused_not_ignored(client, key, coupon):
+    hold(coupon, 1)
+    response = client.get("/api/v1/members/1/coupons?statuss=all", **bearer(key))
+    assert error_of(response) == (422, "invalid_request")
+    assert response.json()["error"]["problems"] == [{"field": "statuss", "message": "Unknown query parameter"}]
+
+
+def test_the_schema_links_a_wallets_coupon_to_its_redeem_and_a_redeem_to_its_release(client):
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    wallet = paths["/api/v1/members/{user_id}/coupons"]["get"]["responses"]["200"]["links"]
+    redeem = paths["/api/v1/members/{user_id}/coupons/{code}/redeem"]["post"]["responses"]["200"]["links"]
+    operation_ids = {op["operationId"] for methods in paths.values() for op in methods.values()}
+    assert {link["operationId"] for link in [*wallet.values(), *redeem.values()]} <= operation_ids
+
+
+def test_an_api_call_skips_the_admins_session_user_and_messages(client, key, admin_client):
+    response = client.get("/api/v1/members/1/coupons", **bearer(key))
+    assert response.status_code == 200
+    assert not any(hasattr(response.wsgi_request, name) for name in ("session", "user", "_messages"))
+    assert "sessionid" not in response.cookies and "Cookie" not in response.get("Vary", "")
+    page = admin_client.get("/admin/")
+    assert page.status_code == 200 and page.wsgi_request.user.is_authenticated
+
+
+def test_a_redeem_that_succeeds_is_the_key_look_up_and_one_update_and_a_wallet_three_queries(
+    client, key, coupon, django_assert_num_queries
+):
+    hold(coupon, 1, 2)
+    client.get("/api/v1/members/1/coupons", **bearer(key))  # the key's last use is written once a minute
+    with django_assert_num_queries(2):  # the key by its prefix; the UPDATE that finds the coupon by its code
+        assert redeem(client, key, 1, "order-1", code="spring10").status_code == 200
+    with django_assert_num_queries(3):  # the key; the coupons; one probe of the primary key per coupon
+        assert client.get("/api/v1/members/2/coupons", **bearer(key)).status_code == 200
+    assert error_of(redeem(client, key, 1, "order-1", code="NOPE")) == (404, "unknown_coupon")
+    assert IssuedCoupon.objects.get(user_id=1).order_id == "order-1"
+
+
+def test_a_middleware_with_view_hooks_cannot_be_skipped_on_the_api_path():
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    from couponops.site_middleware import SiteOnly
+
+    class Csrf(SiteOnly, CsrfViewMiddleware):
+        pass
+
+    with pytest.raises(TypeError, match="view hooks"):
+        Csrf(lambda request: None)

@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from distribution.holdout import holdout_split
 from distribution.models import MEMBER_ID_MAX, Coupon
 from distribution.writers import BudgetExceeded, Chunk, Written, get_writer
 
@@ -21,7 +22,7 @@ logger = logging.getLogger("couponops.api")
 def coupon_issue(*, client: ApiClient, coupon: Coupon, user_ids: list[int], key: str, fingerprint: str) -> Stored:
     """Issues the coupon to the ids it can, or gives again the answer the same call got before.
 
-    The answer: {"issued", "reissued", "already_held", "invalid"}. Raises ApiError, having issued
+    The answer: {"issued", "reissued", "already_held", "held_out", "invalid"}. Raises ApiError, having issued
     nothing, when the coupon may not be issued or its budget would be exceeded."""
     claim = idempotency_claim(client=client, key=key, fingerprint=fingerprint)
     if isinstance(claim, Stored):
@@ -50,14 +51,17 @@ def _issue(client, coupon, user_ids, claim):
     call = IssueCall.objects.create(
         client=client, coupon=coupon, idempotency_key=claim.key, at=now, invalid_count=len(invalid)
     )
-    written = _write(coupon, call, valid, now)
+    kept, held_out = holdout_split(coupon, valid)  # the coupon's control group: the same members as its runs'
+    written = _write(coupon, call, kept, now)
     call.issued_count, call.reissued_count = written.issued, getattr(written, "reissued", 0)
-    call.already_held_count = len(valid) - call.issued_count - call.reissued_count
-    call.save(update_fields=["issued_count", "reissued_count", "already_held_count"])
+    call.held_out_count = len(held_out)
+    call.already_held_count = len(kept) - call.issued_count - call.reissued_count
+    call.save(update_fields=["issued_count", "reissued_count", "already_held_count", "held_out_count"])
     answer = {
         "issued": call.issued_count,
         "reissued": call.reissued_count,
         "already_held": call.already_held_count,
+        "held_out": held_out,
         "invalid": invalid,
     }
     if not idempotency_finish(claim=claim, status=200, body=answer):
@@ -71,7 +75,7 @@ def _issue(client, coupon, user_ids, claim):
         client.name,
         coupon.code,
         claim.key,
-        answer | {"invalid": len(invalid)},
+        answer | {"invalid": len(invalid), "held_out": len(held_out)},
     )
     return answer
 

@@ -1,12 +1,11 @@
 """The request's decisions in the admin: the change page's buttons (confirm, approve, reject, discard,
-preview again, revoke) and the list's actions. Each asks a service, which checks who may."""
+preview again, revoke). Each asks a service, which checks who may."""
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from .. import live, selectors, services
 from ..actors import Actor
@@ -17,20 +16,7 @@ Status = DistributionRequest.Status
 
 
 class DecisionViews:
-    """Mixed into the request admin: the views and actions that change a request."""
-
-    @admin.action(description=_("Retry the selected failed requests from where they stopped"), permissions=["change"])
-    def retry(self, request, queryset):
-        actor = Actor.for_user(request.user)
-        retried = sum(services.distribution_retry(distribution=distribution, actor=actor) for distribution in queryset)
-        self._report(
-            request,
-            ngettext("%(count)d request was queued again.", "%(count)d requests were queued again.", retried),
-            retried,
-        )
-
-    def _report(self, request, message, count):
-        self.message_user(request, message % {"count": count}, messages.SUCCESS)
+    """Mixed into the request admin: the views behind the request page's buttons."""
 
     def _transition_view(self, request, object_id, transition):
         """POST-only endpoint for a button on the change page. The service checks who may do it (the
@@ -122,22 +108,6 @@ class DecisionViews:
                 request, _("This request was not stopped by a changed audience; nothing changed."), messages.INFO
             )
 
-    @admin.action(description=_("Approve the selected requests awaiting approval"), permissions=["approve"])
-    def approve(self, request, queryset):
-        approved, actor = 0, Actor.for_user(request.user)
-        for distribution in queryset.filter(status=Status.AWAITING_APPROVAL):
-            try:
-                approved += services.distribution_approve(distribution=distribution, actor=actor)
-            except PermissionDenied as exc:
-                self.message_user(request, f"#{distribution.pk}: {exc}", messages.ERROR)
-        self._report(
-            request,
-            ngettext(
-                "%(count)d request was approved and queued.", "%(count)d requests were approved and queued.", approved
-            ),
-            approved,
-        )
-
     def revoke_view(self, request, object_id):
         """Revoking takes a confirmation page: how many coupons go, how many are already used."""
         if not self.has_revoke_permission(request):
@@ -173,17 +143,3 @@ class DecisionViews:
             "preview": selectors.distribution_revoke_preview(distribution=obj) if obj.is_revocable else None,
         }
         return TemplateResponse(request, "admin/distribution/distributionrequest/revoke.html", context)
-
-    @admin.action(
-        description=_("Cancel the selected requests (awaiting approval, queued or running)"), permissions=["cancel"]
-    )
-    def cancel(self, request, queryset):
-        actor = Actor.for_user(request.user)
-        cancelled = sum(
-            services.distribution_cancel(distribution=distribution, actor=actor) for distribution in queryset
-        )
-        self._report(
-            request,
-            ngettext("%(count)d request was cancelled.", "%(count)d requests were cancelled.", cancelled),
-            cancelled,
-        )

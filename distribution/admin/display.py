@@ -21,6 +21,14 @@ def human_duration(seconds):
     return _("about %(n)s minutes") % {"n": number_format(round(seconds / 60), force_grouping=True)}
 
 
+def holdout_row(obj, count):
+    """The preview's control-group line, for a coupon that keeps one."""
+    if not obj.coupon.holdout_percent:
+        return []
+    label = _("Members in the coupon's control group, %(percent)s%% (held out, never issued)")
+    return [("holdout", label % {"percent": number_format(obj.coupon.holdout_percent)}, count(obj.holdout_count))]
+
+
 def preview_rows(obj):
     """The draft's preview as (label, value) lines, numbers formatted for the reader's language."""
     unknown = (
@@ -42,6 +50,7 @@ def preview_rows(obj):
             _("Members who had this coupon revoked (they will get it again)"),
             count(obj.preview_reissue_count),
         ),
+        *holdout_row(obj, count),
         ("would-issue", _("Coupons that would be issued"), count(obj.would_issue)),
         ("samples", _("Sample ids"), ", ".join(str(i) for i in obj.sample_ids) or DASH),
         ("estimate", _("Estimated duration"), human_duration(obj.estimated_seconds)),

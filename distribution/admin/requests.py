@@ -24,10 +24,12 @@ from .decisions import DecisionViews
 from .display import StatusFilter, live_field, preview_rows
 from .fieldsets import READONLY_FIELDS, request_fieldsets
 from .forms import DistributionRequestForm, ExportForm
+from .holdout import held_out_link
+from .list_actions import ListActions
 
 
 @admin.register(DistributionRequest)
-class DistributionRequestAdmin(DecisionViews, SpreadsheetExports, ExportMixin, admin.ModelAdmin):
+class DistributionRequestAdmin(DecisionViews, ListActions, SpreadsheetExports, ExportMixin, admin.ModelAdmin):
     form = DistributionRequestForm
     resource_classes = [DistributionRequestResource]
     change_list_template = "admin/distribution/distributionrequest/change_list.html"  # + the stopped-worker banner
@@ -45,7 +47,7 @@ class DistributionRequestAdmin(DecisionViews, SpreadsheetExports, ExportMixin, a
     readonly_fields = READONLY_FIELDS
 
     def get_fieldsets(self, request, obj=None):
-        return request_fieldsets(obj)
+        return request_fieldsets(obj, request.user)
 
     def has_change_permission(self, request, obj=None):
         # A submitted request is a record: it is looked at, retried or (later) cancelled, never edited.
@@ -114,6 +116,10 @@ class DistributionRequestAdmin(DecisionViews, SpreadsheetExports, ExportMixin, a
                 )
             }
         )
+
+    @admin.display(description=_("held out"))
+    def held_out(self, obj):
+        return held_out_link(self, obj)
 
     @admin.display(description=_("issued coupons"))
     def issued_coupons(self, obj):

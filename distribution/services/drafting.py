@@ -11,6 +11,7 @@ from ..models import DistributionRequest
 from ..selectors import (
     audience_check,
     audience_holders_count,
+    audience_holdout_count,
     distribution_estimate_seconds,
     distribution_needs_approval,
 )
@@ -78,6 +79,7 @@ PREVIEW_FIELDS = (
     "duplicate_count",
     "held_count",
     "preview_reissue_count",
+    "holdout_count",
     "estimated_seconds",
 )
 
@@ -95,15 +97,18 @@ def preview_take(*, distribution: DistributionRequest, audience=None):
     distribution.held_count, distribution.preview_reissue_count = audience_holders_count(
         coupon=distribution.coupon, source=distribution.source, target=target, targets=profile.targets
     )
+    distribution.holdout_count = audience_holdout_count(
+        coupon=distribution.coupon, source=distribution.source, target=target
+    )
     distribution.coupon.check_budget(distribution.would_issue)
     distribution.estimated_seconds = distribution_estimate_seconds(targets=distribution.target_count)
 
 
 def distribution_confirm(*, distribution: DistributionRequest, actor: Actor, limits=None) -> str | None:
-    """Confirms a draft: queued, or awaiting approval when large (over `limits`, the site's approval limits
-    unless given: a schedule's runs carry their own). None if it was no longer a draft
-    (a second click), so nothing is ever queued twice. Only the requester may confirm; a draft that would
-    issue nothing is refused (ValidationError), changing nothing."""
+    """Confirms a draft: queued, or awaiting approval when large (over `limits`, the site's approval
+    limits unless given). None if it was no longer a draft (a second click), so nothing is ever queued
+    twice. Only the requester may confirm; a draft that would issue nothing is refused (ValidationError),
+    changing nothing."""
     distribution_move_require(distribution=distribution, action=Move.CONFIRMED, actor=actor)
     _check_all(
         distribution.coupon.check_issuable,

@@ -9,9 +9,27 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 # Integer types whose values fit a PostgreSQL bigint once cast (lower-case, as metadata reports them).
 INTEGER_TYPES = frozenset({"tinyint", "smallint", "integer", "int", "bigint", "utinyint", "usmallint", "uinteger"})
+
+
+def type_in_words(data_type):
+    """A column type as a marketer reads it ("text", not "varchar")."""
+    base = data_type.split("(")[0].strip().lower()
+    for prefixes, words in TYPE_WORDS:
+        if base.startswith(prefixes):
+            return str(words)
+    return _("other values")
+
+
+TYPE_WORDS = (
+    (("varchar", "char", "string", "text"), gettext_lazy("text")),
+    (("double", "real", "float", "decimal", "numeric"), gettext_lazy("decimal numbers")),
+    (("date", "timestamp", "time"), gettext_lazy("dates or times")),
+    (("bool",), gettext_lazy("yes/no values")),
+)
 
 
 class SourceError(Exception):
@@ -132,6 +150,14 @@ def profile_query(target, fingerprint):
 def audience_query(target, fingerprint):
     """The distinct valid ids and their fingerprint alone: what a run checks before its first coupon."""
     return f"SELECT COUNT(id), {fingerprint} FROM {_ids_with_rows(target)}"
+
+
+def held_out_query(target, condition):
+    """How many distinct valid ids meet `condition` on `id` (a coupon's control-group rule, holdout.py)."""
+    return (
+        f"SELECT COUNT(*) FROM (SELECT DISTINCT CAST({target.quoted_column} AS BIGINT) AS id "
+        f"FROM {target.quoted_table} WHERE {target.quoted_column} > 0) AS ids WHERE {condition}"
+    )
 
 
 def sample_query(target, size):
@@ -285,8 +311,8 @@ class Source:
     def _integer_target(self, target):
         if target.data_type.split("(")[0].strip() not in INTEGER_TYPES:
             raise SourceError(
-                _("Column “%(name)s” is of type %(type)s; user ids must be integers.")
-                % {"name": target.column, "type": target.data_type},
+                _("Column “%(name)s” holds %(kind)s, not whole numbers; member ids must be whole numbers.")
+                % {"name": target.column, "kind": type_in_words(target.data_type)},
                 field="column",
             )
         return target
@@ -309,6 +335,12 @@ class Source:
             cursor.execute(audience_query(target, self.fingerprint_sql()))
             targets, fingerprint = cursor.fetchone()
         return Audience(targets, str(fingerprint or ""))
+
+    def held_out_count(self, target, rule) -> int:
+        """Members of the audience the control-group rule holds out, counted by the source itself."""
+        with self.cursor() as cursor:
+            cursor.execute(held_out_query(target, rule.sql("id")))
+            return cursor.fetchone()[0]
 
     def read(self, target, *, after, batch_size) -> Iterator[list[int]]:
         """Streams the distinct audience in ascending batches; closing the generator cancels the query."""

@@ -5,6 +5,7 @@ import trino
 from django.utils.translation import gettext as _
 
 from .base import Source, SourceError, fetch_column, quote_identifier
+from .blocks import BLOCK, block_rows, id_block_query, rebatch
 
 
 class TrinoSource(Source):
@@ -28,6 +29,14 @@ class TrinoSource(Source):
             legacy_primitive_types=True,
             request_timeout=options.get("request_timeout", 60),
         )
+
+    def read(self, target, *, after, batch_size):
+        """Streams the distinct audience in ascending batches, read as one array of ids per key block
+        (see blocks.py); closing the generator cancels the query."""
+        with self.cursor() as cursor:
+            sql, params = id_block_query(target, after, self.options.get("read_block", BLOCK))
+            cursor.execute(sql, params)
+            yield from rebatch(block_rows(cursor), batch_size)
 
     def catalogs(self, cursor):
         return fetch_column(cursor, "SELECT catalog_name FROM system.metadata.catalogs")

@@ -56,11 +56,12 @@ class Command(BaseCommand):
             self.stdout.flush()
         self.stdout.write("")
         if distribution.status in (DistributionRequest.Status.FAILED, DistributionRequest.Status.AUDIENCE_CHANGED):
-            raise CommandError(f"Request #{distribution.pk} {distribution.status}: {distribution.error_message}")
+            raise CommandError(f"Request #{distribution.pk} {distribution.status}: {distribution.error_text}")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Request #{distribution.pk} succeeded: {distribution.issued_count:,} issued, "
                 f"{distribution.skipped_count:,} skipped, {distribution.reissued_count:,} re-issued, "
+                f"{distribution.held_out_count:,} held out, "
                 f"{distribution.elapsed_seconds:.1f} s, {distribution.rows_per_second or 0:,.0f} rows/s."
             )
         )
