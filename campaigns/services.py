@@ -135,14 +135,14 @@ def _run(schedule, *, due_at, by_hand):
 
 
 class NothingNew(Exception):
-    """The table has no member without the coupon: a usual day for a schedule, not a mistake to show."""
+    """The fresh preview finds no member without the coupon: the draft is taken back, the run records why."""
 
 
 def _draft_and_confirm(schedule, distribution):
     actor = Actor.for_schedule(schedule.owner, f"schedule #{schedule.pk}")  # stored: in no reader's language
     distribution_services.distribution_draft(distribution=distribution, actor=actor)
     if (reason := distribution.nothing_to_issue()) is not None:
-        raise NothingNew(reason)  # the draft is taken back: a request that would give nothing is no request
+        raise NothingNew(reason)
     return distribution_services.distribution_confirm(distribution=distribution, actor=actor, limits=schedule.limits)
 
 

@@ -24,8 +24,9 @@ def members_sql(first, last):
 
 @pytest.fixture
 def owner(django_user_model):
+    """A marketer: the owner drafts each run, so they need the permission to draft requests."""
     user = django_user_model.objects.create_user("owner", password="pw-for-tests-only", is_staff=True)
-    user.groups.add(Group.objects.get(name="marketer"))  # a schedule drafts on its owner's behalf: they must be allowed
+    user.groups.add(Group.objects.get(name="marketer"))
     return user
 
 

@@ -19,7 +19,7 @@ def apply_roles(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("campaigns", "0003_nothing_new"),
+        ("campaigns", "0002_due_schedules_tick"),
         ("distribution", "0020_worker_retries"),
         ("notifications", "0006_distribution_and_events"),
     ]
