@@ -54,10 +54,12 @@ class ScheduleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.preview = None
+        if "coupon" not in self.fields:  # the read-only page of someone who may only look has no model fields
+            return
         self.fields["source"].choices = [(name, name) for name in source_names()]
         self.fields["weekdays"].choices = list(enumerate(timing.weekday_names()))
         self.fields["coupon"].queryset = Coupon.objects.filter(is_active=True)
-        self.preview = None
 
     def clean(self):
         """Takes the next run's preview while validating: whatever it refuses lands on its field."""
