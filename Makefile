@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 ROWS ?= 10000000
 SIZES ?= 1000000,10000000,30000000
 LOAD_SECONDS ?= 60
+PO := locale/ko/LC_MESSAGES/django.po
 
 .PHONY: demo demo-data test test-long lint format bench bench-holdout bench-scale bench-api bench-api-cost bench-throttle bench-http messages clean
 
@@ -75,6 +76,9 @@ bench-http: venv
 # Developers only: refresh the Korean catalogue after changing strings (needs GNU gettext).
 messages: venv
 	$(PY) manage.py makemessages -l ko --no-location --ignore=.venv --ignore=tests --ignore=bench
+	@# Our Korean for other packages' strings (locale/vendor-ko.po) stays in the catalogue: makemessages sees only our code.
+	msgattrib --no-obsolete -o $(PO) $(PO)
+	msgcat --use-first --no-location -o $(PO) $(PO) locale/vendor-ko.po
 	$(PY) manage.py compilemessages -l ko --ignore=.venv
 
 clean:

@@ -98,7 +98,7 @@ def tools(obj, user):
     """The request page's buttons that depend on its status: Revoke once it is revocable, Pause while it runs,
     Resume while it is paused."""
     links = []
-    if obj.is_revocable and user.has_perm("distribution.revoke_distributionrequest"):
+    if lifecycle.may(distribution=obj, action=lifecycle.Move.REVOKE_STARTED, user=user):
         url = reverse("admin:distribution_distributionrequest_revoke", args=[obj.pk])
         links.append(format_html('<a href="{}" id="revoke">{}</a>', url, _("Revoke coupons")))
     move, action, label = (

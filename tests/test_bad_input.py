@@ -36,7 +36,7 @@ def run(distribution):
 @pytest.mark.parametrize(
     "values, kind",
     [
-        ("VALUES '1', '2'", "varchar"),  # numeric strings
+        ("VALUES '1', '2'", "text"),  # numeric strings
         ("VALUES 'abc', 'x1'", "text"),  # non-numeric strings
         ("VALUES ' 1', '2 '", "text"),  # whitespace around digits
         ("VALUES CAST('9223372036854775808' AS DECIMAL(20, 0))", "decimal numbers"),  # above the bigint range
