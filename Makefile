@@ -5,13 +5,15 @@ PY := $(VENV)/bin/python
 ROWS ?= 10000000
 SIZES ?= 1000000,10000000,30000000
 LOAD_SECONDS ?= 60
+PO := locale/ko/LC_MESSAGES/django.po
 
-.PHONY: demo demo-data test test-long lint format bench bench-holdout bench-scale bench-api bench-http messages clean
+.PHONY: demo demo-data test test-long lint format bench bench-holdout bench-scale bench-api bench-api-cost bench-throttle bench-http messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
+	@echo "== Installing the Python packages into $(VENV) (first run only: a minute or two)"
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	$(VENV)/bin/pip install --progress-bar on -r requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.installed
@@ -29,8 +31,8 @@ demo: venv var
 	$(PY) manage.py migrate --noinput -v0
 	@test -f var/demo.duckdb || $(PY) manage.py build_demo_warehouse --rows 1000000
 	$(PY) manage.py setup_demo
-	@# The login again once the processes' start-up logs are out, so it is the last thing on screen.
-	@(sleep 6; cat var/demo-login.txt) & $(PY) manage.py rundemo
+	@# rundemo prints the login again once the web server answers, so it is the last thing on screen.
+	$(PY) manage.py rundemo
 
 test: venv
 	$(PY) -m pytest --durations=20
@@ -62,6 +64,10 @@ bench-scale: venv
 bench-api: venv
 	$(PY) -m bench.api --rows $(ROWS) --seconds $(LOAD_SECONDS)
 
+# Members' calls at a fixed rate (open loop) during a run: throttle on, off, with a read replica (docs/throttle.md).
+bench-throttle: venv
+	$(PY) -m bench.throttle --rows $(ROWS) --seconds $(LOAD_SECONDS)
+
 # couponops distributing into a coupon service elsewhere (DISTRIBUTION_WRITER=http): a second couponops
 # serves the API under gunicorn; `make bench-http ROWS=200000` for a smoke run.
 bench-http: venv
@@ -70,7 +76,15 @@ bench-http: venv
 # Developers only: refresh the Korean catalogue after changing strings (needs GNU gettext).
 messages: venv
 	$(PY) manage.py makemessages -l ko --no-location --ignore=.venv --ignore=tests --ignore=bench
+	@# Our Korean for other packages' strings (locale/vendor-ko.po) stays in the catalogue: makemessages sees only our code.
+	msgattrib --no-obsolete -o $(PO) $(PO)
+	msgcat --use-first --no-location -o $(PO) $(PO) locale/vendor-ko.po
 	$(PY) manage.py compilemessages -l ko --ignore=.venv
 
 clean:
 	rm -rf $(VENV) var
+
+# The cost of one Coupon API call (one gunicorn worker): calls per CPU-second, queries per call.
+API_COST_SECONDS ?= 20
+bench-api-cost: venv
+	$(PY) -m bench.api_cost --seconds $(API_COST_SECONDS)

@@ -2,6 +2,9 @@
 
 import hmac
 
+from django.db.models import Value
+from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
 from django.utils.translation import gettext as _
 
 from distribution.models import Coupon, IssuedCoupon
@@ -24,7 +27,9 @@ def api_client_for_key(key: str) -> ApiClient | None:
 
 
 def coupon_by_code(code: str) -> Coupon:
-    coupon = Coupon.objects.filter(code__iexact=code).first()  # codes are unique ignoring case
+    # Codes are unique ignoring case, by a unique index on LOWER(code): compared the same way, so that the
+    # index finds it (`code__iexact` compares UPPER(code), which no index covers).
+    coupon = Coupon.objects.filter(Exact(Lower("code"), Lower(Value(code)))).first()
     if coupon is None:
         raise ApiError(404, "unknown_coupon", _("There is no coupon with the code “%(code)s”.") % {"code": code})
     return coupon
@@ -32,4 +37,4 @@ def coupon_by_code(code: str) -> Coupon:
 
 def member_wallet(*, user_id: int, every_state: bool = False) -> list[IssuedCoupon]:
     """The member's coupons: the live ones (usable), or with `every_state` also used, revoked and expired."""
-    return member_coupons(user_id=user_id, states=None if every_state else {State.USABLE})
+    return member_coupons(user_id=user_id, states=None if every_state else {State.USABLE}, related=("coupon",))

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from bench import reader
 from distribution import services
 from distribution.actors import Actor
 from distribution.models import Coupon, DistributionRequest, IssuedCoupon
@@ -365,14 +366,18 @@ def run_all(rows, *, sample_create, bulk_create_cap, repeats=3):
     results.append(reissue_path(rows))
     results.append(copy_limit(rows))
     extra = [trino_read_only(rows), bare_loop(rows), instrumented_loop(rows)]
-    return results, extra, pages
+    return results, extra, pages, reader.measure(audience_table(rows))
 
 
 def markdown(rows, measured):
-    results, extra, pages = measured
+    results, extra, pages, reads = measured
     limit = next(r for r in results if r.method.startswith("4."))
+    full = next(r for r in results if r.method.startswith("3. couponops:"))
     lines = [
         f"Rows: {rows:,}",
+        "",
+        f"Full path {full.seconds:,.1f} s, raw COPY {limit.seconds:,.1f} s: "
+        f"{full.seconds / full.rows * limit.rows / limit.seconds:,.2f} × raw COPY.",
         "",
         "| method | rows | seconds | rows/s | worker peak RSS | × raw COPY | note |",
         "|---|---:|---:|---:|---:|---:|---|",
@@ -389,6 +394,7 @@ def markdown(rows, measured):
     lines.append(
         f"\nProgress records, timing and signals cost {100 * (instrumented.seconds / bare.seconds - 1):+.1f}%."
     )
+    lines += ["", "The reader's variants, read alone (fastest of 2):", "", reader.markdown(reads)]
     lines += ["", f"Admin pages with {IssuedCoupon.objects.count():,} issued coupons in the table (median of 5):", ""]
     lines += [f"- {name}: {ms:,.0f} ms" for name, ms in pages.items()]
     return "\n".join(lines)

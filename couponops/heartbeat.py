@@ -36,10 +36,11 @@ class Heartbeat:
     It runs in the cluster's supervising process (the sentinel), which forks workers: each beat opens
     its own connection and closes it again under `fork_lock`, and the sentinel forks only while holding
     that lock, so a child never inherits (and on exit closes) a connection this thread is using.
+    `chores` are called with each beat, on the same terms (the distribution cluster's look at the queue).
     """
 
-    def __init__(self, cluster: str, fork_lock: threading.Lock):
-        self.cluster, self.fork_lock = cluster, fork_lock
+    def __init__(self, cluster: str, fork_lock: threading.Lock, chores=()):
+        self.cluster, self.fork_lock, self.chores = cluster, fork_lock, list(chores)
         self.host, self.pid, self.started_at = socket.gethostname(), os.getpid(), timezone.now()
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="couponops-heartbeat", daemon=True)
@@ -61,6 +62,8 @@ class Heartbeat:
         with self.fork_lock:
             try:
                 heartbeat_record(cluster=self.cluster, host=self.host, pid=self.pid, started_at=self.started_at)
+                for chore in self.chores:
+                    chore()
             except Exception:  # the database is away: no beat, which is what the liveness check must see
                 logger.warning("worker heartbeat not recorded", exc_info=True)
             finally:

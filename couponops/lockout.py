@@ -1,9 +1,14 @@
-"""django-axes' hooks: the page a locked-out login gets, the address a login comes from, and the name it tried."""
+"""django-axes' hooks: the page a locked-out login gets, the address a login comes from, the name it tried,
+and the login form that says how many tries are left."""
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 
 def locked_out(request, original_response=None, credentials=None):
@@ -38,3 +43,32 @@ def login_username(request, credentials=None):
     (no account has one: Django's names are at most 150) failed the insert and the login page with a 500."""
     username = credentials.get("username") if credentials else getattr(request, "POST", {}).get("username")
     return username[:USERNAME_COLUMN] if isinstance(username, str) else username
+
+
+# The failure from which the login form says how many tries are left before the lockout.
+WARN_FROM_FAILURE = 3
+
+
+def tries_left(request, username):
+    """How many more failures (this username from this address) django-axes allows before it locks."""
+    AxesProxyHandler.update_request(request)
+    failures = AxesProxyHandler.get_failures(request, {"username": login_username(request, {"username": username})})
+    return failures, max(0, settings.AXES_FAILURE_LIMIT - failures)
+
+
+class LoginForm(AdminAuthenticationForm):
+    """The admin's login form, which warns from the third failure how many tries are left."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except ValidationError as error:
+            failures, left = tries_left(self.request, self.cleaned_data.get("username"))
+            if failures < WARN_FROM_FAILURE or not left:
+                raise
+            warning = ngettext(
+                "%(left)d try is left before logging in is blocked for %(minutes)d minutes.",
+                "%(left)d tries are left before logging in is blocked for %(minutes)d minutes.",
+                left,
+            ) % {"left": left, "minutes": settings.AXES_COOLOFF_TIME.total_seconds() // 60}
+            raise ValidationError([*error.error_list, ValidationError(warning, code="tries_left")]) from None

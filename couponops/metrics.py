@@ -30,6 +30,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from distribution import selectors
+from distribution.lease import lease_lapsed_since
 from notifications import selectors as notification_selectors
 
 from .heartbeat import heartbeat_ages
@@ -80,6 +81,11 @@ class OperationsCollector:
             "Distribution runs that failed, ever.",
             value=selectors.runs_failed_total(),
         )
+        yield CounterMetricFamily(
+            "couponops_distribution_throttled_seconds",
+            "Seconds distribution runs spent slowed down or paused to spare the members, ever.",
+            value=selectors.throttled_seconds_total(),
+        )
         yield from self._outbox()
         yield self._heartbeats()
 
@@ -98,14 +104,38 @@ class OperationsCollector:
         read, target, rate = (
             (request.read_count, request.target_count or 0, request.live_rate() or 0) if request else (0, 0, 0)
         )
+        lapsed = request is not None and lease_lapsed_since(request) is not None
+        lease_age = (timezone.now() - request.heartbeat_at).total_seconds() if request and request.heartbeat_at else 0
         values = {
             "running": ("1 while a distribution runs, else 0.", 1 if request else 0),
             "running_read_rows": ("Ids the running request has read so far.", read),
             "running_target_rows": ("Ids the running request will read.", target),
-            "running_rows_per_second": ("The running request's rate in its current run.", rate),
+            # No rate for a run nobody reports on: a dead worker's last rate is not a rate.
+            "running_rows_per_second": ("The running request's rate in its current run.", 0 if lapsed else rate),
+            "running_lease_age_seconds": (
+                "Seconds since the running request's worker last renewed its lease.",
+                lease_age,
+            ),
+            "running_lease_lapsed": (
+                "1 while the running request's worker has stopped reporting (it will be taken over), else 0.",
+                1 if lapsed else 0,
+            ),
         }
         for name, (documentation, value) in values.items():
             yield GaugeMetricFamily(f"couponops_distribution_{name}", documentation, value=value)
+        yield self._throttle(request)
+
+    def _throttle(self, request):
+        """1 while the throttle slows or pauses the running request, labelled with how and why (0 otherwise)."""
+        family = GaugeMetricFamily(
+            "couponops_distribution_running_throttled",
+            "1 while the running request is slowed down or paused (state: slowed, paused, held), by signal.",
+            labels=["state", "signal"],
+        )
+        throttle = (request.throttle or {}) if request else {}
+        if throttle.get("state"):
+            family.add_metric([throttle["state"], throttle.get("signal", "operator")], 1)
+        return family
 
     def _outbox(self):
         pending, oldest = notification_selectors.outbox_backlog()

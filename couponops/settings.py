@@ -46,14 +46,17 @@ MIDDLEWARE = [
     # First, so that it times everything below it (couponops/metrics.py).
     "couponops.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # site_middleware.*: the admin's own, skipped on /api/ (couponops/site_middleware.py).
+    "couponops.site_middleware.Sessions",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "couponops.site_middleware.Authentication",
+    # After authentication: a user's chosen language (the header's switch) wins over the browser's.
+    "common.languages.UserLanguageMiddleware",
     # After authentication: its admin page shows the logged-in header (couponops/middleware.py).
     "couponops.middleware.RefuseNulCharactersMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "couponops.site_middleware.Messages",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a refused login into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -92,6 +95,18 @@ if SQLITE:
 # CONN_MAX_AGE=60); the workers keep the default, a connection per task.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# An optional streaming standby of the primary (PostgreSQL's own replication, docs/throttle.md): the reads
+# that tolerate DATABASE_REPLICA_MAX_LAG seconds of lag (the wallet, support's look-up) go to it while it is
+# no further behind (couponops/routers.py); everything else, and every write, stays on the primary.
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db("DATABASE_REPLICA_URL"),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["couponops.routers.ReplicaRouter"]
+DATABASE_REPLICA_MAX_LAG = env.float("DATABASE_REPLICA_MAX_LAG", default=1.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # django-axes first: a locked-out user or address is refused before the password is even checked.
@@ -111,6 +126,10 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", default="Asia/Seoul")
 USE_I18N = True
 USE_THOUSAND_SEPARATOR = True
+# One format for moments and one for dates per language (common/locale_formats/), wherever one is shown.
+FORMAT_MODULE_PATH = ["common.locale_formats"]
+# The currency of coupon amounts and money at stake: KRW reads "5,000원" in Korean, "5,000 KRW" in English.
+CURRENCY = env("CURRENCY", default="KRW")
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -148,6 +167,9 @@ if env("TRINO_HOST", default=""):
         "http_scheme": env("TRINO_HTTP_SCHEME", default="http"),
         # Basic auth over plain http sends the password in clear text: only on explicit request.
         "allow_insecure_auth": env.bool("TRINO_ALLOW_INSECURE_AUTH", default=False),
+        # Trino's spooling protocol (compressed segments) in this order of preference, or "direct"; a server
+        # without spooling answers in the direct protocol anyway (docs/reader.md).
+        "encoding": env("TRINO_ENCODING", default="json+lz4,json+zstd"),
     }
 COUPONOPS_SOURCES["demo"] = {
     "kind": "duckdb",
@@ -161,6 +183,34 @@ DISTRIBUTION_CHUNK_SIZE = env.int("DISTRIBUTION_CHUNK_SIZE", default=20_000 if S
 # SQLite lets one process write at a time and a busy writer can starve the others: on SQLite the
 # worker pauses between chunks so that the web server's writes (a login, a new request) get a turn.
 DISTRIBUTION_CHUNK_PAUSE = env.float("DISTRIBUTION_CHUNK_PAUSE", default=0.15 if SQLITE else 0)
+# The throttle (distribution/throttle.py, docs/throttle.md): between chunks the worker reads how the members
+# fare and yields to them. Past a signal's threshold the run slows down (half the chunk, twice the pause),
+# past its critical value it pauses; when all are clear it speeds up again step by step. 0 switches a signal
+# off; THROTTLE_ENABLED=false switches the throttle off (an operator's pause still holds the run).
+THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)
+# A primary-key look-up on the bulk table, timed every THROTTLE_PROBE_INTERVAL seconds while the run
+# writes: the 90th percentile since the last chunk, in milliseconds. Idle, it takes well under 1 ms.
+THROTTLE_LATENCY_MS = env.float("THROTTLE_LATENCY_MS", default=20)
+THROTTLE_LATENCY_CRITICAL_MS = env.float("THROTTLE_LATENCY_CRITICAL_MS", default=500)
+THROTTLE_PROBE_INTERVAL = env.float("THROTTLE_PROBE_INTERVAL", default=0.1)
+# Other sessions running a query at once, and sessions waiting for a lock (pg_stat_activity, averaged).
+THROTTLE_ACTIVE_SESSIONS = env.float("THROTTLE_ACTIVE_SESSIONS", default=16)
+THROTTLE_ACTIVE_SESSIONS_CRITICAL = env.float("THROTTLE_ACTIVE_SESSIONS_CRITICAL", default=64)
+THROTTLE_LOCK_WAITS = env.float("THROTTLE_LOCK_WAITS", default=4)
+THROTTLE_LOCK_WAITS_CRITICAL = env.float("THROTTLE_LOCK_WAITS_CRITICAL", default=16)
+# Seconds the read replica is behind, when there is one (gh-ost's --max-lag-millis).
+THROTTLE_REPLICA_LAG = env.float("THROTTLE_REPLICA_LAG", default=1.0)
+THROTTLE_REPLICA_LAG_CRITICAL = env.float("THROTTLE_REPLICA_LAG_CRITICAL", default=10.0)
+# How slow a slowed run may get: chunks of at least this many ids, pauses of at most this many seconds.
+THROTTLE_MIN_CHUNK = env.int("THROTTLE_MIN_CHUNK", default=2_000)
+THROTTLE_MAX_PAUSE = env.float("THROTTLE_MAX_PAUSE", default=2.0)
+# The most ids per second a run writes, throttle or not; 0: as fast as it can.
+THROTTLE_MAX_ROWS_PER_SECOND = env.int("THROTTLE_MAX_ROWS_PER_SECOND", default=0)
+# A paused run (critical signal, or an operator) checks every THROTTLE_CHECK_INTERVAL seconds whether it may
+# go on. Trino abandons a query not read from for 5 minutes: a run paused longer than THROTTLE_HOLD_SECONDS
+# stops as failed, and a retry resumes it after its checkpoint.
+THROTTLE_CHECK_INTERVAL = env.float("THROTTLE_CHECK_INTERVAL", default=1.0)
+THROTTLE_HOLD_SECONDS = env.float("THROTTLE_HOLD_SECONDS", default=240)
 # "auto" picks COPY on PostgreSQL and bulk_create elsewhere; "copy" or "bulk_create" force one.
 DISTRIBUTION_WRITER = env("DISTRIBUTION_WRITER", default="auto")
 # DISTRIBUTION_WRITER=http: a coupon service elsewhere that speaks the Coupon API's issue call.
@@ -171,9 +221,17 @@ COUPON_API_TIMEOUT = env.float("COUPON_API_TIMEOUT", default=30)  # seconds one 
 # One call is tried this often, for at most this many seconds, before the run stops (a retry resumes it).
 COUPON_API_ATTEMPTS = env.int("COUPON_API_ATTEMPTS", default=6)
 COUPON_API_RETRY_FOR = env.float("COUPON_API_RETRY_FOR", default=120)
-# A running request whose worker has not reported for this long is taken to be orphaned (its
-# worker died) and is queued again from its checkpoint.
-DISTRIBUTION_STALE_AFTER = env.int("DISTRIBUTION_STALE_AFTER", default=600)
+# The running request's lease (distribution/lease.py): its worker renews it every
+# DISTRIBUTION_LEASE_INTERVAL seconds, chunk or no chunk; one not renewed for DISTRIBUTION_STALE_AFTER
+# seconds belongs to a dead worker, and the cluster's periodic look queues the request again from its
+# checkpoint (within about a minute of the death, with the defaults).
+DISTRIBUTION_LEASE_INTERVAL = env.float("DISTRIBUTION_LEASE_INTERVAL", default=5)
+DISTRIBUTION_STALE_AFTER = env.float("DISTRIBUTION_STALE_AFTER", default=45)
+# A run failing for a transient reason (distribution/failures.py) is queued again after
+# DISTRIBUTION_RETRY_WAIT seconds, doubling each time (1, 2, 4, 8, 16 minutes), at most
+# DISTRIBUTION_RETRY_TIMES times since a person last pressed Retry; then it fails.
+DISTRIBUTION_RETRY_WAIT = env.float("DISTRIBUTION_RETRY_WAIT", default=60)
+DISTRIBUTION_RETRY_TIMES = env.int("DISTRIBUTION_RETRY_TIMES", default=5)
 
 # Four-eyes approval: a confirmed request waits for a second staff user holding the `approve`
 # permission when it would issue more coupons than this, or (fixed-amount coupons only, whose
@@ -254,13 +312,15 @@ NOTIFICATION_RETRY_BASE = env.int("NOTIFICATION_RETRY_BASE", default=30)
 
 # --- Login throttling (django-axes) ----------------------------------------------------------------
 # An account that can issue millions of coupons: after AXES_FAILURE_LIMIT failed logins for one
-# username, or from one address, both are refused for AXES_COOLOFF_MINUTES (even with the right
-# password); a successful login clears the count. An administrator unlocks at once with
-# `manage.py axes_reset_username <name>` (or axes_reset_ip, axes_reset) or by deleting the
-# access attempt in the admin (README, "Locked out").
+# username from one address, that username is refused from that address for AXES_COOLOFF_MINUTES
+# (even with the right password); a successful login clears the count. Username and address
+# together, so that one person's failures on a shared office computer never lock a colleague who
+# types the right password (docs/lockout.md). The login form warns from the third failure how many
+# tries are left. An administrator unlocks at once with `manage.py axes_reset_username <name>` (or
+# axes_reset_ip, axes_reset) or by deleting the access attempt in the admin.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # Our page, in the admin's look and the browser's language (couponops/lockout.py).
 AXES_LOCKOUT_CALLABLE = "couponops.lockout.locked_out"

@@ -7,32 +7,29 @@ of statuses, counts or buttons.
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format, number_format
-from django.utils.html import format_html
+from django.utils.formats import number_format
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
-from common.formats import DASH, local_moment, number, timestamp
+from common.formats import DASH, moment, number, time_of_day
 
+from . import lifecycle, throttle
+from .lease import lease_lapsed_since
 from .models import DistributionRequest
 
 Status = DistributionRequest.Status
 
 
-def when(moment):
-    """A time people scan in a list: date and time to the second, in the site's time zone."""
-    return timestamp(moment)
+def when(value):
+    """A moment people scan in a list (common/formats.py)."""
+    return moment(value)
 
 
-def start_time(moment):
-    """“14:00” today, “Dec. 2, 14:00” another day this year, “Jan. 5, 2027, 14:00” in another year, in the
-    site's time zone."""
-    local, today = timezone.localtime(moment), timezone.localdate()
-    if local.date() == today:
-        return date_format(local, "H:i")
-    if local.year != today.year:
-        return local_moment(moment)
-    return date_format(local, pgettext("day and time", "N j, H:i"))
+def start_time(value):
+    """“14:00” today (Korean “오후 2:00”), the whole moment another day, in the site's time zone."""
+    if timezone.localtime(value).date() == timezone.localdate():
+        return time_of_day(value)
+    return moment(value)
 
 
 def status_label(obj):
@@ -40,6 +37,9 @@ def status_label(obj):
     starts = obj.starts_later() if obj.status == Status.QUEUED else None
     if starts is not None:
         return _("Queued · starts at %(time)s") % {"time": start_time(starts)}
+    retries = obj.retries_later()
+    if retries is not None:
+        return _("Queued · retrying at %(time)s") % {"time": start_time(retries)}
     return obj.get_status_display()
 
 
@@ -47,8 +47,15 @@ count = number
 
 
 def progress_detail(obj):
-    """“1,234,567 / 10,000,000 · 420,000 per second · about 21 s left” while running, the counts otherwise."""
+    """“1,234,567 / 10,000,000 · 420,000 per second · about 21 s left” while running, the counts otherwise;
+    never a live rate for a run whose worker stopped reporting: that it stopped, and since when."""
     counts = f"{count(obj.read_count)} / {count(obj.target_count or 0)}"
+    lapsed = lease_lapsed_since(obj)
+    if lapsed is not None:
+        return _("%(counts)s · the worker stopped reporting at %(time)s; it will be taken over") % {
+            "counts": counts,
+            "time": time_of_day(lapsed),
+        }
     rate = obj.live_rate() if obj.status == Status.RUNNING else None
     if not rate:
         return counts
@@ -73,19 +80,36 @@ def rate(obj):
 
 def progress(obj):
     return format_html(
-        '<progress max="100" value="{}"></progress> <span class="percent">{}%</span> <span class="detail">{}</span>',
+        '<progress max="100" value="{}"></progress> <span class="percent">{}%</span> <span class="detail">{}</span>{}',
         obj.progress_percent,
         obj.progress_percent,
         progress_detail(obj),
+        throttle_note(obj),
     )
 
 
+def throttle_note(obj):
+    """“Slowed down: members' latency 62 ms > 40 ms” while the throttle holds a running request back."""
+    note = throttle.describe(obj.throttle or {}) if obj.status == Status.RUNNING else ""
+    return format_html(' <span class="throttle">{}</span>', note) if note else ""
+
+
 def tools(obj, user):
-    """The request page's buttons that depend on its status (Revoke appears once it is revocable)."""
-    if obj.is_revocable and user.has_perm("distribution.revoke_distributionrequest"):
+    """The request page's buttons that depend on its status: Revoke once it is revocable, Pause while it runs,
+    Resume while it is paused."""
+    links = []
+    if lifecycle.may(distribution=obj, action=lifecycle.Move.REVOKE_STARTED, user=user):
         url = reverse("admin:distribution_distributionrequest_revoke", args=[obj.pk])
-        return format_html('<a href="{}" id="revoke">{}</a>', url, _("Revoke coupons"))
-    return ""
+        links.append(format_html('<a href="{}" id="revoke">{}</a>', url, _("Revoke coupons")))
+    move, action, label = (
+        (lifecycle.Move.RESUMED, "resume", _("Resume"))
+        if obj.paused_at
+        else (lifecycle.Move.PAUSED, "pause", _("Pause"))
+    )
+    if lifecycle.may(distribution=obj, action=move, user=user):
+        url = reverse(f"admin:distribution_distributionrequest_{action}", args=[obj.pk])
+        links.append(format_html('<a href="{}" id="{}">{}</a>', url, action, label))
+    return format_html_join(" ", "{}", ((link,) for link in links))
 
 
 RENDERERS = {
@@ -98,7 +122,7 @@ RENDERERS = {
     "elapsed": lambda obj, user: elapsed(obj),
     "rate": lambda obj, user: rate(obj),
     "finished": lambda obj, user: when(obj.finished_at),
-    "error": lambda obj, user: obj.error_message or DASH,
+    "error": lambda obj, user: obj.error_text or DASH,
     "tools": tools,
 }
 

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from couponops.routers import replica_reads
+
 from .models import MEMBER_ID_MAX, Coupon, DistributionRequest, IssuedCoupon
 from .selectors import member_coupons
 
@@ -47,7 +49,8 @@ class IssuedCouponLookup:
         self._understand()
         self.rows, self.has_next = [], False
         if not self.errors:
-            self._fetch(query.get("after", ""))
+            with replica_reads():  # support's look-up tolerates a second of lag (couponops/routers.py)
+                self._fetch(query.get("after", ""))
 
     def _understand(self):
         typed = self.typed
@@ -55,9 +58,7 @@ class IssuedCouponLookup:
             self.user_id = parse_number(typed["user_id"])
             if self.user_id is None:
                 self.errors.append(
-                    _(
-                        "“%(text)s” is not a member id: a member id is a whole number from 1 to 9,223,372,036,854,775,807."
-                    )
+                    _("“%(text)s” is not a member id: a member id is a whole number, such as 12345.")
                     % {"text": typed["user_id"]}
                 )
         if typed["coupon"]:

@@ -9,8 +9,9 @@ from django.db.models import ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from common.formats import local_moment
+from common.formats import moment
 
 from . import lifecycle
 from .actors import Kind
@@ -153,7 +154,7 @@ class Coupon(models.Model):
             raise ValidationError(
                 {
                     "coupon": _("Coupon “%(code)s” expired on %(date)s.")
-                    % {"code": self.code, "date": local_moment(self.issue_until)}
+                    % {"code": self.code, "date": moment(self.issue_until)}
                 }
             )
 
@@ -183,8 +184,10 @@ class DistributionRequestQuerySet(models.QuerySet):
         """The request queued first whose scheduled start has come: first in, first out.
 
         In line means confirmed (and approved, where needed): a draft holds no place in the queue."""
-        due = Q(not_before__isnull=True) | Q(not_before__lte=now or timezone.now())
-        queued = self.filter(due, status=DistributionRequest.Status.QUEUED)
+        now = now or timezone.now()
+        due = Q(not_before__isnull=True) | Q(not_before__lte=now)
+        retry_due = Q(retry_at__isnull=True) | Q(retry_at__lte=now)  # a transient failure's wait is over
+        queued = self.filter(due, retry_due, status=DistributionRequest.Status.QUEUED)
         return queued.order_by("queued_at", "pk").first()
 
     def stale(self, now, stale_after):
@@ -270,7 +273,13 @@ class DistributionRequest(models.Model):
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     elapsed_seconds = models.FloatField(_("elapsed (s)"), default=0)
     rows_per_second = models.FloatField(_("rows/s"), null=True, blank=True)
-    error_message = models.TextField(_("error"), blank=True)
+    error_message = models.TextField(_("error"), blank=True)  # the failure in the site's language, as a fallback
+    # The failure as a code and values (distribution/failures.py), rendered in each reader's language.
+    error_code = models.CharField(_("error code"), max_length=64, blank=True)
+    error_values = models.JSONField(_("error values"), default=dict, blank=True)
+    retry_at = models.DateTimeField(
+        _("retry at"), null=True, blank=True, help_text=_("After a transient failure: when the run resumes by itself.")
+    )
     checkpoint = models.BigIntegerField(
         _("checkpoint"), null=True, blank=True, help_text=_("The last user id committed; a resume starts after it.")
     )
@@ -283,6 +292,12 @@ class DistributionRequest(models.Model):
     revoked_by = acted_by(_("revoked by"))
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoked_count = models.BigIntegerField(_("revoked"), default=0)
+    # The throttle (distribution/throttle.py): what slows the running request now (empty when nothing does),
+    # the time its runs spent slowed or paused, and an operator's pause (the run keeps its claim meanwhile).
+    throttle = models.JSONField(_("throttle"), default=dict, blank=True)
+    throttled_seconds = models.FloatField(_("time throttled (s)"), default=0)
+    paused_by = acted_by(_("paused by"))
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
 
     objects = DistributionRequestQuerySet.as_manager()
 
@@ -401,7 +416,7 @@ class DistributionRequest(models.Model):
                     "not_before": _(
                         "The start time %(time)s has already passed. Leave it empty to start as soon as possible."
                     )
-                    % {"time": local_moment(self.not_before)}
+                    % {"time": moment(self.not_before)}
                 }
             )
 
@@ -409,6 +424,19 @@ class DistributionRequest(models.Model):
         """The scheduled start, while it is still ahead; None otherwise."""
         if self.not_before is not None and self.not_before > (now or timezone.now()):
             return self.not_before
+        return None
+
+    @property
+    def error_text(self):
+        """The run's failure in the active language (the stored sentence for runs from before codes)."""
+        from .failures import failure_text  # failures reads the writers, which import this module
+
+        return failure_text(self.error_code, self.error_values) or self.error_message
+
+    def retries_later(self, now=None):
+        """When a queued request resumes after a transient failure, while that is still ahead; else None."""
+        if self.status == self.Status.QUEUED and self.retry_at and self.retry_at > (now or timezone.now()):
+            return self.retry_at
         return None
 
     def coupons_issued(self):
@@ -594,10 +622,36 @@ class Transition(models.Model):
 
     @property
     def details_text(self):
-        """The reason a person gave, or the error that stopped a run; a member's id when one member changed."""
-        text = self.details.get("reason") or self.details.get("error") or ""
-        member = self.details.get("user_id")
-        return f"{member}: {text}" if member else text
+        """The details in words: a member's id when one member changed, the reason a person gave, or the error
+        that stopped a run, or which run started."""
+        details, parts = self.details, []
+        if details.get("user_id"):
+            parts.append(f"{_('Member id')} {details['user_id']}")
+        if details.get("reason"):
+            parts.append(f"{_('Reason')}: {details['reason']}")
+        elif failure := self._failure_text() or details.get("error"):
+            parts.append(failure)
+        elif details.get("throttled_seconds"):  # the throttle's record of a run it held back (distribution/throttle.py)
+            parts.append(_("%(seconds)s s slowed down or paused") % {"seconds": details["throttled_seconds"]})
+        elif details.get("attempt"):
+            parts.append(_("run %(n)s") % {"n": details["attempt"]})
+        return " · ".join(str(part) for part in parts)
+
+    @property
+    def by_text(self):
+        """Who made the move: the person, the command line, or "the system" (the worker and its watchdog are
+        one thing to the people reading the history)."""
+        if self.actor_kind == Kind.USER:
+            return self.actor_name
+        if self.actor_kind in (Kind.WORKER, Kind.WATCHDOG):
+            return str(pgettext_lazy("actor", "the system"))
+        label = self.get_actor_kind_display()  # the command line, a schedule: with the name it ran under
+        return f"{label} ({self.actor_name})" if self.actor_name else str(label)
+
+    def _failure_text(self):
+        from .failures import failure_text  # failures reads the writers, which import this module
+
+        return failure_text(self.details.get("code", ""), self.details.get("values", {}))
 
 
 class HeldOutMember(models.Model):

@@ -3,11 +3,13 @@
 Both derive from SafeModelResource: an exported cell is data, never a formula (common/exports.py).
 """
 
+from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, widgets
 
-from common.exports import SafeModelResource
-from common.formats import timestamp
+from common.exports import ReportResource, SafeModelResource
+from common.formats import moment
 
 from .models import Coupon, DistributionRequest, Transition
 
@@ -20,6 +22,11 @@ class CouponResource(SafeModelResource):
         skip_unchanged = True
         # The add form's rules (choices, ranges, the code's characters) for every imported row, too.
         clean_model_instances = True
+
+    def get_diff_headers(self):
+        # The import's preview names its columns as the coupon form does, in the reader's language; the
+        # file's own headers stay the field names, so that one file imports whatever the language.
+        return [capfirst(Coupon._meta.get_field(field.attribute).verbose_name) for field in self.get_import_fields()]
 
 
 def _text(attribute, header):
@@ -34,16 +41,20 @@ def _number(attribute, header):
 
 
 def _time(attribute, header):
-    # In the site's time zone, as text: an XLSX cell would lose the zone.
     return fields.Field(attribute=attribute, column_name=header, widget=LocalTimeWidget(), readonly=True)
 
 
 class LocalTimeWidget(widgets.Widget):
+    """A moment in the site's time zone: a date cell in XLSX (naive, as Excel has no zones), the moment as
+    the pages write it in CSV."""
+
     def render(self, value, obj=None, **kwargs):
-        return timestamp(value, empty="")
+        if value and kwargs.get("force_native_type"):  # XLSX: django-import-export asks for native values
+            return timezone.localtime(value).replace(tzinfo=None)
+        return moment(value, empty="")
 
 
-class DistributionRequestResource(SafeModelResource):
+class DistributionRequestResource(ReportResource):
     """The request history for people: headers in the reader's language, statuses in words, plain numbers,
     rounded seconds, who decided what."""
 
@@ -70,7 +81,10 @@ class DistributionRequestResource(SafeModelResource):
     held_out_count = _number("held_out_count", _("held out"))
     elapsed_seconds = _number("elapsed_seconds", _("elapsed (s)"))
     rows_per_second = _number("rows_per_second", _("members per second"))
-    error_message = _text("error_message", _("error"))
+    error_message = _text("error_text", _("error"))  # the reader's language, as on the page
+    rejected_by = _text("rejected_by__username", _("rejected by"))
+    rejected_at = _time("rejected_at", _("rejected at"))
+    rejection_reason = _text("rejection_reason", _("reason for rejecting"))
     cancelled_by = _text("cancelled_by__username", _("cancelled by"))
     cancelled_at = _time("cancelled_at", _("cancelled at"))
     revoked_by = _text("revoked_by__username", _("revoked by"))
@@ -104,6 +118,9 @@ class DistributionRequestResource(SafeModelResource):
             "elapsed_seconds",
             "rows_per_second",
             "error_message",
+            "rejected_by",
+            "rejected_at",
+            "rejection_reason",
             "cancelled_by",
             "cancelled_at",
             "revoked_by",
@@ -122,11 +139,13 @@ class DistributionRequestResource(SafeModelResource):
         return (
             super()
             .get_queryset()
-            .select_related("coupon", "requested_by", "confirmed_by", "approved_by", "cancelled_by", "revoked_by")
+            .select_related(
+                "coupon", "requested_by", "confirmed_by", "approved_by", "rejected_by", "cancelled_by", "revoked_by"
+            )
         )
 
 
-class TransitionResource(SafeModelResource):
+class TransitionResource(ReportResource):
     """The audit trail for people: every transition of every request, in the reader's language."""
 
     at = _time("at", _("at"))

@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from common.formats import money
+
 from .holdout import coupon_holdout
 from .models import Coupon, DistributionRequest, IssuedCoupon, Transition
 from .sources import SourceError, Target, get_source
@@ -133,9 +135,9 @@ def distribution_approval_reasons(
             _("%(count)s coupons × %(amount)s put %(value)s at stake; more than %(limit)s needs approval.")
             % {
                 "count": number_format(distribution.would_issue, force_grouping=True),
-                "amount": number_format(distribution.coupon.discount_amount, 0, force_grouping=True),
-                "value": number_format(value, 0, force_grouping=True),
-                "limit": number_format(limit_value, force_grouping=True),
+                "amount": money(distribution.coupon.discount_amount),
+                "value": money(value),
+                "limit": money(limit_value),
             }
         )
     return reasons
@@ -171,19 +173,23 @@ def member_transitions(*, coupon_id: int, user_id: int):
     return Transition.objects.filter(action__in=actions, details__user_id=user_id, details__coupon=code)
 
 
-def member_coupons(*, user_id: int, coupon_ids=None, states=None, now=None) -> list[IssuedCoupon]:
+MEMBER_COUPON_RELATED = ("coupon", "redeemed_by", "issue_call__client")
+
+
+def member_coupons(
+    *, user_id: int, coupon_ids=None, states=None, now=None, related=MEMBER_COUPON_RELATED
+) -> list[IssuedCoupon]:
     """The coupons one member holds, newest first, each with its coupon: a wallet.
 
     One query probes the primary key (coupon, user_id) once per coupon (`coupon_id = ANY(…) AND user_id
     = …`), so the answer takes the same time whatever the size of the bulk table: there is no index on
     user_id alone, on purpose. `coupon_ids` narrows the coupons (default: all); `states` keeps only
-    those states (IssuedCoupon.State values; default: all)."""
+    those states (IssuedCoupon.State values; default: all); `related` the rows joined in (the Coupon API's
+    wallet needs only the coupon, and each join costs every call)."""
     coupon_ids = list(coupon_ids) if coupon_ids is not None else list(Coupon.objects.values_list("pk", flat=True))
     if not coupon_ids:
         return []
-    rows = IssuedCoupon.objects.filter(coupon_id__in=coupon_ids, user_id=user_id).select_related(
-        "coupon", "redeemed_by", "issue_call__client"
-    )
+    rows = IssuedCoupon.objects.filter(coupon_id__in=coupon_ids, user_id=user_id).select_related(*related)
     now = now or timezone.now()
     held = [row for row in rows if states is None or row.state(now) in states]
     return sorted(held, key=lambda row: (row.issued_at, row.coupon_id), reverse=True)
@@ -310,3 +316,8 @@ def source_suggestions(*, source: str, table: str, column: str | None = None) ->
         return [name for name in reader.integer_columns(table) if name.lower().startswith(wanted)]
     except SourceError:
         return []
+
+
+def throttled_seconds_total() -> float:
+    """Seconds every run ever spent slowed down or paused by the throttle or an operator (distribution/throttle.py)."""
+    return DistributionRequest.objects.aggregate(total=Sum("throttled_seconds"))["total"] or 0.0

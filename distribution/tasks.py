@@ -5,6 +5,8 @@ import threading
 from contextlib import contextmanager
 
 from . import services
+from .services.running import StopNow
+from .worker import cluster_is_stopping
 
 
 def run_queue():
@@ -13,23 +15,54 @@ def run_queue():
         services.distribution_run_queue(stop=stop)
 
 
+class Stop:
+    """Set by this worker's SIGTERM, or by the stop of its whole cluster (distribution.worker).
+
+    While the run only waits (on Trino's answer to a start-up query, on the next ids), a stop ends it at once:
+    a slow warehouse would otherwise hold the stop for minutes. Inside a chunk it never does."""
+
+    def __init__(self):
+        self.signalled = threading.Event()
+        self.interruptible = False
+
+    def set(self, *args):
+        self.signalled.set()
+        if self.interruptible:
+            self.interruptible = False
+            raise StopNow()
+
+    @contextmanager
+    def interrupts(self, allowed):
+        previous, self.interruptible = self.interruptible, allowed
+        try:
+            if allowed and self.is_set():  # the stop came while it could not interrupt
+                raise StopNow()
+            yield
+        finally:
+            self.interruptible = previous
+
+    def is_set(self):
+        return self.signalled.is_set() or cluster_is_stopping()
+
+
 @contextmanager
 def stop_on_sigterm():
-    """An Event set by SIGTERM while the run lasts, so a stopping worker ends at a chunk boundary.
+    """A Stop set by SIGTERM while the run lasts, so a stopping worker ends at a chunk boundary.
 
-    django-q2 resets SIGTERM in its workers to the default (die at once); a run would then lose its
-    current chunk (rolled back, so still exact) and wait for the watchdog. Handling it here lets the
-    chunk commit and puts the request straight back in the queue; then the worker dies of the signal
-    after all, as django-q2 expects of a worker it stops or replaces after a timeout.
+    Without it a SIGTERM would end the run mid-chunk (rolled back, so still exact) and leave the
+    request to the lease's expiry. Handled here, the chunk commits and the request goes straight
+    back in the queue; then the worker dies of the signal after all (with the default action, not
+    the one it inherited), so it never goes back to the task queue for another run.
     """
-    stop = threading.Event()
+    stop = Stop()
     if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
         yield stop
         return
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    previous = signal.signal(signal.SIGTERM, stop.set)
     try:
         yield stop
     finally:
         signal.signal(signal.SIGTERM, previous)
-    if stop.is_set():
+    if stop.signalled.is_set():
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.raise_signal(signal.SIGTERM)

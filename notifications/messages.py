@@ -7,7 +7,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from common.formats import DASH, number, timestamp
+from common.formats import DASH, moment, number
 from distribution.signals import Event
 
 TITLES = {
@@ -15,6 +15,7 @@ TITLES = {
     Event.STARTED: ("🚀", gettext_noop("Coupon distribution #%(pk)s started")),
     Event.SUCCEEDED: ("✅", gettext_noop("Coupon distribution #%(pk)s succeeded")),
     Event.FAILED: ("❌", gettext_noop("Coupon distribution #%(pk)s failed")),
+    Event.RETRYING: ("🔁", gettext_noop("Coupon distribution #%(pk)s failed; it retries by itself")),
     Event.CANCELLED: ("🛑", gettext_noop("Coupon distribution #%(pk)s cancelled")),
     Event.REJECTED: ("🙅", gettext_noop("Coupon distribution #%(pk)s rejected")),
     Event.REVOKED: ("↩️", gettext_noop("Coupons of distribution #%(pk)s revoked")),
@@ -28,7 +29,7 @@ def render(event, distribution):
     with translation.override(settings.LANGUAGE_CODE):
         title, facts, link = _title(event, distribution), _facts(event, distribution), _admin_link(distribution)
         error_label, open_label = _("Error"), _("Open the request in the admin")
-        errors = [distribution.error_message] if event in (Event.FAILED, Event.AUDIENCE_CHANGED) else []
+        errors = [distribution.error_text] if event in (Event.FAILED, Event.RETRYING, Event.AUDIENCE_CHANGED) else []
         notes = _notes(event, distribution)
         text = "\n".join(
             [
@@ -97,8 +98,10 @@ def _facts(event, distribution):
         facts.append((_("Reason"), distribution.rejection_reason or DASH))
     if event == Event.REVOKED:
         facts.append((_("Revoked"), number(distribution.revoked_count)))
+    if event == Event.RETRYING and distribution.retry_at:
+        facts.append((_("Retrying at"), moment(distribution.retry_at)))
     if event == Event.APPROVAL_NEEDED and distribution.starts_later():
-        facts.append((_("Starts at"), timestamp(distribution.not_before, seconds=False)))
+        facts.append((_("Starts at"), moment(distribution.not_before)))
     if event not in (Event.STARTED, Event.APPROVAL_NEEDED, Event.REJECTED):
         facts.append(
             (

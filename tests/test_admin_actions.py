@@ -64,7 +64,7 @@ def test_cancel_shows_a_confirmation_page_and_changes_nothing_until_yes(marketer
     assert page.status_code == 200
     assert (status_of(mine), status_of(done)) == ("queued", "succeeded")
     body = text(page)
-    assert "These requests are cancelled: <strong>1 request</strong>" in body
+    assert "These requests will be cancelled: <strong>1 request</strong>" in body
     assert f'data-request="{done.pk}">#{done.pk} · Succeeded · only a request awaiting approval' in body
     assert 'id="go-back"' in body and 'name="post" value="yes"' in body
     response = confirm(marketer, "cancel", mine, done)
@@ -96,7 +96,7 @@ def test_approve_asks_first_and_leaves_the_approvers_own_requests_alone(
 
 def test_retry_asks_first_and_queues_only_failed_requests(marketer, coupon, members, staff_user):
     failed, running = in_status(queued(staff_user, coupon), "failed"), in_status(queued(staff_user, coupon), "running")
-    assert "These requests are queued again" in text(choose(marketer, "retry", failed, running))
+    assert "These requests will be queued again" in text(choose(marketer, "retry", failed, running))
     assert status_of(failed) == "failed"
     confirm(marketer, "retry", failed, running)
     assert (status_of(failed), status_of(running)) == ("queued", "running")
@@ -116,7 +116,7 @@ def test_the_page_warns_that_a_colleague_is_told_and_a_running_request_stops(
     client.force_login(bob)
     body = text(choose(client, "cancel", distribution))
     assert "It is running: it stops within one chunk" in body
-    assert "alice requested it and is told in Slack that you cancelled it." in body
+    assert "alice requested it and will be told in Slack that you cancelled it." in body
 
 
 def test_cancelling_a_colleagues_request_mentions_the_requester_in_slack(

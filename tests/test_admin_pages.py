@@ -6,6 +6,7 @@ import io
 import logging
 import re
 from datetime import datetime, timedelta
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -76,9 +77,9 @@ def test_a_coupon_expired_since_the_page_loaded_is_a_form_error_with_the_date_in
     response = marketer.post(ADD_URL, form(coupon, members))
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    assert "expired on Jan. 1, 2026" in errors["coupon"][0]
+    assert "expired on 2026-01-01 00:00:00" in errors["coupon"][0]  # one format for moments, the site's zone
     korean = text(marketer.post(ADD_URL, form(coupon, members), **KO))
-    assert "2026년 1월 1일" in korean and "만료" in korean
+    assert "2026-01-01 오전 12:00:00" in korean and "만료" in korean
     assert not DistributionRequest.objects.exists()
 
 
@@ -211,19 +212,19 @@ def test_a_discarded_draft_is_its_own_status_left_out_of_the_default_list(market
 
 
 def test_revoke_is_offered_only_when_something_was_issued(marketer, coupon, members, staff_user, duckdb_source):
+    again = draft(staff_user, coupon, table=members)  # drafted while nobody held the coupon yet
     done = services.distribution_submit(
         distribution=DistributionRequest(coupon=coupon, source="demo", table=members, column="user_id", memo="m"),
         actor=by(staff_user),
     )
-    services.distribution_run_queue()
-    assert 'id="revoke"' in text(marketer.get(change_url(done)))
     again = services.distribution_submit(
-        distribution=DistributionRequest(  # everyone holds it: 0 issued
+        distribution=DistributionRequest(  # queued before the first ran: it finds everyone holding it, 0 issued
             coupon=coupon, source="demo", table=members, column="user_id", memo="m"
         ),
         actor=by(staff_user),
     )
     services.distribution_run_queue()
+    assert 'id="revoke"' in text(marketer.get(change_url(done)))
     again.refresh_from_db()
     assert (again.status, again.issued_count) == ("succeeded", 0)
     assert 'id="revoke"' not in text(marketer.get(change_url(again)))
@@ -280,11 +281,12 @@ def test_the_approval_page_says_why_what_is_at_stake_and_who_may_approve(
     client.force_login(manager)
     page = text(client.get(change_url(distribution)))
     assert "It would issue 50 coupons; more than 10 need approval." in page
-    assert "50 coupons × 5,000 put 250,000 at stake; more than 100,000 needs approval." in page
-    assert re.search(r'data-preview="value">250,000<', page)
+    assert "50 coupons × 5,000 KRW put 250,000 KRW at stake; more than 100,000 KRW needs approval." in page
+    assert re.search(r'data-preview="value">250,000 KRW<', page)
     assert "Who may approve: boss" in page and 'id="approve"' in page and 'id="reject"' in page
     korean = text(client.get(change_url(distribution), **KO))
     assert "승인이 필요한 이유" in korean and "반려" in korean
+    assert 'data-preview="value">250,000원<' in korean
 
 
 def test_a_manager_rejects_with_a_reason_that_the_history_keeps(client, coupon, members, staff_user, manager, settings):
@@ -297,7 +299,7 @@ def test_a_manager_rejects_with_a_reason_that_the_history_keeps(client, coupon, 
     assert distribution.status == "awaiting_approval"
     client.post(reject, {"reason": "Wrong audience: VIPs only"})
     distribution.refresh_from_db()
-    assert (distribution.status, distribution.cancelled_by) == ("cancelled", manager)
+    assert (distribution.status, distribution.rejected_by, distribution.cancelled_by) == ("rejected", manager, None)
     page = text(client.get(change_url(distribution)))
     assert "Rejected" in page and "Reason: Wrong audience: VIPs only" in page
 
@@ -324,7 +326,7 @@ def test_the_request_page_shows_its_history_in_the_readers_language(marketer, co
     services.distribution_run_queue()
     english = text(marketer.get(change_url(distribution)))
     assert 'id="history"' in english
-    for said in ("Drafted with a preview", "Confirmed", "Started", "Succeeded", "worker", "marketer"):
+    for said in ("Drafted with a preview", "Confirmed", "Started", "Succeeded", "the system", "marketer"):
         assert said in english, said
     korean = text(marketer.get(change_url(distribution), **KO))
     for said in ("이 요청에 일어난 일", "미리보기와 함께 초안 작성", "확정", "시스템"):
@@ -390,19 +392,36 @@ def test_the_export_has_translated_headers_status_words_plain_numbers_and_who_de
     response = marketer.post(export, {"format": "0", **export_fields()})
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     row = rows[0]
-    assert (row["status"], row["coupon code"], row["issued"], row["confirmed by"]) == (
+    assert (row["Status"], row["Coupon code"], row["Issued"], row["Confirmed by"]) == (
         "Succeeded",
         "SPRING10",
         "1234",
         "marketer",
     )
-    assert re.fullmatch(r"\d+(\.\d)?", row["elapsed (s)"]) and "1234" in response.content.decode()
+    assert re.fullmatch(r"\d+(\.\d)?", row["Elapsed (s)"]) and "1234" in response.content.decode()
     korean = marketer.post(export, {"format": "1", **export_fields()}, **KO)
     sheet = openpyxl.load_workbook(io.BytesIO(korean.content)).active
     headers = [cell.value for cell in sheet[1]]
     assert "상태" in headers and "발급 건수" in headers and "확정한 사람" in headers
     values = dict(zip(headers, [cell.value for cell in sheet[2]], strict=False))
     assert values["상태"] == "성공" and values["발급 건수"] == 1234
+
+
+def test_exports_are_named_in_the_readers_language_and_the_sites_day_with_a_sheet_name_and_date_cells(
+    marketer, coupon, members, staff_user
+):
+    distribution = draft(staff_user, coupon)
+    export, today = reverse("admin:distribution_distributionrequest_export"), timezone.localdate().isoformat()
+    english = marketer.post(export, {"format": "0", **export_fields()})
+    assert f'filename="Distribution requests-{today}.csv"' in english["Content-Disposition"]
+    assert "Reason for rejecting" in english.content.decode("utf-8-sig").splitlines()[0]
+    korean = marketer.post(export, {"format": "1", **export_fields()}, **KO)
+    assert f"filename*=utf-8''{quote('배포 요청')}-{today}.xlsx" in korean["Content-Disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(korean.content)).active
+    assert sheet.title == "배포 요청"
+    created = sheet.cell(row=2, column=[cell.value for cell in sheet[1]].index("요청 시각") + 1)
+    local = timezone.localtime(distribution.created_at).replace(tzinfo=None)  # the site's time, as Excel has no zones
+    assert created.is_date and abs((created.value - local).total_seconds()) < 1
 
 
 def export_fields():

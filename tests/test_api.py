@@ -493,3 +493,37 @@ def test_the_schema_links_a_wallets_coupon_to_its_redeem_and_a_redeem_to_its_rel
     redeem = paths["/api/v1/members/{user_id}/coupons/{code}/redeem"]["post"]["responses"]["200"]["links"]
     operation_ids = {op["operationId"] for methods in paths.values() for op in methods.values()}
     assert {link["operationId"] for link in [*wallet.values(), *redeem.values()]} <= operation_ids
+
+
+def test_an_api_call_skips_the_admins_session_user_and_messages(client, key, admin_client):
+    response = client.get("/api/v1/members/1/coupons", **bearer(key))
+    assert response.status_code == 200
+    assert not any(hasattr(response.wsgi_request, name) for name in ("session", "user", "_messages"))
+    assert "sessionid" not in response.cookies and "Cookie" not in response.get("Vary", "")
+    page = admin_client.get("/admin/")
+    assert page.status_code == 200 and page.wsgi_request.user.is_authenticated
+
+
+def test_a_redeem_that_succeeds_is_the_key_look_up_and_one_update_and_a_wallet_three_queries(
+    client, key, coupon, django_assert_num_queries
+):
+    hold(coupon, 1, 2)
+    client.get("/api/v1/members/1/coupons", **bearer(key))  # the key's last use is written once a minute
+    with django_assert_num_queries(2):  # the key by its prefix; the UPDATE that finds the coupon by its code
+        assert redeem(client, key, 1, "order-1", code="spring10").status_code == 200
+    with django_assert_num_queries(3):  # the key; the coupons; one probe of the primary key per coupon
+        assert client.get("/api/v1/members/2/coupons", **bearer(key)).status_code == 200
+    assert error_of(redeem(client, key, 1, "order-1", code="NOPE")) == (404, "unknown_coupon")
+    assert IssuedCoupon.objects.get(user_id=1).order_id == "order-1"
+
+
+def test_a_middleware_with_view_hooks_cannot_be_skipped_on_the_api_path():
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    from couponops.site_middleware import SiteOnly
+
+    class Csrf(SiteOnly, CsrfViewMiddleware):
+        pass
+
+    with pytest.raises(TypeError, match="view hooks"):
+        Csrf(lambda request: None)

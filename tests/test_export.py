@@ -23,14 +23,14 @@ def test_request_history_exports_with_counts_and_names(db, coupon, duckdb_source
     services.distribution_run_queue()
     dataset = DistributionRequestResource().export()
     row = dict(zip(dataset.headers, dataset[0], strict=False))
-    assert (row["coupon code"], row["requested by"], row["status"], row["issued"]) == (
+    assert (row["Coupon code"], row["Requested by"], row["Status"], row["Issued"]) == (
         "SPRING10",
         "marketer",
         "Succeeded",
         10,
     )
     workbook = openpyxl.load_workbook(io.BytesIO(dataset.export("xlsx")))
-    assert (workbook.active["A1"].value, workbook.active["A2"].value) == ("request", row["request"])
+    assert (workbook.active["A1"].value, workbook.active["A2"].value) == ("Request", row["Request"])
 
 
 def test_coupons_import_by_code_and_export(db):
@@ -63,12 +63,12 @@ def test_the_audit_trail_exports_every_transition_with_its_actor_and_counts(
     services.distribution_run_queue()
     dataset = TransitionResource().export(queryset=distribution.transitions.order_by("at", "pk"))
     rows = [dict(zip(dataset.headers, row, strict=False)) for row in dataset]
-    assert [(r["what happened"], r["by"], r["issued"]) for r in rows] == [
+    assert [(r["What happened"], r["By"], r["Issued"]) for r in rows] == [
         ("Drafted with a preview", "user", 0),
         ("Confirmed", "user", 0),
         ("Started", "worker", 0),
         ("Succeeded", "worker", 10),
     ]
-    assert {r["request"] for r in rows} == {distribution.pk}
+    assert {r["Request"] for r in rows} == {distribution.pk}
     client.force_login(staff_user)
     assert client.get(reverse("admin:distribution_transition_export")).status_code == 200

@@ -74,10 +74,10 @@ def xlsx_rows(response):
 def test_the_csv_export_quotes_every_formula_and_keeps_counts_numbers(client, staff_user, hostile_requests):
     client.force_login(staff_user)
     rows = csv_rows(export(client, "distributionrequest", DistributionRequestResource, CSV_FORMAT))
-    assert sorted(row["memo"] for row in rows) == sorted(HOSTILE.values())
-    assert {(row["table"], row["error"]) for row in rows} == {("'=cmd|' /C calc'!A0", "'-1+cmd")}
+    assert sorted(row["Memo"] for row in rows) == sorted(HOSTILE.values())
+    assert {(row["Table"], row["Error"]) for row in rows} == {("'=cmd|' /C calc'!A0", "'-1+cmd")}
     # Counts are written as numbers: no quote, the minus sign kept, so Excel sums them.
-    assert {(row["skipped (already held)"], row["issued"].replace(",", "")) for row in rows} == {("-7", "1234")}
+    assert {(row["Skipped (already held)"], row["Issued"].replace(",", "")) for row in rows} == {("-7", "1234")}
 
 
 def test_the_csv_export_starts_with_a_byte_order_mark_so_excel_reads_korean(client, staff_user, hostile_requests):
@@ -91,11 +91,11 @@ def test_the_xlsx_export_stores_formulas_as_text_and_counts_as_numbers(client, s
     client.force_login(staff_user)
     rows = xlsx_rows(export(client, "distributionrequest", DistributionRequestResource, XLSX_FORMAT))
     # XML stores a carriage return as a line feed; what matters is the quote in front.
-    assert sorted(row["memo"].value for row in rows) == sorted(v.replace("\r", "\n") for v in HOSTILE.values())
-    cells = [cell for row in rows for cell in (row["memo"], row["table"], row["error"])]
+    assert sorted(row["Memo"].value for row in rows) == sorted(v.replace("\r", "\n") for v in HOSTILE.values())
+    cells = [cell for row in rows for cell in (row["Memo"], row["Table"], row["Error"])]
     assert {cell.data_type for cell in cells} == {"s"}, "no cell is stored as a formula"
-    assert {(row["skipped (already held)"].value, row["issued"].value) for row in rows} == {(-7, 1234)}
-    assert {row["skipped (already held)"].data_type for row in rows} == {"n"}
+    assert {(row["Skipped (already held)"].value, row["Issued"].value) for row in rows} == {(-7, 1234)}
+    assert {row["Skipped (already held)"].data_type for row in rows} == {"n"}
 
 
 def test_an_imported_formula_is_stored_as_text_and_exported_neutralised(client, staff_user):

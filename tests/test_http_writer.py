@@ -120,21 +120,66 @@ def test_faults_between_writer_and_service_never_issue_twice(http_writer, servic
     assert retried_keys <= set(forwarded)  # every faulted call was sent again with its own key
 
 
-def test_a_service_that_keeps_failing_stops_the_run_and_a_retry_resumes_exactly(
-    http_writer, service, audience, warehouse
-):
-    http_writer.COUPON_API_ATTEMPTS = 3
-    coupon = new_coupon(service)
-    service.proxy.then("forwarded-1", "forwarded-2", "forwarded-3", "500", "500", "500")
-    distribution = distribute(coupon, audience)
-    assert distribution.status == Status.FAILED and "answered 500" in distribution.error_message
-    landed, _ = service.holders(coupon.code)
-    assert distribution.issued_count <= landed < MEMBERS  # the checkpoint never passes a failed call
+def worker_env(service, warehouse, **extra):
+    return process_env(
+        TRINO_HOST="127.0.0.1",
+        TRINO_PORT=warehouse.port,
+        DISTRIBUTION_WRITER="http",
+        COUPON_API_URL=service.proxy.url,
+        COUPON_API_KEY=service.key,
+        DISTRIBUTION_CHUNK_SIZE=6_000,
+        WORKER_HEARTBEAT_INTERVAL=0.5,  # the cluster's periodic look at the queue
+        **extra,
+    )
 
-    assert services.distribution_retry(actor=by(), distribution=distribution)
-    services.distribution_run_queue()
+
+def submit(coupon, table, memo):
+    return services.distribution_submit(
+        actor=by(),
+        distribution=DistributionRequest(coupon=coupon, source="warehouse", table=table, column="user_id", memo=memo),
+    )
+
+
+def test_a_service_down_past_its_retry_window_resumes_by_itself_exactly(service, audience, warehouse, tmp_path):
+    """Seven minutes' outage against a two-minute retry window, scaled down: 6 s against 1 s."""
+    coupon = new_coupon(service)
+    env = worker_env(
+        service,
+        warehouse,
+        COUPON_API_ATTEMPTS=3,
+        COUPON_API_RETRY_FOR=1,
+        DISTRIBUTION_RETRY_WAIT=0.5,
+        DISTRIBUTION_RETRY_TIMES=8,
+    )
+    service.proxy.then("forwarded-1", "forwarded-2", "forwarded-3")
+    distribution = submit(coupon, audience, "outage")
+    with qcluster(env, tmp_path / "cluster.log"):
+        wait_for(lambda: len(service.proxy.calls) >= 3, what="the first calls")
+        service.proxy.down_for(6)
+        wait_for(lambda: DistributionRequest.objects.get(pk=distribution.pk).is_finished, what="the run's end")
     distribution.refresh_from_db()
     assert_exact(service, distribution)
+    actions = set(distribution.transitions.values_list("action", flat=True))
+    assert "retry_scheduled" in actions and "retried" not in actions and "failed" not in actions
+
+
+def test_a_chunk_slower_than_the_lease_keeps_it(service, audience, warehouse, tmp_path):
+    """Calls held past their time-out and retried make one chunk last longer than the whole lease."""
+    coupon = new_coupon(service)
+    env = worker_env(
+        service,
+        warehouse,
+        COUPON_API_TIMEOUT=1.5,
+        DISTRIBUTION_STALE_AFTER=2,
+        DISTRIBUTION_LEASE_INTERVAL=0.3,
+    )
+    service.proxy.then(*["hang"] * 8)
+    distribution = submit(coupon, audience, "slow chunk")
+    with qcluster(env, tmp_path / "cluster.log"):
+        wait_for(lambda: DistributionRequest.objects.get(pk=distribution.pk).is_finished, what="the run's end")
+    distribution.refresh_from_db()
+    assert_exact(service, distribution)
+    assert distribution.attempts == 1 and not distribution.transitions.filter(action="taken_over").exists()
 
 
 @pytest.mark.parametrize("fault, words", [("401", "answered 401"), ("404", "answered 404")])

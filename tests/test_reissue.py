@@ -115,7 +115,7 @@ def test_history_export_and_slack_show_reissued_apart(db, coupon, tables):
     second.refresh_from_db()
     dataset = DistributionRequestResource().export(DistributionRequest.objects.filter(pk=second.pk))
     row = dict(zip(dataset.headers, dataset[0], strict=False))
-    assert (row["issued"], row["re-issued"], row["skipped (already held)"]) == (10, 45, 5)
+    assert (row["Issued"], row["Re-issued"], row["Skipped (already held)"]) == (10, 45, 5)
     text = render(Event.SUCCEEDED, second)["text"]
     assert "Read / issued / re-issued / skipped: 60 / 10 / 45 / 5" in text
 

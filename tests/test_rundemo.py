@@ -13,13 +13,13 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from distribution.management.commands.rundemo import serving
 from tests.harness.postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,6 +107,7 @@ class Demo:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=as_a_terminal_starts_it,
             )
 
     def ctrl_c(self):
@@ -125,11 +126,7 @@ class Demo:
         return Path(self.log).read_text()
 
     def serving(self):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/admin/login/", timeout=1):
-                return True
-        except OSError:
-            return False
+        return serving(f"127.0.0.1:{self.port}")
 
     def left_behind(self):
         return [pid for pid, environ in processes() if f"{MARK}={self.mark}".encode() in environ]
@@ -144,6 +141,16 @@ class Demo:
             ):
                 return pid
         return None
+
+
+def as_a_terminal_starts_it():
+    """Stop signals at their defaults, as an interactive shell leaves them for a foreground job.
+
+    A process inherits ignored signals: under a parent that ignores SIGINT (a CI runner, `nohup`, a
+    non-interactive shell's `&`), a Ctrl-C that comes before manage.py's first line is discarded by the
+    kernel, before any of our code runs — the demo then went on and the test failed by chance."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def processes():
@@ -253,3 +260,21 @@ def test_ctrl_c_leaves_no_process_behind_at_any_moment(demo, tmp_path):
     queue_from_the_command_line(env, "few")
     time.sleep(2)
     assert issued(database) == after_stop and statuses(database)[-1] == "queued"
+
+
+def test_a_second_setup_queues_nothing_more(demo):
+    env, database = demo
+    before = statuses(database)
+    out = manage(env, "setup_demo")
+    assert statuses(database) == before and "Request #1 (" in out
+    assert "nothing queued" in out or "goes on from there" in out
+
+
+def test_the_login_is_the_last_thing_on_screen(demo, tmp_path):
+    env, _ = demo
+    run = Demo(env, tmp_path / "rundemo.log")
+    until(lambda: "Password  demo-password" in Path(run.log).read_text())
+    time.sleep(2)  # whatever the start-up would print after it
+    screen = Path(run.log).read_text()
+    stopped_cleanly(run, run.ctrl_c)
+    assert screen.rstrip().endswith("╝"), screen[-2000:]

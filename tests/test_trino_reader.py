@@ -1,5 +1,6 @@
 """The Trino id stream read as arrays per key block (distribution/sources/blocks.py), on a real Trino."""
 
+import os
 import time
 
 import pytest
@@ -82,3 +83,49 @@ def wait_for_state(warehouse, pattern):
             return state
         time.sleep(0.1)
     return state
+
+
+@pytest.mark.parametrize("encoding", ["json+lz4,json+zstd", "json+zstd", "direct"])
+def test_a_server_without_spooling_answers_every_encoding_in_the_direct_protocol(encoding, settings, warehouse):
+    settings.COUPONOPS_SOURCES = {
+        **settings.COUPONOPS_SOURCES,
+        "warehouse": {**settings.COUPONOPS_SOURCES["warehouse"], "encoding": encoding},
+    }
+    source = get_source("warehouse")
+    ids = flatten(source.read(source.resolve("tpch.sf1.customer", "custkey"), after=149_990, batch_size=4))
+    assert ids == list(range(149_991, 150_001))
+
+
+def test_direct_asks_for_no_spooling_and_a_list_keeps_its_order(settings, warehouse):
+    base = settings.COUPONOPS_SOURCES["warehouse"]
+    assert get_source("warehouse").encoding() == ["json+lz4", "json+zstd"]
+    settings.COUPONOPS_SOURCES = {**settings.COUPONOPS_SOURCES, "warehouse": {**base, "encoding": "direct"}}
+    assert get_source("warehouse").encoding() is None
+    settings.COUPONOPS_SOURCES = {**settings.COUPONOPS_SOURCES, "warehouse": {**base, "encoding": "json+zstd, json"}}
+    assert get_source("warehouse").encoding() == ["json+zstd", "json"]
+
+
+@pytest.fixture
+def spooling_warehouse(settings):
+    """The warehouse source on a Trino with the spooling protocol on (TRINO_SPOOLING_TEST_PORT: started by
+    `python -m tests.harness.trino serve --spooling-s3 …` next to an S3 store such as moto_server)."""
+    port = os.environ.get("TRINO_SPOOLING_TEST_PORT")
+    if not port:
+        pytest.skip("no Trino with spooling: set TRINO_SPOOLING_TEST_PORT")
+    settings.COUPONOPS_SOURCES = {
+        **settings.COUPONOPS_SOURCES,
+        "warehouse": {"kind": "trino", "host": "127.0.0.1", "port": int(port), "user": "test", "read_block": 64},
+    }
+    return get_source("warehouse")
+
+
+@pytest.mark.parametrize("encoding", ["json+lz4", "json+zstd"])
+def test_a_spooling_server_hands_compressed_segments_and_the_ids_are_exact(encoding, spooling_warehouse):
+    source = spooling_warehouse
+    source.options = {**source.options, "encoding": encoding}
+    with source.cursor() as cursor:
+        cursor.execute("SELECT custkey FROM tpch.sf1.customer")
+        assert not isinstance(cursor._query.result.rows, list)  # segments, decoded lazily: not a direct page
+    batches = list(source.read(source.resolve("tpch.sf1.customer", "custkey"), after=10, batch_size=50_000))
+    assert flatten(batches) == list(range(11, 150_001))
+    assert [len(batch) for batch in batches] == [50_000, 50_000, 49_990]

@@ -18,6 +18,7 @@ from distribution.models import Coupon, IssuedCoupon
 
 from ..errors import ApiError
 from ..models import ApiClient
+from ..selectors import coupon_by_code
 
 logger = logging.getLogger("couponops.api")
 State = IssuedCoupon.State
@@ -25,38 +26,43 @@ State = IssuedCoupon.State
 
 @dataclass(frozen=True)
 class Redeemed:
-    coupon: Coupon
+    code: str
     user_id: int
     order_id: str
     redeemed_at: datetime
 
 
 def _sql(template):
-    return template.format(table=connection.ops.quote_name(IssuedCoupon._meta.db_table))
+    quote = connection.ops.quote_name
+    return template.format(table=quote(IssuedCoupon._meta.db_table), coupons=quote(Coupon._meta.db_table))
 
 
+# The coupon is found by its code inside the UPDATE, through the unique index on LOWER(code) (codes are
+# unique ignoring case): a redeem that succeeds is one statement, not a look-up and then an UPDATE.
 REDEEM = """UPDATE {table} SET used_at = %s, order_id = %s, redeemed_by_id = %s
-WHERE coupon_id = %s AND user_id = %s AND used_at IS NULL AND deleted_at IS NULL AND expires_at > %s
+WHERE coupon_id = (SELECT id FROM {coupons} WHERE LOWER(code) = LOWER(%s))
+AND user_id = %s AND used_at IS NULL AND deleted_at IS NULL AND expires_at > %s
 RETURNING used_at"""
 RELEASE = """UPDATE {table} SET used_at = NULL, order_id = NULL, redeemed_by_id = NULL
 WHERE coupon_id = %s AND user_id = %s AND order_id = %s AND used_at IS NOT NULL
 RETURNING user_id"""
 
 
-def issued_coupon_redeem(*, client: ApiClient, coupon: Coupon, user_id: int, order_id: str) -> Redeemed:
-    """Marks the member's coupon used by the order. The same order again gets the same answer;
-    ApiError 404 not held, 409 used by another order, 410 revoked or expired."""
+def issued_coupon_redeem(*, client: ApiClient, code: str, user_id: int, order_id: str) -> Redeemed:
+    """Marks the member's coupon (the coupon with this code) used by the order. The same order again gets
+    the same answer; ApiError 404 unknown coupon or not held, 409 used by another order, 410 revoked or
+    expired."""
     for _attempt in range(3):
         now = timezone.now()
         with connection.cursor() as cursor:
-            cursor.execute(_sql(REDEEM), [now, order_id, client.pk, coupon.pk, user_id, now])
+            cursor.execute(_sql(REDEEM), [now, order_id, client.pk, code, user_id, now])
             row = cursor.fetchone()
         if row is not None:
-            logger.info("API redeem: client=%s coupon=%s user=%s order=%s", client.name, coupon.code, user_id, order_id)
-            return Redeemed(coupon, user_id, order_id, row[0])
-        held = _held(coupon, user_id)
+            logger.info("API redeem: client=%s coupon=%s user=%s order=%s", client.name, code, user_id, order_id)
+            return Redeemed(code, user_id, order_id, row[0])
+        held = _held(coupon_by_code(code), user_id)  # only now: to say why
         if held.used_at is not None and held.order_id == order_id:
-            return Redeemed(coupon, user_id, order_id, held.used_at)
+            return Redeemed(code, user_id, order_id, held.used_at)
         _refuse(held, now)
         # Usable after all: the row was committed (a bulk chunk, an issue call) or released between
         # our UPDATE and our read. Once more.

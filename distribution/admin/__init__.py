@@ -1,3 +1,3 @@
 """The admin, one module per subject; importing them registers their admins."""
 
-from . import coupons, members, requests, tasks, transitions  # noqa: F401
+from . import coupons, members, requests, tasks, transitions, users  # noqa: F401

@@ -49,7 +49,7 @@ READONLY_FIELDS = (
 )
 
 
-def request_fieldsets(obj):
+def request_fieldsets(obj, user=None):
     if obj is None:
         return [(None, {"fields": ASKED})]
     if obj.is_draft or obj.awaits_approval:  # nothing has run: the preview says it all
@@ -66,5 +66,6 @@ def request_fieldsets(obj):
         (None, {"fields": (*ASKED, "live_status", "progress", "error", "issued_coupons")}),
         (_("Counts"), {"fields": COUNTS}),
         (_("Who and when"), {"classes": ["collapse"], "fields": WHO_AND_WHEN}),
-        (_("For the engineers"), {"classes": ["collapse"], "fields": FOR_ENGINEERS}),
+        # Checkpoints and heartbeats mean something to the engineers only: marketers never see them.
+        *([(_("For the engineers"), {"classes": ["collapse"], "fields": FOR_ENGINEERS})] if user.is_superuser else []),
     ]

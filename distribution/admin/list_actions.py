@@ -48,7 +48,7 @@ def _cancel_warning(distribution, user):
         warnings.append(_("It is running: it stops within one chunk, and what it issued stays issued."))
     if distribution.requested_by_id not in (None, user.pk):
         warnings.append(
-            _("%(name)s requested it and is told in Slack that you cancelled it.")
+            _("%(name)s requested it and will be told in Slack that you cancelled it.")
             % {"name": distribution.requested_by.get_username()}
         )
     return " ".join(str(w) for w in warnings)
@@ -67,7 +67,7 @@ ACTIONS = {
         ListAction(
             name="retry",
             title=_("Retry requests"),
-            changes=_("These requests are queued again and resume from where they stopped:"),
+            changes=_("These requests will be queued again and resume from where they stopped:"),
             button=_("Yes, retry them"),
             move=Move.RETRIED,
             not_now=_("only a failed request is retried"),
@@ -77,7 +77,7 @@ ACTIONS = {
         ListAction(
             name="approve",
             title=_("Approve requests"),
-            changes=_("These requests are approved and queued; their coupons are then issued:"),
+            changes=_("These requests will be approved and queued; their coupons are then issued:"),
             button=_("Yes, approve them"),
             move=Move.APPROVED,
             not_now=_("it is not awaiting approval"),
@@ -89,7 +89,7 @@ ACTIONS = {
         ListAction(
             name="cancel",
             title=_("Cancel requests"),
-            changes=_("These requests are cancelled:"),
+            changes=_("These requests will be cancelled:"),
             button=_("Yes, cancel them"),
             move=Move.CANCELLED,
             not_now=_("only a request awaiting approval, queued or running is cancelled"),

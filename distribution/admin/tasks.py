@@ -1,11 +1,11 @@
-"""django-q2's task tables, registered again for superusers only."""
+"""django-q2's task tables and django-axes' login attempts, registered again for superusers only."""
 
 from django.apps import apps
 from django.contrib import admin
 
 
 class SuperusersOnly:
-    """The worker's task tables (django-q2) are for the engineers: hidden from everyone else."""
+    """The engineers' tables: hidden from everyone else."""
 
     def has_module_permission(self, request):
         return request.user.is_superuser
@@ -23,7 +23,9 @@ class SuperusersOnly:
         return request.user.is_superuser and super().has_delete_permission(request, obj)
 
 
-for _model in apps.get_app_config("django_q").get_models():
+# The worker's task tables (django-q2) and the login attempts (django-axes, in UTC and English words):
+# the engineers' tools, not the marketers'.
+for _model in [*apps.get_app_config("django_q").get_models(), *apps.get_app_config("axes").get_models()]:
     if admin.site.is_registered(_model):
         _class = type(admin.site.get_model_admin(_model))
         admin.site.unregister(_model)

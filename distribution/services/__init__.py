@@ -3,6 +3,7 @@
 - drafting: preview (checks, no save), draft, confirm, approve, reject, discard, submit (draft + confirm);
 - queue: wake the worker, claim the next request, take over dead runs, retry, cancel;
 - running: the worker's run of one request, chunk by chunk;
+- worker: one wake-up of the worker, and the periodic look at the queue (take-overs, wake-ups);
 - audience: what was confirmed is what runs (the check before a run, a fresh preview after a change);
 - revoking: soft-deleting a request's coupons in the background;
 - members: revoking or restoring one member's coupon, for support;
@@ -43,7 +44,7 @@ from .running import (
     distribution_stop_audience_changed,
     distribution_succeed,
 )
-from .worker import distribution_run_queue
+from .worker import distribution_run_queue, distribution_watch
 
 __all__ = [
     "AudienceChanged",
@@ -75,4 +76,5 @@ __all__ = [
     "distribution_submit",
     "distribution_succeed",
     "distribution_move",
+    "distribution_watch",
 ]

@@ -17,6 +17,7 @@ from .moves import distribution_move, distribution_queue_kick  # noqa: F401  (ki
 
 logger = logging.getLogger(__name__)
 Move = lifecycle.Move
+CLEARED_FAILURE = {"error_code": "", "error_values": {}, "retry_at": None}  # a new run has no failure yet
 
 
 def distribution_claim_next() -> DistributionRequest | None:
@@ -28,6 +29,7 @@ def distribution_claim_next() -> DistributionRequest | None:
             "heartbeat_at": now,
             "attempts": F("attempts") + 1,
             "error_message": "",
+            **CLEARED_FAILURE,
         }
         try:
             claimed = distribution_move(

@@ -1,7 +1,7 @@
 """The worker's run of one request: chunk by chunk, each chunk and its progress in one transaction."""
 
+import contextlib
 import logging
-import time
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -12,15 +12,18 @@ from django.utils.translation import gettext as _
 from .. import lifecycle
 from ..actors import WORKER
 from ..failpoints import failpoint
+from ..failures import failure_of
 from ..holdout import holdout_split
 from ..models import DistributionRequest
 from ..prefetch import Prefetched
 from ..sources import get_source
+from ..throttle import Pacer
 from ..timing import rate, stopwatch
 from ..writers import BudgetExceeded, Chunk, WriteFailed, Written, get_writer
 from .audience import AudienceChanged, audience_grew_mid_run, audience_verify
 from .holdout import held_out_record, landed_prefix
 from .moves import distribution_move
+from .retrying import distribution_retry_later, failure_details, failure_fields
 
 logger = logging.getLogger(__name__)
 Status = DistributionRequest.Status
@@ -33,6 +36,11 @@ class ClaimLost(Exception):
 
 class Stopping(Exception):
     """The worker is shutting down (SIGTERM): the run ends after its current chunk and is queued again."""
+
+
+class StopNow(BaseException):
+    """Raised by the worker's SIGTERM handler while the run only waits (on the warehouse's answer, the next ids),
+    never inside a chunk: a BaseException, so that no `except Exception` on the way turns it into a failure."""
 
 
 class DistributionError(Exception):
@@ -48,11 +56,12 @@ def distribution_run(*, distribution: DistributionRequest, stop=None):
     failpoint("run:start")
     with stopwatch(since=distribution.elapsed_seconds) as watch:
         try:
-            _issue_all(distribution, watch, stop)
+            with _interrupts(stop, allowed=True):
+                _issue_all(distribution, watch, stop)
         except ClaimLost:
             logger.warning("distribution request %s was cancelled or taken over; this run stops", distribution.pk)
             return
-        except Stopping:
+        except (Stopping, StopNow):
             distribution_release(distribution=distribution, elapsed=watch.elapsed)
             return
         except AudienceChanged as exc:
@@ -69,6 +78,11 @@ def distribution_run(*, distribution: DistributionRequest, stop=None):
         distribution_fail(distribution=distribution, error=error, elapsed=watch.elapsed)
 
 
+def _interrupts(stop, *, allowed):
+    """Whether a stop may end the run at once (StopNow) instead of at the next chunk boundary."""
+    return stop.interrupts(allowed) if hasattr(stop, "interrupts") else contextlib.nullcontext()
+
+
 def _issue_all(distribution, watch, stop):
     coupon = distribution.coupon
     coupon.refresh_from_db()
@@ -81,17 +95,21 @@ def _issue_all(distribution, watch, stop):
     target = source.resolve(distribution.table, distribution.column)
     writer = get_writer()
     batches = source.read(target, after=distribution.checkpoint, batch_size=settings.DISTRIBUTION_CHUNK_SIZE)
-    with Prefetched(batches) as prefetched:
+    with Prefetched(batches) as prefetched, Pacer(distribution=distribution) as pacer:
         # The id stream starts on its thread while the audience is checked here, so the check's scan
         # overlaps the stream's; on a mismatch leaving the block cancels the stream, nothing written.
         audience_verify(distribution=distribution, audience=source.audience(target))
-        for user_ids in prefetched:
+        for user_ids in pacer.chunks(prefetched):
             failpoint("read:batch")
-            distribution_issue_chunk(distribution=distribution, writer=writer, user_ids=user_ids, elapsed=watch.elapsed)
+            if stop is not None and stop.is_set():  # a stop that came before this chunk: nothing more written
+                raise Stopping()
+            with _interrupts(stop, allowed=False):  # a chunk and its progress land together or not at all
+                distribution_issue_chunk(
+                    distribution=distribution, writer=writer, user_ids=user_ids, elapsed=watch.elapsed
+                )
             if stop is not None and stop.is_set():
                 raise Stopping()
-            if settings.DISTRIBUTION_CHUNK_PAUSE:
-                time.sleep(settings.DISTRIBUTION_CHUNK_PAUSE)
+            pacer.wait_between_chunks(rows=len(user_ids))  # yields to the members (distribution/throttle.py)
     failpoint("run:read-all")
 
 
@@ -139,7 +157,7 @@ def distribution_issue_chunk(*, distribution: DistributionRequest, writer, user_
     if landed and not DistributionRequest.objects.filter(pk=distribution.pk, status=Status.RUNNING).exists():
         raise ClaimLost()  # cancelled meanwhile: what landed is counted, nothing more is sent
     if failed is not None:
-        raise DistributionError(failed.message)
+        raise DistributionError(failed.message) from failed  # failures.py reads why from the cause
 
 
 def distribution_succeed(*, distribution: DistributionRequest, elapsed: float):
@@ -147,17 +165,20 @@ def distribution_succeed(*, distribution: DistributionRequest, elapsed: float):
 
 
 def distribution_fail(*, distribution: DistributionRequest, error: Exception, elapsed: float):
-    message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+    """Ends the run as failed, or, for a transient reason with retries left, queues it again for later."""
     _drop_broken_connection()
-    _finish(distribution, Move.FAILED, elapsed, error_message=message)
+    failure = failure_of(error)
+    if distribution_retry_later(distribution=distribution, failure=failure, elapsed=elapsed):
+        return
+    _finish(distribution, Move.FAILED, elapsed, error_message=failure.text(), failure=failure)
 
 
 def distribution_release(*, distribution: DistributionRequest, elapsed: float):
     """Puts a run stopped by a shutdown back in the queue, first in line: the next start resumes it."""
-    _finish(distribution, Move.STOPPED, elapsed, error_message="", finished=False)
-    logger.warning(
-        "distribution request %s: the worker is stopping; queued again after its checkpoint", distribution.pk
-    )
+    if _finish(distribution, Move.STOPPED, elapsed, error_message="", finished=False):
+        logger.warning(
+            "distribution request %s: the worker is stopping; queued again after its checkpoint", distribution.pk
+        )
 
 
 def _drop_broken_connection():
@@ -175,7 +196,7 @@ def distribution_stop_audience_changed(*, distribution: DistributionRequest, rea
 
 
 @transaction.atomic
-def _finish(distribution, action, elapsed, *, error_message, finished=True, details=None) -> bool:
+def _finish(distribution, action, elapsed, *, error_message, finished=True, details=None, failure=None) -> bool:
     """Records how this run ended; False (changing nothing) when the run had lost its claim meanwhile (the
     fence: the run's own attempt)."""
     read = DistributionRequest.objects.get(pk=distribution.pk).read_count
@@ -184,8 +205,9 @@ def _finish(distribution, action, elapsed, *, error_message, finished=True, deta
         "elapsed_seconds": elapsed,
         "rows_per_second": rate(read, elapsed),
         "error_message": error_message,
+        **failure_fields(failure),
     }
-    facts = {**({"error": error_message} if error_message else {}), **(details or {})}
+    facts = {**({"error": error_message} if error_message else {}), **failure_details(failure), **(details or {})}
     ended = distribution_move(
         distribution=distribution,
         action=action,

@@ -9,9 +9,27 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 # Integer types whose values fit a PostgreSQL bigint once cast (lower-case, as metadata reports them).
 INTEGER_TYPES = frozenset({"tinyint", "smallint", "integer", "int", "bigint", "utinyint", "usmallint", "uinteger"})
+
+
+def type_in_words(data_type):
+    """A column type as a marketer reads it ("text", not "varchar")."""
+    base = data_type.split("(")[0].strip().lower()
+    for prefixes, words in TYPE_WORDS:
+        if base.startswith(prefixes):
+            return str(words)
+    return _("other values")
+
+
+TYPE_WORDS = (
+    (("varchar", "char", "string", "text"), gettext_lazy("text")),
+    (("double", "real", "float", "decimal", "numeric"), gettext_lazy("decimal numbers")),
+    (("date", "timestamp", "time"), gettext_lazy("dates or times")),
+    (("bool",), gettext_lazy("yes/no values")),
+)
 
 
 class SourceError(Exception):
@@ -293,8 +311,8 @@ class Source:
     def _integer_target(self, target):
         if target.data_type.split("(")[0].strip() not in INTEGER_TYPES:
             raise SourceError(
-                _("Column “%(name)s” is of type %(type)s; user ids must be integers.")
-                % {"name": target.column, "type": target.data_type},
+                _("Column “%(name)s” holds %(kind)s, not whole numbers; member ids must be whole numbers.")
+                % {"name": target.column, "kind": type_in_words(target.data_type)},
                 field="column",
             )
         return target

@@ -81,7 +81,7 @@ class HttpWriter:
             ids = chunk.user_ids[at : at + min(CALL_SIZE, left)]
             outcome = self._outcome(chunk, url, ids)
             if isinstance(outcome, Exception):
-                raise WriteFailed(str(outcome), Written(issued=issued, reissued=reissued), at)
+                raise WriteFailed(str(outcome), Written(issued=issued, reissued=reissued), at) from outcome
             issued, reissued, at = issued + outcome.issued, reissued + outcome.reissued, at + len(ids)
         return Written(issued=issued, reissued=reissued)
 
@@ -139,7 +139,7 @@ def _contiguous(calls, outcomes):
     issued = reissued = done = 0
     for ids, outcome in zip(calls, outcomes, strict=False):
         if isinstance(outcome, Exception):
-            raise WriteFailed(str(outcome), Written(issued=issued, reissued=reissued), done)
+            raise WriteFailed(str(outcome), Written(issued=issued, reissued=reissued), done) from outcome
         issued, reissued, done = issued + outcome.issued, reissued + outcome.reissued, done + len(ids)
     return Written(issued=issued, reissued=reissued)
 

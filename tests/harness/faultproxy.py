@@ -36,6 +36,7 @@ class FaultProxy:
         self.lock = threading.Lock()
         self.calls = []  # (path, fault or "forwarded", idempotency key)
         self.server = None
+        self.down_until = 0.0
 
     @property
     def url(self):
@@ -46,7 +47,14 @@ class FaultProxy:
             self.faults.extend(faults)
         return self
 
+    def down_for(self, seconds):
+        """Every call answers 500 for this long (an outage), whatever else is lined up."""
+        self.down_until = time.monotonic() + seconds
+        return self
+
     def next_fault(self):
+        if time.monotonic() < self.down_until:
+            return "500"
         with self.lock:
             return self.faults.popleft() if self.faults else None
 

@@ -7,8 +7,10 @@ large ones.
 
     python -m tests.harness.trino fetch     # download and unpack (what .ci/run does)
     python -m tests.harness.trino serve     # start one and keep it running (benchmarks, by hand)
+    python -m tests.harness.trino serve --spooling-s3 http://127.0.0.1:PORT   # the same, spooling on
 """
 
+import base64
 import glob
 import os
 import re
@@ -122,8 +124,23 @@ CONFIG = {
 }
 
 
+def spooling_config(s3_endpoint, bucket="spooling"):
+    """The files that turn on Trino's spooling protocol, its segments in an S3 bucket at `s3_endpoint`.
+    Trino 476's spooling manager knows S3, GCS and Azure only (no local file system), so a local S3
+    store serves: `moto_server` does (bench and by hand; the bucket must exist)."""
+    key = base64.b64encode(os.urandom(32)).decode()
+    return {
+        "config.properties": f"protocol.spooling.enabled=true\nprotocol.spooling.shared-secret-key={key}\n",
+        "spooling-manager.properties": (
+            f"spooling-manager.name=filesystem\nfs.s3.enabled=true\nfs.location=s3://{bucket}/\n"
+            f"s3.endpoint={s3_endpoint}\ns3.region=us-east-1\ns3.aws-access-key=local\n"
+            "s3.aws-secret-key=local\ns3.path-style-access=true\n"
+        ),
+    }
+
+
 class TrinoServer:
-    def __init__(self, *, heap=None):
+    def __init__(self, *, heap=None, spooling_s3=None):
         self.java_home, self.release = pick_jdk()
         self.server = install(self.release)
         self.root = Path(tempfile.mkdtemp(prefix="couponops-trino-"))
@@ -132,6 +149,7 @@ class TrinoServer:
         # use two thirds of the heap, the rest is Trino's own.
         self.heap = heap or os.environ.get("TRINO_HEAP", "3G")
         self.process = None
+        self.extra_config = spooling_config(spooling_s3) if spooling_s3 else {}
 
     @classmethod
     def running_at(cls, port):
@@ -174,7 +192,10 @@ class TrinoServer:
         for name, template in CONFIG.items():
             path = self.root / "etc" / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(template.format(**values))
+            path.write_text(template.format(**values) + self.extra_config.get(name, ""))
+        for name, text in self.extra_config.items():
+            if name not in CONFIG:
+                (self.root / "etc" / name).write_text(text)
 
     def _wait_ready(self, timeout):
         deadline = time.monotonic() + timeout
@@ -223,7 +244,9 @@ def main(argv):
         java_home, release = pick_jdk()
         print(f"Trino {release} for {java_home}: {install(release)}")
     elif argv[:1] == ["serve"]:
-        server = TrinoServer().start()
+        # serve --spooling-s3 http://127.0.0.1:PORT: with the spooling protocol, segments in that S3 store.
+        s3 = argv[2] if argv[1:2] == ["--spooling-s3"] else None
+        server = TrinoServer(spooling_s3=s3).start()
         print(f"Trino {server.release} on 127.0.0.1:{server.port} (Ctrl-C stops it)", flush=True)
         try:
             server.process.wait()

@@ -56,7 +56,7 @@ class Command(BaseCommand):
             self.stdout.flush()
         self.stdout.write("")
         if distribution.status in (DistributionRequest.Status.FAILED, DistributionRequest.Status.AUDIENCE_CHANGED):
-            raise CommandError(f"Request #{distribution.pk} {distribution.status}: {distribution.error_message}")
+            raise CommandError(f"Request #{distribution.pk} {distribution.status}: {distribution.error_text}")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Request #{distribution.pk} succeeded: {distribution.issued_count:,} issued, "

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from django.conf import settings
@@ -41,6 +42,14 @@ class Child:
         except ProcessLookupError:
             return False
         return live_members(self.process.pid)
+
+
+def serving(addr):
+    try:
+        with urllib.request.urlopen(f"http://{addr}/admin/login/", timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def live_members(pgid):
@@ -82,7 +91,10 @@ class Command(BaseCommand):
                 if self.signals:
                     break
                 children.append(Child(name, argv, env, stop_signal))
+            announced = False
             while not self.signals and all(child.process.poll() is None for child in children):
+                if not announced and serving(addr):
+                    announced = self._announce()
                 time.sleep(POLL)
         finally:
             ended = [child.name for child in children if child.process.returncode is not None]
@@ -90,15 +102,25 @@ class Command(BaseCommand):
         if ended:  # e.g. the web server's port is taken
             raise CommandError(f"the {', '.join(ended)} exited on its own; everything else was stopped")
 
+    def _announce(self):
+        """The login box, once the web server answers: the last thing on screen after the start-up logs."""
+        login = settings.VAR_DIR / "demo-login.txt"
+        time.sleep(0.5)  # the web server logs the request that found it up just after answering it
+        if login.exists():
+            self.stdout.write(login.read_text(), ending="")
+        return True
+
     def _commands(self, addr):
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        # The workers' start-up and progress lines would push the login box off the screen; warnings still show.
+        quiet = {"LOG_LEVEL": "WARNING", **os.environ}
         # DEBUG lets runserver serve the admin's CSS and scripts without collectstatic.
         return [
-            ("distribution worker", [*manage, "runworker"], os.environ, signal.SIGTERM),
+            ("distribution worker", [*manage, "runworker"], quiet, signal.SIGTERM),
             (
                 "notifications worker",
                 [*manage, "runworker"],
-                {**os.environ, "Q_CLUSTER_NAME": "notifications"},
+                {**quiet, "Q_CLUSTER_NAME": "notifications"},
                 signal.SIGTERM,
             ),
             ("web server", [*manage, "runserver", addr, "--noreload"], {**os.environ, "DEBUG": "true"}, signal.SIGINT),

@@ -9,6 +9,8 @@ from distribution import services
 from distribution.actors import Actor
 from distribution.models import Coupon, DistributionRequest
 
+DEMO_MEMO = "Demo: welcome coupon for every member"
+
 
 class Command(BaseCommand):
     help = (
@@ -23,22 +25,32 @@ class Command(BaseCommand):
             code="WELCOME10",
             defaults={"name": "Welcome 10%", "discount_kind": "percent", "discount_amount": 10, "valid_days": 30},
         )
-        distribution = DistributionRequest(
-            coupon=coupon,
-            source="demo",
-            table="demo.main.members",
-            column="member_id",
-            memo="Demo: welcome coupon for every member",
-        )
-        services.distribution_submit(distribution=distribution, actor=Actor.command_line(user))
-        # "awaiting approval" when DISTRIBUTION_APPROVAL_COUPONS asks a manager for an audience this large.
-        self.stdout.write(
-            f"  Request #{distribution.pk} ({distribution.get_status_display()}): "
-            f"{distribution.target_count:,} coupons from {distribution.table}"
-        )
+        self.stdout.write(self._demo_request(coupon, user))
         login = self._login_box(user.username, self._password())
         (settings.VAR_DIR / "demo-login.txt").write_text(login)
         self.stdout.write(login)
+
+    def _demo_request(self, coupon, user):
+        """Queues the demo distribution once: a later run reuses it (resumed if it was stopped) and says so."""
+        earlier = DistributionRequest.objects.filter(memo=DEMO_MEMO, coupon=coupon).order_by("pk").last()
+        if earlier is not None:
+            return f"  Request #{earlier.pk} ({earlier.get_status_display()}): {self._outcome(earlier)}"
+        distribution = DistributionRequest(
+            coupon=coupon, source="demo", table="demo.main.members", column="member_id", memo=DEMO_MEMO
+        )
+        services.distribution_submit(distribution=distribution, actor=Actor.command_line(user))
+        # "awaiting approval" when DISTRIBUTION_APPROVAL_COUPONS asks a manager for an audience this large.
+        return (
+            f"  Request #{distribution.pk} ({distribution.get_status_display()}): "
+            f"{distribution.target_count:,} coupons from {distribution.table}"
+        )
+
+    def _outcome(self, distribution):
+        if distribution.is_live:
+            return f"{distribution.read_count:,} of {distribution.target_count or 0:,} done; it goes on from there"
+        if distribution.status == DistributionRequest.Status.SUCCEEDED:
+            return f"already issued ({distribution.issued_count:,} coupons), nothing queued"
+        return "nothing queued (see the request in the admin)"
 
     def _password(self):
         """The demo password stays the same across runs (so open tabs stay logged in): kept in var/."""
