@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -11,6 +13,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from couponops.records import ReadOnlyAdminMixin
+from distribution.admin.display import holdout_row
 from distribution.models import Coupon
 from distribution.sources import source_names
 
@@ -51,10 +54,12 @@ class ScheduleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.preview = None
+        if "coupon" not in self.fields:  # the read-only page of someone who may only look has no model fields
+            return
         self.fields["source"].choices = [(name, name) for name in source_names()]
         self.fields["weekdays"].choices = list(enumerate(timing.weekday_names()))
         self.fields["coupon"].queryset = Coupon.objects.filter(is_active=True)
-        self.preview = None
 
     def clean(self):
         """Takes the next run's preview while validating: whatever it refuses lands on its field."""
@@ -74,8 +79,10 @@ class ScheduleForm(forms.ModelForm):
         return cleaned
 
 
-def preview_rows(preview):
-    """The saved preview as (key, label, value), numbers formatted for the reader's language."""
+def preview_rows(schedule):
+    """The saved preview as (key, label, value), numbers formatted for the reader's language; the control
+    group's line as a request's preview shows it, for a coupon that keeps one."""
+    preview = schedule.preview
 
     def count(value):
         if value is None:
@@ -87,6 +94,7 @@ def preview_rows(preview):
         ("invalid", _("Empty, zero or negative ids (never issued)"), count(preview.get("invalid"))),
         ("duplicates", _("Duplicate rows (issued once)"), count(preview.get("duplicates"))),
         ("held", _("Members who already hold this coupon (skipped)"), count(preview.get("held"))),
+        *holdout_row(SimpleNamespace(coupon=schedule.coupon, holdout_count=preview.get("held_out")), count),
         ("would-issue", _("Coupons that would be issued"), count(preview.get("would_issue"))),
         ("samples", _("Sample ids"), ", ".join(str(i) for i in preview.get("samples") or []) or "–"),
     ]
@@ -167,7 +175,7 @@ class ScheduleAdmin(admin.ModelAdmin):
         return {
             "upcoming": [timing.moment_in_words(moment) for moment in upcoming],
             "rule_in_words": schedule.rule_in_words,
-            "preview_rows": preview_rows(schedule.preview) if schedule.preview else [],
+            "preview_rows": preview_rows(schedule) if schedule.preview else [],
             "approval_reasons": schedule.preview.get("approval_reasons", []),
             "runs": selectors.schedule_runs(schedule=schedule),
             "can_act": self.has_change_permission(request, schedule),

@@ -157,3 +157,12 @@ def test_a_marketer_manages_schedules_and_a_manager_only_reads_them(client, djan
     assert client.get(reverse("admin:campaigns_schedule_change", args=[schedule.pk])).status_code == 200
     assert client.post(reverse("admin:campaigns_schedule_pause", args=[schedule.pk])).status_code == 403
     assert client.get(reverse(ADD_URL)).status_code == 403
+
+
+def test_the_preview_counts_the_coupons_control_group(marketer, coupon, members):
+    Coupon.objects.filter(pk=coupon.pk).update(holdout_percent=10)
+    coupon.refresh_from_db()
+    response = post_schedule(marketer, coupon, members)
+    page = marketer.get(response["Location"]).content.decode()
+    held_out = Schedule.objects.get().preview["held_out"]
+    assert 0 < held_out < 50 and f'data-preview="holdout">{held_out}<' in page
