@@ -48,8 +48,7 @@ class CouponService:
     def add_coupon(self, code):
         self.sql(
             "INSERT INTO distribution_coupon (name, code, discount_kind, discount_amount, valid_days, "
-            "is_active, holdout_percent, holdout_salt, created_at) VALUES (%s, %s, 'percent', 10, 14, true, 0, %s, now())",
-            code,
+            "is_active, holdout_percent, holdout_salt, created_at) VALUES (%s, %s, 'percent', 10, 14, true, 0, 1, now())",
             code,
             code,
         )
