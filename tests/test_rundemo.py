@@ -55,12 +55,12 @@ def manage(env, *args):
     return done.stdout
 
 
-def queue_from_the_command_line(env, table):
+def queue_from_the_command_line(env, table, coupon="WELCOME10"):
     manage(
         env,
         "distribute",
         "--coupon",
-        "WELCOME10",
+        coupon,
         "--source",
         "demo",
         "--table",
@@ -69,6 +69,16 @@ def queue_from_the_command_line(env, table):
         "member_id",
         "--memo",
         "from the command line",
+    )
+
+
+def new_coupon(env, code):
+    manage(
+        env,
+        "shell",
+        "-c",
+        f"from distribution.models import Coupon; Coupon.objects.create(name='{code}', "
+        f"code='{code}', discount_kind='percent', discount_amount=5, valid_days=7)",
     )
 
 
@@ -221,23 +231,19 @@ def test_ctrl_c_leaves_no_process_behind_at_any_moment(demo, tmp_path):
     until(run.serving)
     stopped_cleanly(run, run.ctrl_c)
 
-    # A queued distribution that finds every member holding the coupon runs and ends at once: stop right after.
-    queue_from_the_command_line(env, "few")
+    # A queued distribution that ends at once (one chunk): stop right after. (One that would issue nothing
+    # cannot be confirmed any more: every member of `few` holds WELCOME10.)
+    new_coupon(env, "THIRD")
+    queue_from_the_command_line(env, "few", coupon="THIRD")
     run = Demo(env, next(logs))
     until(lambda: statuses(database)[-1] == "succeeded")
     stopped_cleanly(run, run.ctrl_c)
-    assert issued(database) == 152_000
+    assert issued(database) == 154_000
 
     # The issue's case: a cluster whose stop hangs (here its main process frozen) while its worker runs
     # a distribution. Killing only the main process left the worker to run a distribution queued later;
     # the whole group is killed after the timeout instead.
-    manage(
-        env,
-        "shell",
-        "-c",
-        "from distribution.models import Coupon; Coupon.objects.create(name='Second', "
-        "code='SECOND', discount_kind='percent', discount_amount=5, valid_days=7)",
-    )
+    new_coupon(env, "SECOND")
     manage(
         env,
         "distribute",
@@ -257,7 +263,7 @@ def test_ctrl_c_leaves_no_process_behind_at_any_moment(demo, tmp_path):
     log = stopped_cleanly(run, run.ctrl_c)
     assert "the distribution worker did not stop in time" in log
     after_stop = issued(database)
-    queue_from_the_command_line(env, "few")
+    queue_from_the_command_line(env, "few", coupon="SECOND")
     time.sleep(2)
     assert issued(database) == after_stop and statuses(database)[-1] == "queued"
 

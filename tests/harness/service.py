@@ -48,7 +48,7 @@ class CouponService:
     def add_coupon(self, code):
         self.sql(
             "INSERT INTO distribution_coupon (name, code, discount_kind, discount_amount, valid_days, "
-            "is_active, created_at) VALUES (%s, %s, 'percent', 10, 14, true, now())",
+            "is_active, holdout_percent, holdout_salt, created_at) VALUES (%s, %s, 'percent', 10, 14, true, 0, 1, now())",
             code,
             code,
         )
