@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class WorkerHeartbeat(models.Model):
     """The last time a worker cluster (by its name, on one host) said it was alive.
 
-    Written every few seconds by the cluster's supervising process (distribution/worker.py), which
+    Written every few seconds by the cluster's supervising process (distribution/cluster.py), which
     keeps beating while its worker is busy with a long distribution or idle with nothing to do: a
     fresh beat means the cluster is up and will take the next task. django-q2's own Stat lives in
     the Django cache, which is per process here (no shared cache), so it cannot be read from outside.

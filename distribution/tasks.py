@@ -5,8 +5,8 @@ import threading
 from contextlib import contextmanager
 
 from . import services
+from .cluster import cluster_is_stopping
 from .services.running import StopNow
-from .worker import cluster_is_stopping
 
 
 def run_queue():
@@ -16,7 +16,7 @@ def run_queue():
 
 
 class Stop:
-    """Set by this worker's SIGTERM, or by the stop of its whole cluster (distribution.worker).
+    """Set by this worker's SIGTERM, or by the stop of its whole cluster (distribution.cluster).
 
     While the run only waits (on Trino's answer to a start-up query, on the next ids), a stop ends it at once:
     a slow warehouse would otherwise hold the stop for minutes. Inside a chunk it never does."""

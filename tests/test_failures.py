@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 from django_q.models import OrmQ
 
 from distribution import services
+from distribution.cluster import cluster_stop_begin, cluster_stopping_prepare
 from distribution.failures import failure_of
 from distribution.lease import Lease, lease_lapsed_since
 from distribution.live import progress_detail, status_label
@@ -18,7 +19,6 @@ from distribution.models import DistributionRequest, IssuedCoupon, Transition
 from distribution.services.running import DistributionError, StopNow
 from distribution.sources.base import SourceError
 from distribution.tasks import Stop
-from distribution.worker import cluster_stop_begin, cluster_stopping_prepare
 from distribution.writers.base import WriteFailed, Written
 from distribution.writers.http import Refused, Retryable
 from tests.helpers import by

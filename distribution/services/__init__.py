@@ -44,7 +44,7 @@ from .running import (
     distribution_stop_audience_changed,
     distribution_succeed,
 )
-from .worker import distribution_run_queue, distribution_watch
+from .wakeups import distribution_run_queue, distribution_watch
 
 __all__ = [
     "AudienceChanged",

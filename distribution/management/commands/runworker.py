@@ -1,7 +1,7 @@
 from django_q import cluster
 from django_q.management.commands import qcluster
 
-from distribution.worker import GracefulCluster, GracefulSentinel, cluster_stopping_prepare
+from distribution.cluster import GracefulCluster, GracefulSentinel, cluster_stopping_prepare
 
 
 class Command(qcluster.Command):
