@@ -6,7 +6,7 @@ ROWS ?= 10000000
 SIZES ?= 1000000,10000000,30000000
 LOAD_SECONDS ?= 60
 
-.PHONY: demo demo-data test test-long lint format bench bench-holdout bench-scale bench-api bench-api-cost bench-http messages clean
+.PHONY: demo demo-data test test-long lint format bench bench-holdout bench-scale bench-api bench-api-cost bench-throttle bench-http messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@echo "== Installing the Python packages into $(VENV) (first run only: a minute or two)"
@@ -62,6 +62,10 @@ bench-scale: venv
 # The Coupon API under gunicorn, loaded by locust: `make bench-api ROWS=200000 LOAD_SECONDS=20` for a smoke run.
 bench-api: venv
 	$(PY) -m bench.api --rows $(ROWS) --seconds $(LOAD_SECONDS)
+
+# Members' calls at a fixed rate (open loop) during a run: throttle on, off, with a read replica (docs/throttle.md).
+bench-throttle: venv
+	$(PY) -m bench.throttle --rows $(ROWS) --seconds $(LOAD_SECONDS)
 
 # couponops distributing into a coupon service elsewhere (DISTRIBUTION_WRITER=http): a second couponops
 # serves the API under gunicorn; `make bench-http ROWS=200000` for a smoke run.

@@ -151,8 +151,8 @@ class ScheduleRun(models.Model):
         AWAITING_APPROVAL = "awaiting_approval", _("Waiting for a manager's approval (over its limits)")
         SKIPPED_OVERLAP = "skipped_overlap", _("Skipped: the previous run had not finished")
         SKIPPED_PAUSED = "skipped_paused", _("Skipped: the schedule was paused")
-        REFUSED = "refused", _("Not started: the preview was refused")
         NOTHING_NEW = "nothing_new", _("Nothing to issue: every member already holds the coupon")
+        REFUSED = "refused", _("Not started: the preview was refused")
 
     schedule = models.ForeignKey(Schedule, models.PROTECT, related_name="runs", verbose_name=_("schedule"))
     distribution = models.OneToOneField(

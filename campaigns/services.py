@@ -9,7 +9,7 @@ another person's approval (four eyes, as always).
 
 import logging
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -121,12 +121,13 @@ def _run(schedule, *, due_at, by_hand):
     try:
         with transaction.atomic():  # a refusal after the draft takes the draft back with it
             status = _draft_and_confirm(schedule, distribution)
-    except NothingNew as exc:
+    except NothingNew as exc:  # a quiet day: no newcomer since the last run
         return _record(schedule, due_at, by_hand, Outcome.NOTHING_NEW, note=str(exc))
+    except PermissionDenied as exc:  # the owner may no longer draft requests (left the marketing team)
+        return _refuse(schedule, due_at, by_hand, str(exc))
     except ValidationError as exc:
         note = " ".join(message for messages in exc.message_dict.values() for message in messages)
-        logger.warning("schedule %s: run due %s refused: %s", schedule.pk, due_at, note)
-        return _record(schedule, due_at, by_hand, Outcome.REFUSED, note=note)
+        return _refuse(schedule, due_at, by_hand, note)
     if status == Status.AWAITING_APPROVAL:
         reasons = distribution_approval_reasons(distribution=distribution, limits=schedule.limits)
         return _record(schedule, due_at, by_hand, Outcome.AWAITING_APPROVAL, distribution, " ".join(reasons))
@@ -134,15 +135,20 @@ def _run(schedule, *, due_at, by_hand):
 
 
 class NothingNew(Exception):
-    """The table has no member without the coupon: a usual day for a schedule, not a mistake to show."""
+    """The fresh preview finds no member without the coupon: the draft is taken back, the run records why."""
 
 
 def _draft_and_confirm(schedule, distribution):
     actor = Actor.for_schedule(schedule.owner, f"schedule #{schedule.pk}")  # stored: in no reader's language
     distribution_services.distribution_draft(distribution=distribution, actor=actor)
     if (reason := distribution.nothing_to_issue()) is not None:
-        raise NothingNew(reason)  # the draft is taken back: a request that would give nothing is no request
+        raise NothingNew(reason)
     return distribution_services.distribution_confirm(distribution=distribution, actor=actor, limits=schedule.limits)
+
+
+def _refuse(schedule, due_at, by_hand, note):
+    logger.warning("schedule %s: run due %s refused: %s", schedule.pk, due_at, note)
+    return _record(schedule, due_at, by_hand, Outcome.REFUSED, note=note)
 
 
 def _unfinished_run(schedule):

@@ -81,6 +81,11 @@ class OperationsCollector:
             "Distribution runs that failed, ever.",
             value=selectors.runs_failed_total(),
         )
+        yield CounterMetricFamily(
+            "couponops_distribution_throttled_seconds",
+            "Seconds distribution runs spent slowed down or paused to spare the members, ever.",
+            value=selectors.throttled_seconds_total(),
+        )
         yield from self._outbox()
         yield self._heartbeats()
 
@@ -118,6 +123,19 @@ class OperationsCollector:
         }
         for name, (documentation, value) in values.items():
             yield GaugeMetricFamily(f"couponops_distribution_{name}", documentation, value=value)
+        yield self._throttle(request)
+
+    def _throttle(self, request):
+        """1 while the throttle slows or pauses the running request, labelled with how and why (0 otherwise)."""
+        family = GaugeMetricFamily(
+            "couponops_distribution_running_throttled",
+            "1 while the running request is slowed down or paused (state: slowed, paused, held), by signal.",
+            labels=["state", "signal"],
+        )
+        throttle = (request.throttle or {}) if request else {}
+        if throttle.get("state"):
+            family.add_metric([throttle["state"], throttle.get("signal", "operator")], 1)
+        return family
 
     def _outbox(self):
         pending, oldest = notification_selectors.outbox_backlog()

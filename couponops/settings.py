@@ -95,6 +95,18 @@ if SQLITE:
 # CONN_MAX_AGE=60); the workers keep the default, a connection per task.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# An optional streaming standby of the primary (PostgreSQL's own replication, docs/throttle.md): the reads
+# that tolerate DATABASE_REPLICA_MAX_LAG seconds of lag (the wallet, support's look-up) go to it while it is
+# no further behind (couponops/routers.py); everything else, and every write, stays on the primary.
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db("DATABASE_REPLICA_URL"),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["couponops.routers.ReplicaRouter"]
+DATABASE_REPLICA_MAX_LAG = env.float("DATABASE_REPLICA_MAX_LAG", default=1.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # django-axes first: a locked-out user or address is refused before the password is even checked.
@@ -171,6 +183,34 @@ DISTRIBUTION_CHUNK_SIZE = env.int("DISTRIBUTION_CHUNK_SIZE", default=20_000 if S
 # SQLite lets one process write at a time and a busy writer can starve the others: on SQLite the
 # worker pauses between chunks so that the web server's writes (a login, a new request) get a turn.
 DISTRIBUTION_CHUNK_PAUSE = env.float("DISTRIBUTION_CHUNK_PAUSE", default=0.15 if SQLITE else 0)
+# The throttle (distribution/throttle.py, docs/throttle.md): between chunks the worker reads how the members
+# fare and yields to them. Past a signal's threshold the run slows down (half the chunk, twice the pause),
+# past its critical value it pauses; when all are clear it speeds up again step by step. 0 switches a signal
+# off; THROTTLE_ENABLED=false switches the throttle off (an operator's pause still holds the run).
+THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)
+# A primary-key look-up on the bulk table, timed every THROTTLE_PROBE_INTERVAL seconds while the run
+# writes: the 90th percentile since the last chunk, in milliseconds. Idle, it takes well under 1 ms.
+THROTTLE_LATENCY_MS = env.float("THROTTLE_LATENCY_MS", default=20)
+THROTTLE_LATENCY_CRITICAL_MS = env.float("THROTTLE_LATENCY_CRITICAL_MS", default=500)
+THROTTLE_PROBE_INTERVAL = env.float("THROTTLE_PROBE_INTERVAL", default=0.1)
+# Other sessions running a query at once, and sessions waiting for a lock (pg_stat_activity, averaged).
+THROTTLE_ACTIVE_SESSIONS = env.float("THROTTLE_ACTIVE_SESSIONS", default=16)
+THROTTLE_ACTIVE_SESSIONS_CRITICAL = env.float("THROTTLE_ACTIVE_SESSIONS_CRITICAL", default=64)
+THROTTLE_LOCK_WAITS = env.float("THROTTLE_LOCK_WAITS", default=4)
+THROTTLE_LOCK_WAITS_CRITICAL = env.float("THROTTLE_LOCK_WAITS_CRITICAL", default=16)
+# Seconds the read replica is behind, when there is one (gh-ost's --max-lag-millis).
+THROTTLE_REPLICA_LAG = env.float("THROTTLE_REPLICA_LAG", default=1.0)
+THROTTLE_REPLICA_LAG_CRITICAL = env.float("THROTTLE_REPLICA_LAG_CRITICAL", default=10.0)
+# How slow a slowed run may get: chunks of at least this many ids, pauses of at most this many seconds.
+THROTTLE_MIN_CHUNK = env.int("THROTTLE_MIN_CHUNK", default=2_000)
+THROTTLE_MAX_PAUSE = env.float("THROTTLE_MAX_PAUSE", default=2.0)
+# The most ids per second a run writes, throttle or not; 0: as fast as it can.
+THROTTLE_MAX_ROWS_PER_SECOND = env.int("THROTTLE_MAX_ROWS_PER_SECOND", default=0)
+# A paused run (critical signal, or an operator) checks every THROTTLE_CHECK_INTERVAL seconds whether it may
+# go on. Trino abandons a query not read from for 5 minutes: a run paused longer than THROTTLE_HOLD_SECONDS
+# stops as failed, and a retry resumes it after its checkpoint.
+THROTTLE_CHECK_INTERVAL = env.float("THROTTLE_CHECK_INTERVAL", default=1.0)
+THROTTLE_HOLD_SECONDS = env.float("THROTTLE_HOLD_SECONDS", default=240)
 # "auto" picks COPY on PostgreSQL and bulk_create elsewhere; "copy" or "bulk_create" force one.
 DISTRIBUTION_WRITER = env("DISTRIBUTION_WRITER", default="auto")
 # DISTRIBUTION_WRITER=http: a coupon service elsewhere that speaks the Coupon API's issue call.

@@ -71,6 +71,9 @@ class Move(models.TextChoices):
     PREVIEWED_AGAIN = "previewed_again", _("Previewed again; back to draft")
     MEMBER_REVOKED = "member_revoked", _("One member's coupon revoked")
     MEMBER_RESTORED = "member_restored", _("One member's coupon restored")
+    PAUSED = "paused", _("Paused by an operator")
+    RESUMED = "resumed", _("Resumed by an operator")
+    THROTTLED = "throttled", _("Slowed down to spare the members")
 
 
 # Who may make a move. Each rule is a name the table uses and a test on (request, actor).
@@ -168,6 +171,12 @@ MOVES = {
     # Support's moves on one member's coupon: recorded (who, why), the request's status unchanged.
     Move.MEMBER_REVOKED: _rule((), None, Who.REVOKER),
     Move.MEMBER_RESTORED: _rule((), None, Who.REVOKER),
+    # A pause is a flag on the running request, not a status (distribution/throttle.py): the run keeps its claim
+    # and waits between chunks. It outlives the run it held (a shutdown queues it, a long pause fails it) until
+    # resumed. The throttle's record of a run it slowed changes nothing either.
+    Move.PAUSED: _rule({Status.RUNNING}, None, Who.CANCELLER),
+    Move.RESUMED: _rule({Status.RUNNING, Status.QUEUED, Status.FAILED}, None, Who.CANCELLER),
+    Move.THROTTLED: _rule({Status.RUNNING}, None, Who.SYSTEM),
 }
 
 

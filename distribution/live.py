@@ -8,11 +8,12 @@ of statuses, counts or buttons.
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
 from common.formats import DASH, moment, number, time_of_day
 
+from . import lifecycle, throttle
 from .lease import lease_lapsed_since
 from .models import DistributionRequest
 
@@ -79,19 +80,36 @@ def rate(obj):
 
 def progress(obj):
     return format_html(
-        '<progress max="100" value="{}"></progress> <span class="percent">{}%</span> <span class="detail">{}</span>',
+        '<progress max="100" value="{}"></progress> <span class="percent">{}%</span> <span class="detail">{}</span>{}',
         obj.progress_percent,
         obj.progress_percent,
         progress_detail(obj),
+        throttle_note(obj),
     )
 
 
+def throttle_note(obj):
+    """“Slowed down: members' latency 62 ms > 40 ms” while the throttle holds a running request back."""
+    note = throttle.describe(obj.throttle or {}) if obj.status == Status.RUNNING else ""
+    return format_html(' <span class="throttle">{}</span>', note) if note else ""
+
+
 def tools(obj, user):
-    """The request page's buttons that depend on its status (Revoke appears once it is revocable)."""
-    if obj.is_revocable and user.has_perm("distribution.revoke_distributionrequest"):
+    """The request page's buttons that depend on its status: Revoke once it is revocable, Pause while it runs,
+    Resume while it is paused."""
+    links = []
+    if lifecycle.may(distribution=obj, action=lifecycle.Move.REVOKE_STARTED, user=user):
         url = reverse("admin:distribution_distributionrequest_revoke", args=[obj.pk])
-        return format_html('<a href="{}" id="revoke">{}</a>', url, _("Revoke coupons"))
-    return ""
+        links.append(format_html('<a href="{}" id="revoke">{}</a>', url, _("Revoke coupons")))
+    move, action, label = (
+        (lifecycle.Move.RESUMED, "resume", _("Resume"))
+        if obj.paused_at
+        else (lifecycle.Move.PAUSED, "pause", _("Pause"))
+    )
+    if lifecycle.may(distribution=obj, action=move, user=user):
+        url = reverse(f"admin:distribution_distributionrequest_{action}", args=[obj.pk])
+        links.append(format_html('<a href="{}" id="{}">{}</a>', url, action, label))
+    return format_html_join(" ", "{}", ((link,) for link in links))
 
 
 RENDERERS = {

@@ -292,6 +292,12 @@ class DistributionRequest(models.Model):
     revoked_by = acted_by(_("revoked by"))
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoked_count = models.BigIntegerField(_("revoked"), default=0)
+    # The throttle (distribution/throttle.py): what slows the running request now (empty when nothing does),
+    # the time its runs spent slowed or paused, and an operator's pause (the run keeps its claim meanwhile).
+    throttle = models.JSONField(_("throttle"), default=dict, blank=True)
+    throttled_seconds = models.FloatField(_("time throttled (s)"), default=0)
+    paused_by = acted_by(_("paused by"))
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
 
     objects = DistributionRequestQuerySet.as_manager()
 
@@ -625,6 +631,8 @@ class Transition(models.Model):
             parts.append(f"{_('Reason')}: {details['reason']}")
         elif failure := self._failure_text() or details.get("error"):
             parts.append(failure)
+        elif details.get("throttled_seconds"):  # the throttle's record of a run it held back (distribution/throttle.py)
+            parts.append(_("%(seconds)s s slowed down or paused") % {"seconds": details["throttled_seconds"]})
         elif details.get("attempt"):
             parts.append(_("run %(n)s") % {"n": details["attempt"]})
         return " · ".join(str(part) for part in parts)

@@ -18,6 +18,10 @@ ROLES = {
         "distribution.change_distributionrequest",
         "distribution.cancel_distributionrequest",
         "distribution.revoke_distributionrequest",
+        "campaigns.view_schedule",
+        "campaigns.add_schedule",
+        "campaigns.change_schedule",
+        "campaigns.view_schedulerun",
     ],
     # Approves or rejects large requests of others, cancels and revokes, reads and exports the history.
     "manager": [
@@ -28,6 +32,8 @@ ROLES = {
         "distribution.revoke_distributionrequest",
         "distribution.view_transition",
         "notifications.view_notification",
+        "campaigns.view_schedule",
+        "campaigns.view_schedulerun",
     ],
     # Answers members: which coupons they hold, whether usable, until when.
     "support": [
@@ -37,14 +43,16 @@ ROLES = {
 }
 
 
-def roles_apply(apps=global_apps):
-    """Creates each group, or sets it back, to exactly its permissions."""
+def roles_apply(apps=global_apps, *, labels=None):
+    """Creates each group, or sets it back, to exactly its permissions (a migration: those of the apps in
+    `labels` only, the others' not being created yet; each app's own migration applies them)."""
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, codes in ROLES.items():
         wanted = [
             Permission.objects.get(content_type__app_label=code.split(".")[0], codename=code.split(".")[1])
             for code in codes
+            if labels is None or code.split(".")[0] in labels
         ]
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.set(wanted)

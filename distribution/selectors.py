@@ -316,3 +316,8 @@ def source_suggestions(*, source: str, table: str, column: str | None = None) ->
         return [name for name in reader.integer_columns(table) if name.lower().startswith(wanted)]
     except SourceError:
         return []
+
+
+def throttled_seconds_total() -> float:
+    """Seconds every run ever spent slowed down or paused by the throttle or an operator (distribution/throttle.py)."""
+    return DistributionRequest.objects.aggregate(total=Sum("throttled_seconds"))["total"] or 0.0

@@ -116,10 +116,10 @@ def readme_moves():
     block = section.split("```text\n", 1)[1].split("```", 1)[0]
     moves = []
     for line in block.splitlines():
-        found = re.fullmatch(r"([a-z_]+(?:, [a-z_]+)*) --([a-z_]+)--> ([a-z_]+)", line.strip())
+        found = re.fullmatch(r"([a-z_]+(?:, [a-z_]+)*) --([a-z_]+)--> ([a-z_]+|\(no change\))", line.strip())
         assert found, f"not a move: {line!r}"
         sources, move, target = found.groups()
-        moves.append((frozenset(sources.split(", ")), move, target))
+        moves.append((frozenset(sources.split(", ")), move, None if target == "(no change)" else target))
     return moves
 
 

@@ -24,8 +24,9 @@ def members_sql(first, last):
 
 @pytest.fixture
 def owner(django_user_model):
+    """A marketer: the owner drafts each run, so they need the permission to draft requests."""
     user = django_user_model.objects.create_user("owner", password="pw-for-tests-only", is_staff=True)
-    user.groups.add(Group.objects.get(name="marketer"))  # a schedule drafts on its owner's behalf: they must be allowed
+    user.groups.add(Group.objects.get(name="marketer"))
     return user
 
 
@@ -195,15 +196,19 @@ class TestTiming:
         assert f"request #{waiting.distribution_id}" in skipped.note and "awaiting approval" in skipped.note
         assert DistributionRequest.objects.count() == 1
 
-    def test_a_queued_run_makes_run_now_skip_and_a_finished_one_lets_it_go(self, db, coupon, owner, members, run_queue):
+    def test_a_queued_run_makes_run_now_skip_and_a_finished_one_lets_it_go(
+        self, db, coupon, owner, members, duckdb_source, run_queue
+    ):
         schedule = make_schedule(coupon, owner, members, source="demo")
-        (queued,) = fire(SEOUL_9AM_DEC_2)
+        fire(SEOUL_9AM_DEC_2)
         assert services.schedule_run_now(schedule=schedule).outcome == Outcome.SKIPPED_OVERLAP
         run_queue()
+        duckdb_source("INSERT INTO members SELECT i, 'y' FROM range(51, 61) t(i)")
         again = services.schedule_run_now(schedule=schedule)
-        # Every member holds it now: a run that would give nothing is noted, and makes no request.
-        assert (again.outcome, again.started_by_hand, again.distribution) == (Outcome.NOTHING_NEW, True, None)
-        assert "already holds this coupon" in again.note
+        assert (again.outcome, again.started_by_hand) == (Outcome.QUEUED, True)
+        run_queue()
+        again.distribution.refresh_from_db()
+        assert (again.distribution.issued_count, again.distribution.skipped_count) == (10, 50)
 
     def test_a_weekly_schedule_runs_on_its_days_only(self, db, coupon, owner, members):
         schedule = make_schedule(coupon, owner, members, source="demo", kind=Schedule.Kind.WEEKLY, weekdays=[0, 2])
@@ -257,3 +262,20 @@ class TestTiming:
         schedule = make_schedule(coupon, owner, members, source="demo", max_coupons=10)
         assert (schedule.preview["targets"], schedule.preview["would_issue"]) == (50, 50)
         assert "more than 10 need approval" in schedule.preview["approval_reasons"][0]
+
+
+def test_an_owner_who_may_no_longer_draft_gets_a_refused_run(db, coupon, owner, members):
+    make_schedule(coupon, owner, members, source="demo")
+    owner.groups.clear()
+    (run,) = fire(SEOUL_9AM_DEC_2)
+    assert (run.outcome, run.distribution) == (Outcome.REFUSED, None)
+    assert "permission" in run.note and not DistributionRequest.objects.exists()
+
+
+def test_a_day_without_newcomers_issues_nothing_and_says_so(db, coupon, owner, members, run_queue):
+    make_schedule(coupon, owner, members, source="demo")
+    fire(SEOUL_9AM_DEC_2)
+    run_queue()
+    (quiet,) = fire(SEOUL_9AM_DEC_2 + timedelta(days=1))
+    assert (quiet.outcome, quiet.distribution) == (Outcome.NOTHING_NEW, None)
+    assert "already holds" in quiet.note and DistributionRequest.objects.count() == 1

@@ -4,6 +4,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -140,3 +141,19 @@ class TestCommandLine:
         today = timezone.localdate()
         with pytest.raises(CommandError, match="last_day"):
             self.create("--daily", "09:00", "--last-day", (today - timedelta(days=1)).isoformat())
+
+
+def test_a_marketer_manages_schedules_and_a_manager_only_reads_them(client, django_user_model, coupon, members):
+    marketer = django_user_model.objects.create_user("kim", password="pw-for-tests-only", is_staff=True)
+    marketer.groups.add(Group.objects.get(name="marketer"))
+    client.force_login(marketer)
+    assert post_schedule(client, coupon, members).status_code == 302
+    schedule = Schedule.objects.get()
+    assert schedule.owner == marketer
+
+    boss = django_user_model.objects.create_user("boss", password="pw-for-tests-only", is_staff=True)
+    boss.groups.add(Group.objects.get(name="manager"))
+    client.force_login(boss)
+    assert client.get(reverse("admin:campaigns_schedule_change", args=[schedule.pk])).status_code == 200
+    assert client.post(reverse("admin:campaigns_schedule_pause", args=[schedule.pk])).status_code == 403
+    assert client.get(reverse(ADD_URL)).status_code == 403

@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db.models import Count
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -38,6 +39,7 @@ def due_schedule(memory_table, coupon, django_user_model):
     """A daily schedule over a 300,000-member table whose time came a minute ago."""
     table = memory_table("SELECT custkey AS user_id FROM tpch.sf2.customer")  # ids 1..300,000
     owner = django_user_model.objects.create_user("owner", password="pw-for-tests-only", is_staff=True)
+    owner.user_permissions.add(Permission.objects.get(codename="add_distributionrequest"))
     schedule = Schedule(
         name="Welcome",
         coupon=coupon,
@@ -82,13 +84,14 @@ def finish(env, log_path):
         wait_for(
             lambda: DistributionRequest.objects.filter(status=DistributionRequest.Status.SUCCEEDED).exists(),
             what="the resumed run",
+            timeout=600,
         )
 
 
 def test_a_scheduled_run_killed_mid_run_resumes_and_issues_exactly_once(postgres, env, due_schedule, tmp_path):
     with qcluster({**env, "COUPONOPS_FAILPOINT": "chunk:committed@3"}, tmp_path / "killed.log") as doomed:
         tick()
-        doomed.wait(120)
+        doomed.wait(600)  # a loaded machine: the preview and three chunks take their time
     distribution = DistributionRequest.objects.get()
     assert distribution.status == DistributionRequest.Status.RUNNING, (tmp_path / "killed.log").read_text()[-3000:]
     assert distribution.read_count == 150_000
@@ -101,7 +104,7 @@ def test_a_scheduled_run_killed_mid_run_resumes_and_issues_exactly_once(postgres
 def test_a_worker_killed_while_firing_fires_the_due_time_once_after_restart(postgres, env, due_schedule, tmp_path):
     with qcluster({**env, "COUPONOPS_FAILPOINT": "schedule:fired"}, tmp_path / "killed.log") as doomed:
         tick()
-        doomed.wait(120)
+        doomed.wait(600)  # a loaded machine: the preview and three chunks take their time
     assert not ScheduleRun.objects.exists() and not DistributionRequest.objects.exists()  # rolled back together
     due_schedule.refresh_from_db()
     assert due_schedule.next_run_at < timezone.now()  # still due
@@ -111,6 +114,7 @@ def test_a_worker_killed_while_firing_fires_the_due_time_once_after_restart(post
         wait_for(
             lambda: DistributionRequest.objects.filter(status=DistributionRequest.Status.SUCCEEDED).exists(),
             what="the run",
+            timeout=600,
         )
         tick()  # a second look, after the first fired: nothing more
         time.sleep(1)

@@ -20,6 +20,7 @@ from ..lifecycle import Move
 from ..lookup import parse_number
 from ..models import DistributionRequest, Transition
 from ..resources import DistributionRequestResource
+from . import pausing
 from .decisions import DecisionViews
 from .display import StatusFilter, live_field, preview_rows
 from .fieldsets import READONLY_FIELDS, request_fieldsets
@@ -145,6 +146,7 @@ class DistributionRequestAdmin(DecisionViews, ListActions, SpreadsheetExports, E
                 path(f"<path:object_id>/{action}/", view(getattr(self, f"{action}_view")), name=name(action))
                 for action in ("revoke", "confirm", "approve", "reject", "discard", "preview_again")
             ),
+            *pausing.urls(self),
             *super().get_urls(),
         ]
 

@@ -4,14 +4,15 @@ from django.db import migrations
 
 def apply_roles(apps, schema_editor):
     # Permissions are normally created after all migrations; the groups need them now.
-    for label in ("auth", "distribution", "notifications"):
+    labels = ("auth", "distribution", "notifications")
+    for label in labels:
         app_config = apps.get_app_config(label)
         app_config.models_module = True  # a migration's app stub lacks it; create_permissions skips without
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
     from distribution.roles import roles_apply
 
-    roles_apply(apps)
+    roles_apply(apps, labels=labels)
 
 
 class Migration(migrations.Migration):

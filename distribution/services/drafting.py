@@ -105,10 +105,10 @@ def preview_take(*, distribution: DistributionRequest, audience=None):
 
 
 def distribution_confirm(*, distribution: DistributionRequest, actor: Actor, limits=None) -> str | None:
-    """Confirms a draft: queued, or awaiting approval when large (over `limits`, the site's approval
-    limits unless given). None if it was no longer a draft (a second click), so nothing is ever queued
-    twice. Only the requester may confirm; a draft that would issue nothing is refused (ValidationError),
-    changing nothing."""
+    """Confirms a draft: queued, or awaiting approval when large (over `limits`, the site's approval limits
+    unless given: a schedule's runs carry their own). None if it was no longer a draft
+    (a second click), so nothing is ever queued twice. Only the requester may confirm; a draft that would
+    issue nothing is refused (ValidationError), changing nothing."""
     distribution_move_require(distribution=distribution, action=Move.CONFIRMED, actor=actor)
     _check_all(
         distribution.coupon.check_issuable,

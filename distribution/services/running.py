@@ -2,7 +2,6 @@
 
 import contextlib
 import logging
-import time
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -18,6 +17,7 @@ from ..holdout import holdout_split
 from ..models import DistributionRequest
 from ..prefetch import Prefetched
 from ..sources import get_source
+from ..throttle import Pacer
 from ..timing import rate, stopwatch
 from ..writers import BudgetExceeded, Chunk, WriteFailed, Written, get_writer
 from .audience import AudienceChanged, audience_grew_mid_run, audience_verify
@@ -95,11 +95,11 @@ def _issue_all(distribution, watch, stop):
     target = source.resolve(distribution.table, distribution.column)
     writer = get_writer()
     batches = source.read(target, after=distribution.checkpoint, batch_size=settings.DISTRIBUTION_CHUNK_SIZE)
-    with Prefetched(batches) as prefetched:
+    with Prefetched(batches) as prefetched, Pacer(distribution=distribution) as pacer:
         # The id stream starts on its thread while the audience is checked here, so the check's scan
         # overlaps the stream's; on a mismatch leaving the block cancels the stream, nothing written.
         audience_verify(distribution=distribution, audience=source.audience(target))
-        for user_ids in prefetched:
+        for user_ids in pacer.chunks(prefetched):
             failpoint("read:batch")
             if stop is not None and stop.is_set():  # a stop that came before this chunk: nothing more written
                 raise Stopping()
@@ -109,8 +109,7 @@ def _issue_all(distribution, watch, stop):
                 )
             if stop is not None and stop.is_set():
                 raise Stopping()
-            if settings.DISTRIBUTION_CHUNK_PAUSE:
-                time.sleep(settings.DISTRIBUTION_CHUNK_PAUSE)
+            pacer.wait_between_chunks(rows=len(user_ids))  # yields to the members (distribution/throttle.py)
     failpoint("run:read-all")
 
 

@@ -76,6 +76,32 @@ class PostgresCluster:
         subprocess.run(command, check=True, capture_output=True, timeout=120, cwd=self.root)
 
 
+class Standby(PostgresCluster):
+    """A streaming standby of a running PostgresCluster, on a port of its own: PostgreSQL's own replication.
+
+    `pg_basebackup -R -X stream` copies the primary and writes the standby's connection settings (initdb's
+    pg_hba.conf trusts replication from loopback, and wal_level=replica is the default); started, it
+    replays the primary's WAL as it streams in and answers read-only queries."""
+
+    def __init__(self, primary):
+        super().__init__(primary.bin_dir, options=primary.options)
+        self.primary = primary
+
+    def start(self):
+        self._own_root()
+        # A fast checkpoint: the default spreads it over checkpoint_timeout, minutes of waiting.
+        self._run("pg_basebackup", "-D", str(self.data), "-R", "-X", "stream", "-c", "fast", *self._primary_address())
+        settings = " ".join(f"-c {key}={value}" for key, value in self.options.items())
+        server_options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c hot_standby=on {settings}"
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", server_options, "-w", "start"
+        )
+        return self
+
+    def _primary_address(self):
+        return ["-h", "127.0.0.1", "-p", str(self.primary.port), "-U", "postgres"]
+
+
 def start_throwaway(options=None):
     """A started cluster, or (None, reason) when the machine has no PostgreSQL binaries."""
     bin_dir = find_bin_dir()

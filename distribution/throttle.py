@@ -1,0 +1,322 @@
+"""The throttle: a running distribution yields to the members, as gh-ost yields to a production database.
+
+Between chunks the worker's Pacer reads its signals: the members' latency (a primary-key probe on the bulk
+table, timed on a connection of its own every THROTTLE_PROBE_INTERVAL seconds while the chunk is written),
+the database's load (other active sessions and lock waits in `pg_stat_activity`, sampled alongside) and,
+with a read replica, its replay lag. Past a threshold the run slows down: half the chunk, twice the pause
+(multiplicative decrease); once all are clear it speeds up by a tenth of the full chunk and a step less
+pause per chunk (additive increase). Past a critical value it pauses, keeping its claim, until the signal
+falls back; so does a run an operator paused. A maximum rate caps it whatever the signals say.
+
+What slows a run is written on the request (`throttle`, shown live) only when it changes, with the time
+spent slowed (`throttled_seconds`); an unthrottled run writes nothing more than it did.
+"""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import DatabaseError, connection, connections
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from couponops import replica
+
+from .models import DistributionRequest, IssuedCoupon
+
+logger = logging.getLogger(__name__)
+Status = DistributionRequest.Status
+
+LABELS = {
+    "latency": gettext_lazy("members' latency"),
+    "active": gettext_lazy("active database sessions"),
+    "locks": gettext_lazy("sessions waiting for a lock"),
+    "lag": gettext_lazy("replica lag"),
+}
+SLOWED, PAUSED, HELD = "slowed", "paused", "held"
+
+
+class PausedTooLong(Exception):
+    """Paused for longer than the warehouse keeps an unread query alive."""
+
+    def __init__(self, seconds):
+        self.message = _(
+            "The run was paused for more than %(seconds)s seconds, longer than the warehouse keeps a query "
+            "waiting; nothing was lost. Resume it if an operator paused it, then Retry: it goes on after the "
+            "last member written."
+        ) % {"seconds": f"{seconds:,.0f}"}
+        super().__init__(self.message)
+
+
+@dataclass(frozen=True)
+class Reading:
+    signal: str
+    value: float
+    threshold: float
+    critical: float
+
+    @property
+    def over(self):
+        return 0 < self.threshold < self.value
+
+    @property
+    def critical_over(self):
+        return 0 < self.critical < self.value
+
+    def as_state(self, state):
+        limit = self.critical if state == PAUSED else self.threshold
+        return {"state": state, "signal": self.signal, "value": round(self.value, 3), "limit": limit}
+
+
+def describe(throttle: dict) -> str:
+    """“Slowed down: members' latency 62 ms > 40 ms”, “Paused: replica lag 12.3 s > 10 s”, “Paused by an
+    operator”; empty when nothing holds the run back."""
+    state = throttle.get("state")
+    if state == HELD:
+        return _("Paused by an operator")
+    if state not in (SLOWED, PAUSED):
+        return ""
+    reading = _("%(signal)s %(value)s > %(limit)s") % {
+        "signal": LABELS.get(throttle["signal"], throttle["signal"]),
+        "value": _amount(throttle["signal"], throttle["value"]),
+        "limit": _amount(throttle["signal"], throttle["limit"]),
+    }
+    if state == PAUSED:
+        return _("Paused: %(reading)s") % {"reading": reading}
+    return _("Slowed down: %(reading)s") % {"reading": reading}
+
+
+def _amount(signal, value):
+    if signal == "latency":
+        return _("%(n)s ms") % {"n": f"{value:,.0f}"}
+    if signal == "lag":
+        return _("%(n)s s") % {"n": f"{value:,.1f}"}
+    return f"{value:,.0f}"
+
+
+class Probe:
+    """A thread that times a primary-key look-up on the bulk table and samples pg_stat_activity, on a
+    connection of its own, while the worker writes: what a member's call meets at that moment. A look-up
+    still unanswered counts as slow as it is so far (a probe stuck behind a lock, a stalled server)."""
+
+    ACTIVITY_SQL = """
+        SELECT count(*) FILTER (WHERE state = 'active'), count(*) FILTER (WHERE wait_event_type = 'Lock')
+        FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND pid <> %s
+    """
+
+    PROBE_SQL = (
+        f"EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) SELECT 1 FROM {IssuedCoupon._meta.db_table} "
+        "WHERE coupon_id = %s AND user_id = %s"
+    )
+
+    def __init__(self, *, coupon_id, worker_pid, interval):
+        self.coupon_id, self.worker_pid, self.interval = coupon_id, worker_pid, interval
+        self.samples, self.lock = [], threading.Lock()
+        self.in_flight_since = None
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="throttle-probe", daemon=True)
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(timeout=10)
+
+    def take(self):
+        """The samples since the last take: (latency ms, active sessions, lock waits) each."""
+        with self.lock:
+            samples, self.samples = self.samples, []
+            since = self.in_flight_since
+        if since is not None:  # a probe still waiting counts as slow as it is so far
+            samples.append(((time.perf_counter() - since) * 1000, None, None))
+        return samples
+
+    def _run(self):
+        try:
+            with connections["default"].cursor() as cursor:
+                while not self.stopping.wait(self.interval):
+                    self._sample(cursor)
+        except DatabaseError:
+            logger.warning("the throttle's probe stopped", exc_info=True)
+        finally:
+            connections["default"].close()  # this thread's own connection
+
+    def _sample(self, cursor):
+        # The server's own time for the look-up (planning and execution), not this thread's: the worker runs at
+        # a lower CPU priority than the web server, and its waits for a CPU are no member's.
+        self.in_flight_since = time.perf_counter()
+        cursor.execute(self.PROBE_SQL, [self.coupon_id, 1])
+        plan = cursor.fetchone()[0][0]
+        latency = plan["Planning Time"] + plan["Execution Time"]
+        self.in_flight_since = None
+        cursor.execute(self.ACTIVITY_SQL, [self.worker_pid])
+        active, locks = cursor.fetchone()
+        with self.lock:
+            self.samples.append((latency, active, locks))
+
+
+def _percentile(values, share):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else None
+
+
+def _mean(values):
+    return sum(values) / len(values) if values else None
+
+
+class Pacer:
+    """Paces one run: `chunks` cuts the source's batches to the current chunk size, `wait_between_chunks`
+    reads the signals and waits as long as they say. A context manager: the probe runs inside it."""
+
+    def __init__(self, *, distribution: DistributionRequest):
+        self.distribution = distribution
+        self.full = self.chunk = settings.DISTRIBUTION_CHUNK_SIZE
+        self.base_pause = settings.DISTRIBUTION_CHUNK_PAUSE  # SQLite's turn for the web server
+        self.pause = 0.0
+        self.enabled = settings.THROTTLE_ENABLED and connection.vendor == "postgresql"
+        self.state = dict(distribution.throttle or {})
+        self.throttled = {}  # seconds slowed or paused in this run, by signal
+        self.rows, self.started = 0, time.monotonic()
+        self.probe = None
+
+    def __enter__(self):
+        if self.enabled and settings.THROTTLE_PROBE_INTERVAL > 0:
+            self.probe = Probe(
+                coupon_id=self.distribution.coupon_id,
+                worker_pid=self._worker_pid(),
+                interval=settings.THROTTLE_PROBE_INTERVAL,
+            )
+            self.probe.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.probe is not None:
+            self.probe.stop()
+        self._record_summary()
+
+    def chunks(self, batches):
+        """The source's batches, cut to the current chunk size (a batch is passed on whole when it fits)."""
+        for batch in batches:
+            start = 0
+            while start < len(batch):
+                size = self.chunk
+                yield batch if start == 0 and size >= len(batch) else batch[start : start + size]
+                start += size
+
+    def wait_between_chunks(self, *, rows: int):
+        """After a chunk of `rows` ids: waits while paused, then as long as the signals and the rate cap ask."""
+        self.rows += rows
+        readings = self._hold_while_paused()
+        self._adjust(next((r for r in readings if r.over), None))
+        self._sleep(self.base_pause + self.pause)
+        self._cap_rate()
+
+    # --- the decision -------------------------------------------------------------------------------
+
+    def _adjust(self, worst):
+        """Multiplicative decrease while a signal is over its threshold, additive increase once all are clear."""
+        step = settings.THROTTLE_MAX_PAUSE / 10
+        if worst is not None:
+            self.chunk = max(min(settings.THROTTLE_MIN_CHUNK, self.full), self.chunk // 2)
+            self.pause = min(settings.THROTTLE_MAX_PAUSE, max(self.pause * 2, step))
+            self._show(worst.as_state(SLOWED))
+            return
+        self.chunk = min(self.full, self.chunk + max(1, self.full // 10))
+        self.pause = max(0.0, self.pause - step)
+        if self.chunk == self.full and self.pause == 0:
+            self._show({})
+
+    def _readings(self):
+        readings = []
+        if self.probe is not None:
+            samples = self.probe.take()
+            latency = _percentile([s[0] for s in samples], 0.9)
+            active = _mean([s[1] for s in samples if s[1] is not None])
+            locks = _mean([s[2] for s in samples if s[2] is not None])
+            readings += [
+                Reading("latency", latency, settings.THROTTLE_LATENCY_MS, settings.THROTTLE_LATENCY_CRITICAL_MS),
+                Reading("locks", locks, settings.THROTTLE_LOCK_WAITS, settings.THROTTLE_LOCK_WAITS_CRITICAL),
+                Reading(
+                    "active", active, settings.THROTTLE_ACTIVE_SESSIONS, settings.THROTTLE_ACTIVE_SESSIONS_CRITICAL
+                ),
+            ]
+        lag = replica.lag_seconds()
+        readings.append(Reading("lag", lag, settings.THROTTLE_REPLICA_LAG, settings.THROTTLE_REPLICA_LAG_CRITICAL))
+        return [r for r in readings if r.value is not None]
+
+    # --- waiting ------------------------------------------------------------------------------------
+
+    def _hold_while_paused(self):
+        """Waits while an operator's pause or a critical signal holds the run, keeping its claim; returns the
+        readings that let it go on."""
+        held_since = time.monotonic()
+        while True:
+            readings = self._readings() if self.enabled else []
+            reason = self._pause_reason(readings)
+            if reason is None:
+                return readings
+            if time.monotonic() - held_since > settings.THROTTLE_HOLD_SECONDS:
+                raise PausedTooLong(settings.THROTTLE_HOLD_SECONDS)
+            self._show(reason)
+            self._sleep(settings.THROTTLE_CHECK_INTERVAL)
+            self._keep_claim()
+
+    def _pause_reason(self, readings):
+        if DistributionRequest.objects.filter(pk=self.distribution.pk, paused_at__isnull=False).exists():
+            return {"state": HELD}
+        critical = next((r for r in readings if r.critical_over), None)
+        return critical.as_state(PAUSED) if critical else None
+
+    def _sleep(self, seconds):
+        """Sleeps; while the run shows a reason, the time counts as throttled, under that reason."""
+        if seconds <= 0:
+            return
+        time.sleep(seconds)
+        reason = self.state.get("signal") or self.state.get("state")
+        if reason:
+            self.throttled[reason] = self.throttled.get(reason, 0) + seconds
+            self._mine().update(throttled_seconds=F("throttled_seconds") + seconds)
+
+    def _cap_rate(self):
+        cap = settings.THROTTLE_MAX_ROWS_PER_SECOND
+        if cap > 0:
+            time.sleep(max(0.0, self.rows / cap - (time.monotonic() - self.started)))
+
+    # --- what the request shows -----------------------------------------------------------------------
+
+    def _show(self, state):
+        if state != self.state:
+            self.state = state
+            self._mine().update(throttle=state)
+
+    def _keep_claim(self):
+        from .services.running import ClaimLost  # the run's own exception: it ends the run quietly
+
+        if not self._mine().update(heartbeat_at=timezone.now()):
+            raise ClaimLost()
+
+    def _mine(self):
+        d = self.distribution
+        return DistributionRequest.objects.filter(pk=d.pk, status=Status.RUNNING, attempts=d.attempts)
+
+    def _record_summary(self):
+        """The run's time slowed or paused, by signal, in the request's history; the live note cleared."""
+        from .services.throttling import distribution_record_throttled
+
+        try:
+            if self.throttled:
+                distribution_record_throttled(distribution=self.distribution, seconds=self.throttled)
+            self._show({})
+        except DatabaseError:  # the run's own error (a lost connection) is the one to report
+            logger.warning("the throttle's summary of request %s was not recorded", self.distribution.pk)
+
+    @staticmethod
+    def _worker_pid():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return cursor.fetchone()[0]

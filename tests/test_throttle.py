@@ -1,0 +1,192 @@
+"""The throttle: a run slows down or pauses for the members' sake and still issues exactly, and says why."""
+
+import html
+import threading
+
+import psycopg2
+import pytest
+from django.db import connection, connections
+from django.urls import reverse
+
+from distribution import live, services, throttle
+from distribution.models import DistributionRequest, IssuedCoupon, Transition
+from distribution.services.throttling import distribution_pause, distribution_resume
+from tests.helpers import by, wait_for
+
+Status = DistributionRequest.Status
+Action = Transition.Action
+
+
+@pytest.fixture
+def paced(settings, members):
+    """Chunks of 10 of the 50 members, short pauses and checks: a run takes a few chunks and little time."""
+    settings.DISTRIBUTION_CHUNK_SIZE = 10
+    settings.THROTTLE_MIN_CHUNK = 5
+    settings.THROTTLE_MAX_PAUSE = 0.05
+    settings.THROTTLE_CHECK_INTERVAL = 0.05
+    settings.THROTTLE_PROBE_INTERVAL = 0.01
+    return members
+
+
+def submit(coupon, table):
+    distribution = DistributionRequest(coupon=coupon, source="demo", table=table, column="user_id", memo="throttle")
+    return services.distribution_submit(distribution=distribution, actor=by())
+
+
+class RunInThread:
+    """The worker's run in a thread of its own (committed data only: transaction=True tests)."""
+
+    def __init__(self):
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        try:
+            services.distribution_run_queue()
+        finally:
+            connections.close_all()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.thread.join(timeout=120)
+        assert not self.thread.is_alive(), "the run did not end"
+
+
+def throttle_of(distribution):
+    distribution.refresh_from_db()
+    return distribution.throttle
+
+
+def assert_exact(distribution, count=50):
+    distribution.refresh_from_db()
+    assert (distribution.status, distribution.read_count, distribution.issued_count) == (Status.SUCCEEDED, count, count)
+    assert IssuedCoupon.objects.filter(distribution=distribution).count() == count
+    assert distribution.throttle == {}
+
+
+def throttled_signals(distribution):
+    summary = Transition.objects.get(distribution=distribution, action=Action.THROTTLED)
+    return summary.details["signals"]
+
+
+def test_a_run_slowed_by_the_members_latency_stays_exact_and_records_the_time(db, coupon, paced, settings):
+    settings.THROTTLE_LATENCY_MS = 0.0001  # every probe is "slow": the run is slowed chunk after chunk
+    distribution = submit(coupon, paced)
+    services.distribution_run_queue()
+    assert_exact(distribution)
+    assert distribution.throttled_seconds > 0
+    assert "latency" in throttled_signals(distribution)
+
+
+def test_a_run_with_the_throttle_off_is_never_slowed(db, coupon, paced, settings):
+    settings.THROTTLE_ENABLED, settings.THROTTLE_LATENCY_MS = False, 0.0001
+    distribution = submit(coupon, paced)
+    services.distribution_run_queue()
+    assert_exact(distribution)
+    assert distribution.throttled_seconds == 0
+    assert not Transition.objects.filter(distribution=distribution, action=Action.THROTTLED).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_pauses_while_sessions_wait_for_a_lock_and_finishes_once_they_stop(coupon, paced, settings):
+    settings.THROTTLE_LOCK_WAITS, settings.THROTTLE_LOCK_WAITS_CRITICAL = 0.1, 0.5
+    holder, waiter = (psycopg2.connect(**connection.get_connection_params()) for _ in range(2))
+    holder.autocommit = waiter.autocommit = True
+    holder.cursor().execute("SELECT pg_advisory_lock(4242)")
+    waiting = threading.Thread(target=lambda: waiter.cursor().execute("SELECT pg_advisory_lock(4242)"))
+    waiting.start()  # a session waiting for a lock, as a member's redeem behind a held row would
+    try:
+        distribution = submit(coupon, paced)
+        with RunInThread():
+            paused = wait_for(lambda: throttle_of(distribution).get("state") == "paused", what="a paused run")
+            assert paused and throttle_of(distribution)["signal"] == "locks"
+            distribution.refresh_from_db()
+            assert "Paused: sessions waiting for a lock 1 > 0" in html.unescape(live.render(distribution, "progress"))
+            holder.cursor().execute("SELECT pg_advisory_unlock(4242)")
+            waiting.join()
+    finally:
+        holder.close(), waiter.close()
+    assert_exact(distribution)
+    assert "locks" in throttled_signals(distribution)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_operator_pauses_and_resumes_a_running_request_from_its_page(coupon, paced, settings, marketer):
+    settings.THROTTLE_MAX_ROWS_PER_SECOND = 25  # two seconds for 50 members: time to press the buttons
+    distribution = submit(coupon, paced)
+    change_url = reverse("admin:distribution_distributionrequest_change", args=[distribution.pk])
+    with RunInThread():
+        wait_for(lambda: DistributionRequest.objects.get(pk=distribution.pk).read_count > 0, what="a first chunk")
+        assert 'id="pause"' in marketer.get(change_url).content.decode()
+        pause_url = reverse("admin:distribution_distributionrequest_pause", args=[distribution.pk])
+        assert marketer.post(pause_url).status_code == 302
+        wait_for(lambda: throttle_of(distribution).get("state") == "held", what="the run held")
+        page = marketer.get(change_url).content.decode()
+        assert "Paused by an operator" in page and 'id="resume"' in page
+        held_at = DistributionRequest.objects.get(pk=distribution.pk).read_count
+        assert DistributionRequest.objects.get(pk=distribution.pk).read_count == held_at < 50
+        resume_url = reverse("admin:distribution_distributionrequest_resume", args=[distribution.pk])
+        assert marketer.post(resume_url).status_code == 302
+    assert_exact(distribution)
+    moves = list(
+        Transition.objects.filter(distribution=distribution).order_by("at", "pk").values_list("action", flat=True)
+    )
+    assert moves.index(Action.PAUSED) < moves.index(Action.RESUMED) < moves.index(Action.SUCCEEDED)
+    assert "held" in throttled_signals(distribution)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_cancelled_while_paused_stops_with_exact_counts(coupon, paced, settings, staff_user):
+    settings.THROTTLE_MAX_ROWS_PER_SECOND = 25
+    distribution = submit(coupon, paced)
+    with RunInThread():
+        wait_for(lambda: DistributionRequest.objects.get(pk=distribution.pk).read_count > 0, what="a first chunk")
+        assert distribution_pause(distribution=distribution, actor=by(staff_user))
+        wait_for(lambda: throttle_of(distribution).get("state") == "held", what="the run held")
+        assert services.distribution_cancel(distribution=distribution, actor=by(staff_user))
+    distribution.refresh_from_db()
+    assert distribution.status == Status.CANCELLED
+    assert IssuedCoupon.objects.filter(distribution=distribution).count() == distribution.issued_count < 50
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_paused_longer_than_the_warehouse_waits_fails_and_a_retry_resumes_it(coupon, paced, settings):
+    settings.THROTTLE_MAX_ROWS_PER_SECOND, settings.THROTTLE_HOLD_SECONDS = 25, 0.3
+    distribution = submit(coupon, paced)
+    with RunInThread():
+        wait_for(lambda: DistributionRequest.objects.get(pk=distribution.pk).read_count > 0, what="a first chunk")
+        assert distribution_pause(distribution=distribution, actor=by())
+    distribution.refresh_from_db()
+    assert distribution.status == Status.FAILED and "paused for more than" in distribution.error_message
+    assert distribution_resume(distribution=distribution, actor=by())  # lifted first, or the retry holds again
+    services.distribution_retry(distribution=distribution, actor=by())
+    services.distribution_run_queue()
+    assert_exact(distribution)
+
+
+def test_the_live_note_says_what_slows_the_run(db, coupon, paced):
+    distribution = submit(coupon, paced)
+    distribution.status = Status.RUNNING
+    distribution.throttle = {"state": "slowed", "signal": "latency", "value": 62.4, "limit": 40.0}
+    assert "Slowed down: members' latency 62 ms > 40 ms" in html.unescape(live.render(distribution, "progress"))
+    assert throttle.describe(distribution.throttle) == "Slowed down: members' latency 62 ms > 40 ms"
+    assert throttle.describe({"state": "paused", "signal": "lag", "value": 12.34, "limit": 10.0}) == (
+        "Paused: replica lag 12.3 s > 10.0 s"
+    )
+    distribution.status = Status.SUCCEEDED
+    assert "throttle" not in live.render(distribution, "progress")
+
+
+def test_metrics_show_the_time_throttled_and_what_holds_the_running_request(db, coupon, paced, client, settings):
+    settings.METRICS_TOKEN = "metrics-token-for-tests"
+    distribution = submit(coupon, paced)
+    DistributionRequest.objects.filter(pk=distribution.pk).update(
+        status=Status.RUNNING,
+        throttled_seconds=12.5,
+        throttle={"state": "slowed", "signal": "lag", "value": 2, "limit": 1},
+    )
+    text = client.get("/metrics", HTTP_AUTHORIZATION="Bearer metrics-token-for-tests").content.decode()
+    assert "couponops_distribution_throttled_seconds_total 12.5" in text
+    assert 'couponops_distribution_running_throttled{signal="lag",state="slowed"} 1.0' in text
