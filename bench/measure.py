@@ -394,7 +394,11 @@ def markdown(rows, measured):
     lines.append(
         f"\nProgress records, timing and signals cost {100 * (instrumented.seconds / bare.seconds - 1):+.1f}%."
     )
-    lines += ["", "The reader's variants, read alone (fastest of 2):", "", reader.markdown(reads)]
+    lines += [
+        "",
+        "The reader's variants, read alone (fastest of 2; spooled means direct on a server without spooling):",
+    ]
+    lines += ["", reader.markdown(reads)]
     lines += ["", f"Admin pages with {IssuedCoupon.objects.count():,} issued coupons in the table (median of 5):", ""]
     lines += [f"- {name}: {ms:,.0f} ms" for name, ms in pages.items()]
     return "\n".join(lines)

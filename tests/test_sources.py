@@ -51,7 +51,7 @@ class TestDuckDB:
             ("warehouse.nope.members", "member_id", "table", "Schema “nope”"),
             ("warehouse.main.nope", "member_id", "table", "Table “nope”"),
             ("warehouse.main.members", "nope", "column", "Column “nope”"),
-            ("warehouse.main.members", "name", "column", "must be integers"),
+            ("warehouse.main.members", "name", "column", "holds text, not whole numbers"),
         ],
     )
     def test_it_names_what_is_wrong(self, demo, table, column, field, words):
@@ -118,7 +118,7 @@ class TestTrino:
         table = memory_table("SELECT * FROM (VALUES '1', '2') t(user_id)")
         with pytest.raises(SourceError) as error:
             get_source("warehouse").resolve(table, "user_id")
-        assert "varchar" in error.value.message and error.value.field == "column"
+        assert "holds text" in error.value.message and error.value.field == "column"
 
     def test_a_server_that_does_not_answer_is_a_clear_error(self, settings):
         settings.COUPONOPS_SOURCES = {
