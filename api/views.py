@@ -12,7 +12,7 @@ from ninja import Path as PathParam
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import BeforeValidator
 
-from couponops.routers import replica_reads
+from common.routers import replica_reads
 from distribution.models import MEMBER_ID_MAX, Coupon
 
 from . import selectors, services
@@ -73,7 +73,7 @@ def issue(request, code: CouponCode, body: IssueIn, idempotency_key: Idempotency
 def wallet(request, user_id: UserId, status: Literal["live", "all"] = "live"):
     """The member's live coupons (usable); `?status=all` adds used, revoked and expired ones."""
     refuse_unknown_query(request, allowed={"status"})
-    with replica_reads():  # a wallet tolerates a second of lag (couponops/routers.py)
+    with replica_reads():  # a wallet tolerates a second of lag (common/routers.py)
         held = selectors.member_wallet(user_id=user_id, every_state=status == "all")
     return {"user_id": user_id, "coupons": [wallet_entry(row) for row in held]}
 

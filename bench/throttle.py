@@ -184,7 +184,7 @@ def _watch(distribution, finished):
 
 
 class LagSampler:
-    """The standby's lag (couponops/replica.py's query) every 100 ms while the run writes."""
+    """The standby's lag (common/replica.py's query) every 100 ms while the run writes."""
 
     def __init__(self, standby):
         self.standby, self.samples, self.running = standby, [], threading.Event()
@@ -200,7 +200,7 @@ class LagSampler:
         self.thread.join()
 
     def _sample(self):
-        from couponops.replica import LAG_SQL
+        from common.replica import LAG_SQL
 
         conn = psycopg2.connect(self.standby.url)
         conn.autocommit = True

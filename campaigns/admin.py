@@ -12,7 +12,7 @@ from django.utils.formats import number_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from couponops.records import ReadOnlyAdminMixin
+from common.records import ReadOnlyAdminMixin
 from distribution.admin.display import holdout_row
 from distribution.models import Coupon
 from distribution.sources import source_names

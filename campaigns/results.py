@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
-from couponops.charts import nice_ceiling
+from common.charts import nice_ceiling
 from distribution.models import Coupon, HeldOutMember, IssuedCoupon
 
 from .stats import Lift, two_proportion

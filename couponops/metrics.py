@@ -29,11 +29,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from common.heartbeat import heartbeat_ages
 from distribution import selectors
 from distribution.lease import lease_lapsed_since
 from notifications import selectors as notification_selectors
-
-from .heartbeat import heartbeat_ages
 
 # Labels are route names and classes only, never a path, an id or a member: bounded cardinality.
 HTTP_SECONDS = Histogram(

@@ -9,10 +9,9 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from campaigns import selectors as campaign_selectors
+from common import charts
 from distribution import selectors
 from distribution.models import DistributionRequest
-
-from . import charts
 
 DAYS, FAILURE_DAYS, TOP_COUPONS = 30, 7, 10
 LISTED = 50  # rows per list on the page; the counts beside the headings are complete

@@ -97,7 +97,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # An optional streaming standby of the primary (PostgreSQL's own replication, docs/throttle.md): the reads
 # that tolerate DATABASE_REPLICA_MAX_LAG seconds of lag (the wallet, support's look-up) go to it while it is
-# no further behind (couponops/routers.py); everything else, and every write, stays on the primary.
+# no further behind (common/routers.py); everything else, and every write, stays on the primary.
 if env("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = {
         **env.db("DATABASE_REPLICA_URL"),
@@ -105,7 +105,7 @@ if env("DATABASE_REPLICA_URL", default=""):
         "CONN_HEALTH_CHECKS": True,
         "TEST": {"MIRROR": "default"},
     }
-DATABASE_ROUTERS = ["couponops.routers.ReplicaRouter"]
+DATABASE_ROUTERS = ["common.routers.ReplicaRouter"]
 DATABASE_REPLICA_MAX_LAG = env.float("DATABASE_REPLICA_MAX_LAG", default=1.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -24,7 +24,7 @@ from django.conf import settings
 from django_q.cluster import Cluster, Sentinel
 from django_q.conf import Conf
 
-from couponops.heartbeat import Heartbeat
+from common.heartbeat import Heartbeat
 
 from .services import distribution_watch
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from couponops.routers import replica_reads
+from common.routers import replica_reads
 
 from .models import MEMBER_ID_MAX, Coupon, DistributionRequest, IssuedCoupon
 from .selectors import member_coupons
@@ -49,7 +49,7 @@ class IssuedCouponLookup:
         self._understand()
         self.rows, self.has_next = [], False
         if not self.errors:
-            with replica_reads():  # support's look-up tolerates a second of lag (couponops/routers.py)
+            with replica_reads():  # support's look-up tolerates a second of lag (common/routers.py)
                 self._fetch(query.get("after", ""))
 
     def _understand(self):

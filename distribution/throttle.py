@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from couponops import replica
+from common import replica
 
 from .models import DistributionRequest, IssuedCoupon
 

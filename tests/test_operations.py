@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from couponops.heartbeat import heartbeat_record
+from common.heartbeat import heartbeat_record
 from distribution import services
 from distribution.models import DistributionRequest
 from notifications.models import Notification

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from couponops.heartbeat import heartbeat_record
+from common.heartbeat import heartbeat_record
 from distribution.models import Coupon, DistributionRequest
 from tests.browser import log_in, staff
 

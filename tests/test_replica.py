@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from couponops import replica
+from common import replica
 from distribution.models import DistributionRequest, IssuedCoupon
 from tests.api_helpers import api_key, bearer, hold
 from tests.conftest import unavailable

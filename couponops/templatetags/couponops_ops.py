@@ -2,7 +2,7 @@ from django import template
 from django.conf import settings
 from django.db import DatabaseError
 
-from couponops.heartbeat import cluster_names, heartbeat_ages
+from common.heartbeat import cluster_names, heartbeat_ages
 
 register = template.Library()
 

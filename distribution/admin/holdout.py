@@ -2,7 +2,7 @@
 
 HeldOutMember has a composite primary key, which ModelAdmin does not support (Django 5.2), so the list is
 a view of its own reached from the coupon admin, as the issued coupons' list is. The export goes through
-the project's safe resources (couponops/exports.py). Analysts who want every request's rows sync the
+the project's safe resources (common/exports.py). Analysts who want every request's rows sync the
 plain table distribution_heldoutmember instead.
 """
 

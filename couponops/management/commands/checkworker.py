@@ -6,7 +6,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 from django_q.conf import Conf
 
-from couponops.heartbeat import heartbeat_age
+from common.heartbeat import heartbeat_age
 from distribution import selectors
 
 

@@ -4,7 +4,7 @@ A read goes to the standby only inside `replica_reads()`, which the views that m
 support look-up): a query Django would send anywhere by default (a redeem's own re-read, a service's check
 before its UPDATE) stays on the primary, so a member's redeem or release and what follows it in the same
 call see their own write. Inside the scope the standby is used only while it is no more than
-DATABASE_REPLICA_MAX_LAG seconds behind (couponops/replica.py); a standby that falls further behind, or
+DATABASE_REPLICA_MAX_LAG seconds behind (common/replica.py); a standby that falls further behind, or
 cannot be reached, hands the call back to the primary. Without a replica nothing changes.
 """
 
