@@ -20,6 +20,8 @@ import trino.exceptions
 from django.db import utils as db
 from django.utils.translation import gettext, gettext_lazy
 
+from common.formats import number
+
 from .writers.http import Refused, Retryable
 
 # Trino errors that a later run may not meet (the query was lost, not wrong).
@@ -34,6 +36,10 @@ TRINO_TRANSIENT = {
     "TOO_MANY_REQUESTS_FAILED",
 }
 
+NOTHING_MORE = gettext_lazy(
+    "Nothing more was issued (%(issued)s issued and %(reissued)s re-issued before); preview it again to go on."
+)
+# A code's sentence, or sentences said one after the other.
 MESSAGES = {
     "database_unavailable": gettext_lazy("the database could not be reached: %(error)s"),
     "coupon_service_unavailable": gettext_lazy("coupon service unavailable: %(error)s"),
@@ -43,6 +49,33 @@ MESSAGES = {
     "warehouse_error": gettext_lazy("Trino reported %(name)s: %(error)s"),  # the source's own words
     "permission_denied": gettext_lazy("Trino refused access: %(error)s"),
     "run_error": gettext_lazy("%(error)s"),
+    # Reasons the run itself gives (services/running.py, services/audience.py, throttle.py).
+    "budget_reached": gettext_lazy(
+        "The coupon's budget is reached: %(new)s more coupons would exceed the %(left)s left."
+    ),
+    "coupon_unusable": gettext_lazy(
+        "Coupon “%(code)s” was deactivated or expired after the request was queued; nothing more was issued."
+    ),
+    "paused_too_long": gettext_lazy(
+        "The run was paused for more than %(seconds)s seconds, longer than the warehouse keeps a query "
+        "waiting; nothing was lost. Resume it if an operator paused it, then Retry: it goes on after the "
+        "last member written."
+    ),
+    "audience_count_changed": (
+        gettext_lazy("The table now has %(now)s members; you confirmed %(confirmed)s."),
+        NOTHING_MORE,
+    ),
+    "audience_members_changed": (
+        gettext_lazy("The table has the same number of members as you confirmed (%(confirmed)s), but other members."),
+        NOTHING_MORE,
+    ),
+    "audience_grew": (
+        gettext_lazy(
+            "The table changed during the run: it holds more than the %(confirmed)s members you confirmed "
+            "(the next %(chunk)s would have made %(read)s)."
+        ),
+        NOTHING_MORE,
+    ),
 }
 TRANSIENT = {"database_unavailable", "coupon_service_unavailable", "warehouse_unreachable", "warehouse_query_lost"}
 
@@ -60,16 +93,40 @@ class Failure:
         return failure_text(self.code, self.values)
 
 
+class RunStopped(Exception):
+    """A reason of the run's own to end it (the budget, the coupon, the audience …), as a code and values
+    so that each reader gets it in their language."""
+
+    def __init__(self, reason: str, /, **values):
+        self.failure = Failure(reason, values)
+        super().__init__(reason)
+
+    @property
+    def message(self) -> str:
+        return self.failure.text()  # rendered when read: in the language active then
+
+    def __str__(self):
+        return self.message
+
+
 def failure_text(code: str, values: dict) -> str:
     """The one rendering of a run's failure, in the active language; '' for no failure."""
     if not code:
         return ""
-    template = MESSAGES.get(code)
-    text = gettext(str(template)) if template is not None else "%(error)s"
+    templates = MESSAGES.get(code, "%(error)s")
+    shown = {name: number(value) if _is_count(value) else value for name, value in values.items()}
     try:
-        return text % values
+        return " ".join(gettext(str(template)) % shown for template in _sentences(templates))
     except (KeyError, TypeError, ValueError):  # a catalogue entry that lost a placeholder: the facts still show
         return f"{code}: {values}"
+
+
+def _sentences(templates):
+    return templates if isinstance(templates, tuple) else (templates,)
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def failure_of(exc: BaseException) -> Failure:
@@ -93,6 +150,8 @@ def _chain(exc):
 
 def _classify(exc) -> Failure | None:
     error = {"error": str(exc)}
+    if isinstance(exc, RunStopped):
+        return exc.failure
     if isinstance(exc, Retryable):
         return Failure("coupon_service_unavailable", error)
     if isinstance(exc, Refused):

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy
 
 from common import replica
 
+from .failures import RunStopped
 from .models import DistributionRequest, IssuedCoupon
 
 logger = logging.getLogger(__name__)
@@ -40,16 +41,11 @@ LABELS = {
 SLOWED, PAUSED, HELD = "slowed", "paused", "held"
 
 
-class PausedTooLong(Exception):
+class PausedTooLong(RunStopped):
     """Paused for longer than the warehouse keeps an unread query alive."""
 
     def __init__(self, seconds):
-        self.message = _(
-            "The run was paused for more than %(seconds)s seconds, longer than the warehouse keeps a query "
-            "waiting; nothing was lost. Resume it if an operator paused it, then Retry: it goes on after the "
-            "last member written."
-        ) % {"seconds": f"{seconds:,.0f}"}
-        super().__init__(self.message)
+        super().__init__("paused_too_long", seconds=round(seconds))
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,13 @@ from django_q.models import OrmQ
 
 from distribution import services
 from distribution.cluster import cluster_stop_begin, cluster_stopping_prepare
-from distribution.failures import failure_of
+from distribution.failures import RunStopped, failure_of
 from distribution.lease import Lease, lease_lapsed_since
 from distribution.live import progress_detail, status_label
 from distribution.models import DistributionRequest, IssuedCoupon, Transition
+from distribution.services.audience import AudienceChanged
 from distribution.services.running import DistributionError, StopNow
+from distribution.throttle import PausedTooLong
 from distribution.sources.base import SourceError
 from distribution.tasks import Stop
 from distribution.writers.base import WriteFailed, Written
@@ -62,8 +64,10 @@ TRANSIENT = {
     "Trino abandoned the query": (raised(SourceError("Trino"), trino_error("ABANDONED_QUERY")), "warehouse_query"),
 }
 PERMANENT = {
-    "the budget was reached": (DistributionError("The coupon's budget is reached"), "run_error"),
-    "the coupon expired or was deactivated": (DistributionError("Coupon “X” was deactivated"), "run_error"),
+    "the budget was reached": (RunStopped("budget_reached", new=5, left=4), "budget_reached"),
+    "the coupon expired or was deactivated": (RunStopped("coupon_unusable", code="X"), "coupon_unusable"),
+    "the audience changed": (AudienceChanged("audience_count_changed", now=4, confirmed=10), "audience_count_changed"),
+    "paused past the warehouse's patience": (PausedTooLong(300), "paused_too_long"),
     "the coupon service refused (4xx)": (coupon_service(Refused("answered 404")), "coupon_service_refused"),
     "permission denied": (raised(SourceError("no"), trino_error("PERMISSION_DENIED")), "permission_denied"),
     "the table is gone": (raised(SourceError("no"), trino_error("TABLE_NOT_FOUND")), "warehouse_error"),
@@ -140,6 +144,40 @@ def test_a_failure_reads_in_the_readers_language(running):
         korean = (running.error_text, transition.details_text)
     assert english[0] == english[1] == "Trino reported TABLE_NOT_FOUND: TABLE_NOT_FOUND happened"
     assert korean[0] == korean[1] != english[0] and "TABLE_NOT_FOUND happened" in korean[0]
+
+
+@pytest.mark.parametrize(
+    "reason, english, korean",
+    [
+        (RunStopped("budget_reached", new=1200, left=1000), "1,200 more coupons", "1,200장"),
+        (RunStopped("coupon_unusable", code="SPRING"), "Coupon “SPRING” was deactivated", "SPRING"),
+        (PausedTooLong(300), "more than 300 seconds", "300"),
+    ],
+)
+def test_the_runs_own_reasons_read_in_the_readers_language(running, reason, english, korean):
+    """Stored as a code and values: a Korean reader of a run stopped by an English-speaking worker reads Korean."""
+    with translation.override("en"):
+        fail(running, raised(DistributionError("wrapped"), reason))
+    assert running.status == Status.FAILED and running.error_code == reason.failure.code
+    with translation.override("en"):
+        assert english in running.error_text
+    with translation.override("ko"):
+        assert korean in running.error_text and running.error_text.isascii() is False
+
+
+def test_a_changed_audience_reads_in_the_readers_language(running):
+    with translation.override("en"):
+        services.distribution_stop_audience_changed(
+            distribution=running,
+            reason=AudienceChanged("audience_count_changed", now=4, confirmed=10, issued=0, reissued=0),
+            elapsed=1.0,
+        )
+    running.refresh_from_db()
+    assert running.status == Status.AUDIENCE_CHANGED
+    with translation.override("ko"):
+        assert running.error_text.startswith("테이블의 회원이 지금 4명입니다. 확정한 인원은 10명이었습니다.")
+    with translation.override("en"):
+        assert running.error_text.startswith("The table now has 4 members; you confirmed 10.")
 
 
 @pytest.mark.django_db(transaction=True)  # the lease writes on its own connection: it sees only committed rows

@@ -2,25 +2,21 @@
 never issues past the confirmed count, and a changed audience goes back to its requester as a new draft."""
 
 from django.db.models import Q
-from django.utils.translation import gettext as _
 
 from .. import lifecycle
 from ..actors import Actor
+from ..failures import RunStopped
 from ..models import DistributionRequest
 from ..sources.base import Audience
 from .drafting import PREVIEW_FIELDS, preview_take
 from .moves import distribution_move, distribution_move_require
+from .queue import CLEARED_FAILURE
 
 Move = lifecycle.Move
 
 
-class AudienceChanged(Exception):
+class AudienceChanged(RunStopped):
     """The table no longer holds the confirmed audience: the run stops, nothing more is issued."""
-
-    def __init__(self, message, **details):
-        super().__init__(message)
-        self.message = message
-        self.details = details
 
 
 def audience_verify(*, distribution: DistributionRequest, audience: Audience):
@@ -31,38 +27,29 @@ def audience_verify(*, distribution: DistributionRequest, audience: Audience):
         audience.targets == confirmed and audience.fingerprint == distribution.audience_fingerprint
     ):
         return
-    values = {"now": f"{audience.targets:,}", "confirmed": f"{confirmed:,}"}
     if audience.targets != confirmed:
-        reason = _("The table now has %(now)s members; you confirmed %(confirmed)s.") % values
-    else:
-        reason = (
-            _("The table has the same number of members as you confirmed (%(confirmed)s), but other members.") % values
+        raise AudienceChanged(
+            "audience_count_changed", now=audience.targets, confirmed=confirmed, **_issued_so_far(distribution)
         )
-    raise AudienceChanged(f"{reason} {_issued_so_far(distribution)}", confirmed=confirmed, now=audience.targets)
+    raise AudienceChanged("audience_members_changed", confirmed=confirmed, **_issued_so_far(distribution))
 
 
 def audience_grew_mid_run(distribution: DistributionRequest, *, read: int) -> AudienceChanged:
     """The error for a chunk that would take the members read past the confirmed count (the chunk is
     rolled back by the caller's transaction; the counts quoted are the committed ones)."""
     committed = DistributionRequest.objects.get(pk=distribution.pk)
-    reason = _(
-        "The table changed during the run: it holds more than the %(confirmed)s members you confirmed "
-        "(the next %(chunk)s would have made %(read)s)."
-    ) % {
-        "confirmed": f"{distribution.target_count:,}",
-        "chunk": f"{read:,}",
-        "read": f"{committed.read_count + read:,}",
-    }
     return AudienceChanged(
-        f"{reason} {_issued_so_far(committed)}", confirmed=distribution.target_count, read=committed.read_count + read
+        "audience_grew",
+        confirmed=distribution.target_count,
+        chunk=read,
+        read=committed.read_count + read,
+        **_issued_so_far(committed),
     )
 
 
 def _issued_so_far(distribution):
     committed = DistributionRequest.objects.get(pk=distribution.pk)
-    return _(
-        "Nothing more was issued (%(issued)s issued and %(reissued)s re-issued before); preview it again to go on."
-    ) % {"issued": f"{committed.issued_count:,}", "reissued": f"{committed.reissued_count:,}"}
+    return {"issued": committed.issued_count, "reissued": committed.reissued_count}
 
 
 def distribution_preview_again(*, distribution: DistributionRequest, actor: Actor) -> bool:
@@ -104,6 +91,7 @@ RESET_FOR_A_NEW_PASS = {
     "read_count": 0,
     "skipped_count": 0,
     "checkpoint": None,
+    **CLEARED_FAILURE,
     "error_message": "",
     "finished_at": None,
     "confirmed_by": None,

@@ -7,12 +7,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from .. import lifecycle
 from ..actors import WORKER
 from ..failpoints import failpoint
-from ..failures import failure_of
+from ..failures import RunStopped, failure_of
 from ..holdout import holdout_split
 from ..models import DistributionRequest
 from ..prefetch import Prefetched
@@ -87,10 +86,7 @@ def _issue_all(distribution, watch, stop):
     coupon = distribution.coupon
     coupon.refresh_from_db()
     if not coupon.is_active or coupon.is_expired():
-        raise DistributionError(
-            _("Coupon “%(code)s” was deactivated or expired after the request was queued; nothing more was issued.")
-            % {"code": coupon.code}
-        )
+        raise RunStopped("coupon_unusable", code=coupon.code)
     source = get_source(distribution.source)
     target = source.resolve(distribution.table, distribution.column)
     writer = get_writer()
@@ -131,10 +127,7 @@ def distribution_issue_chunk(*, distribution: DistributionRequest, writer, user_
         try:
             written = writer.write(chunk, limit=coupon.budget_left()) if kept else Written(issued=0)
         except BudgetExceeded as exc:
-            raise DistributionError(
-                _("The coupon's budget is reached: %(new)s more coupons would exceed the %(left)s left.")
-                % {"new": f"{exc.args[0]:,}", "left": f"{exc.args[1]:,}"}
-            ) from exc
+            raise RunStopped("budget_reached", new=exc.args[0], left=exc.args[1]) from exc
         except WriteFailed as exc:
             failed, written = exc, exc.written
             user_ids, held_out = landed_prefix(user_ids, held_out, kept, exc.done)
@@ -192,7 +185,7 @@ def _drop_broken_connection():
 def distribution_stop_audience_changed(*, distribution: DistributionRequest, reason: AudienceChanged, elapsed: float):
     """Ends a run whose audience is not the confirmed one: `audience_changed`, with the reason, until a
     person previews it again (distribution_preview_again)."""
-    _finish(distribution, Move.AUDIENCE_CHANGED, elapsed, error_message=reason.message, details=reason.details)
+    _finish(distribution, Move.AUDIENCE_CHANGED, elapsed, error_message=reason.message, failure=reason.failure)
 
 
 @transaction.atomic
