@@ -149,7 +149,6 @@ def resumed_by_itself(distribution):
     assert actions & {"retry_scheduled", "taken_over"} and "retried" not in actions, actions
 
 
-@pytest.mark.skip(reason="fails after the merge of the lease and retries; issue #20 stays open to fix it")
 def test_a_killed_database_connection_resumes_by_itself_exactly(postgres, env, tmp_path):
     distribution = submit(fresh_coupon())
     with qcluster(env, tmp_path / "first.log"):

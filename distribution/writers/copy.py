@@ -79,7 +79,10 @@ def copy_stream(cursor, stream, *, table=None, columns=COLUMNS):
     one shaped like it: the benchmark compares a partitioned one)."""
     table = connection.ops.quote_name(table or IssuedCoupon._meta.db_table)
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)"
-    cursor.copy_expert(sql, stream, size=1 << 20)
+    # Django wraps execute and fetch in its own error classes, not copy_expert: without this a connection cut
+    # mid-COPY is a bare psycopg2 error, which failures.py cannot tell from any other (a retry, not a failure).
+    with connection.wrap_database_errors:
+        cursor.copy_expert(sql, stream, size=1 << 20)
 
 
 class _Stream(io.BytesIO):
