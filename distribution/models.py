@@ -457,7 +457,7 @@ class DistributionRequest(models.Model):
         seconds = ((now or timezone.now()) - self.started_at).total_seconds() + 0.001
         return self.read_count / seconds
 
-    def record_chunk(self, *, read, written, last_id, now, elapsed, landed=False, held_out=0):
+    def record_chunk(self, *, read, written, last_id, elapsed, landed=False, held_out=0):
         """Adds a chunk to the counts inside the chunk's transaction; 0 if this run lost its claim, or if
         the chunk would take the members read past the confirmed count (`exceeds_audience` tells which).
 
@@ -475,7 +475,9 @@ class DistributionRequest(models.Model):
             held_out_count=F("held_out_count") + held_out,
             skipped_count=F("skipped_count") + read - written.issued - written.reissued - held_out,
             checkpoint=last_id,
-            heartbeat_at=now,
+            # The time of this record, never the chunk's start: a chunk longer than the lease would write back
+            # a moment its own lease thread had already renewed past, and the run be taken over while alive.
+            heartbeat_at=timezone.now(),
             elapsed_seconds=elapsed,
             rows_per_second=ExpressionWrapper(
                 (F("read_count") + read) / Value(max(elapsed, 0.001)), output_field=models.FloatField()

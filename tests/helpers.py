@@ -20,3 +20,9 @@ def wait_for(condition, timeout=120, what="condition"):
             return result
         time.sleep(0.1)
     pytest.fail(f"timed out waiting for {what}")
+
+
+def running_past(distribution, read):
+    """Whether the request has read at least `read` members by now (for wait_for)."""
+    distribution.refresh_from_db()
+    return distribution.read_count >= read

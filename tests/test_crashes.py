@@ -19,7 +19,7 @@ from distribution import services
 from distribution.models import Coupon, DistributionRequest, IssuedCoupon
 from tests.conftest import unavailable
 from tests.harness.cluster import process_env, qcluster
-from tests.helpers import by, wait_for
+from tests.helpers import by, running_past, wait_for
 
 Status = DistributionRequest.Status
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -123,11 +123,6 @@ def test_a_graceful_stop_ends_at_a_chunk_and_the_next_start_resumes_at_once(whom
         services.distribution_queue_kick()
         wait_for(lambda: DistributionRequest.objects.get(pk=distribution.pk).is_finished, what="the resumed run")
     assert_exact(distribution)
-
-
-def running_past(distribution, read):
-    distribution.refresh_from_db()
-    return distribution.read_count >= read
 
 
 def assert_failed_then_retry_resumes(distribution, errors, env, tmp_path):

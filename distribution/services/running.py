@@ -137,7 +137,6 @@ def distribution_issue_chunk(*, distribution: DistributionRequest, writer, user_
             read=len(user_ids),
             written=written,
             last_id=user_ids[-1],
-            now=now,
             elapsed=elapsed,
             landed=landed,
             held_out=len(held_out),
