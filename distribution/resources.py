@@ -3,6 +3,7 @@
 Both derive from SafeModelResource: an exported cell is data, never a formula (common/exports.py).
 """
 
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +28,23 @@ class CouponResource(SafeModelResource):
         # The import's preview names its columns as the coupon form does, in the reader's language; the
         # file's own headers stay the field names, so that one file imports whatever the language.
         return [capfirst(Coupon._meta.get_field(field.attribute).verbose_name) for field in self.get_import_fields()]
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        # A row's error names its column as the preview's headers do ("Discount amount"), not the field
+        # ("discount_amount") that django-import-export keys it by.
+        try:
+            super().validate_instance(instance, import_validation_errors, validate_unique)
+        except ValidationError as exc:
+            raise ValidationError({_column_label(name): errors for name, errors in exc.message_dict.items()}) from exc
+
+
+def _column_label(name):
+    if name == NON_FIELD_ERRORS:
+        return name
+    try:
+        return str(capfirst(Coupon._meta.get_field(name).verbose_name))
+    except FieldDoesNotExist:
+        return name
 
 
 def _text(attribute, header):
@@ -152,8 +170,7 @@ class TransitionResource(ReportResource):
     distribution = _number("distribution_id", _("request"))
     action = _text("get_action_display", _("what happened"))
     status = _text("get_status_display", _("status after"))
-    actor_kind = _text("get_actor_kind_display", _("by"))
-    actor_name = _text("actor_name", _("by (name)"))
+    by = _text("by_text", _("by"))  # as the history on the page says it: a person, or "the system"
     read = _number("read_count", _("read"))
     issued = _number("issued_count", _("issued"))
     reissued = _number("reissued_count", _("re-issued"))
@@ -166,8 +183,7 @@ class TransitionResource(ReportResource):
             "distribution",
             "action",
             "status",
-            "actor_kind",
-            "actor_name",
+            "by",
             "read",
             "issued",
             "reissued",

@@ -602,9 +602,28 @@ def test_imported_coupons_follow_the_forms_rules(db):
     rows.append(["LONG", "Long", "amount", "5", "99999", "1"])
     result = CouponResource().import_data(rows, dry_run=False)
     assert result.has_validation_errors() and not Coupon.objects.exists()
+    # Each error names its column as the import's preview does, in the reader's language.
+    assert set(result.invalid_rows[0].field_specific_errors) == {"Discount kind"}
+    assert set(result.invalid_rows[1].field_specific_errors) == {"Valid for (days)"}
 
 
 def test_a_start_in_another_year_shows_its_year_and_an_elapsed_time_is_rounded(db):
     later = timezone.now() + timedelta(days=400)
     assert str(timezone.localtime(later).year) in live.start_time(later)
     assert live.elapsed(DistributionRequest(elapsed_seconds=0.0907)) == "0.1 s"
+
+
+@pytest.mark.parametrize(
+    "url, english, korean",
+    [
+        ("admin:distribution_coupon_changelist", "Coupons", "쿠폰"),
+        ("admin:distribution_transition_changelist", "Transitions", None),
+        ("admin:campaigns_schedule_changelist", "Schedules", None),
+    ],
+)
+def test_every_list_is_headed_by_what_it_lists(admin_client, url, english, korean):
+    """Not Django's "Select coupon to change": a marketer opens a list to read it."""
+    listing = text(admin_client.get(reverse(url)))
+    assert f"<h1>{english}</h1>" in listing and "to change" not in listing and "to view" not in listing
+    if korean:
+        assert f"<h1>{korean}</h1>" in text(admin_client.get(reverse(url), **KO))

@@ -18,9 +18,9 @@ from distribution.live import progress_detail, status_label
 from distribution.models import DistributionRequest, IssuedCoupon, Transition
 from distribution.services.audience import AudienceChanged
 from distribution.services.running import DistributionError, StopNow
-from distribution.throttle import PausedTooLong
 from distribution.sources.base import SourceError
 from distribution.tasks import Stop
+from distribution.throttle import PausedTooLong
 from distribution.writers.base import WriteFailed, Written
 from distribution.writers.http import Refused, Retryable
 from tests.helpers import by

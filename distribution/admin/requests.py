@@ -151,9 +151,7 @@ class DistributionRequestAdmin(DecisionViews, ListActions, SpreadsheetExports, E
         ]
 
     def changelist_view(self, request, extra_context=None):
-        # The list is a history to read, not records to change: its title says what it is.
-        extra_context = {
-            "title": self.opts.verbose_name_plural.capitalize(),
+        extra_context = {  # its heading is every list's (templates/admin/base_site.html)
             "progress_url": self._url("progress"),
             **(extra_context or {}),
         }
