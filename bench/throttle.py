@@ -118,6 +118,7 @@ class Bench:
 
         measure = self.measure
         log = self.api_load.LOGS / "worker-throttle.log"
+        log.parent.mkdir(parents=True, exist_ok=True)  # the runs alone come before the web server's log
         with measure.worker({"Q_POLL": "0.2", "LOG_LEVEL": "WARNING", **env}, log) as worker:
             for pid in [worker.pid, *self._trino_pids()]:
                 self._lower(pid)
