@@ -15,11 +15,13 @@ ALIAS = "replica"
 
 # A standby that has replayed all it received is not behind, however old its last replayed transaction
 # is (an idle primary sends nothing new); otherwise it is as far behind as that transaction is old.
+# clock_timestamp(), not now(): now() is the transaction's start, and a reader inside one transaction
+# (psycopg2's `with conn:` opens one even in autocommit) saw the lag shrink below zero as time went on.
 LAG_SQL = """
 SELECT CASE
     WHEN NOT pg_is_in_recovery() THEN 0
     WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-    ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0)
+    ELSE coalesce(extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0)
 END
 """
 

@@ -63,15 +63,16 @@ def a_month_of_requests(manager):
         Status.FAILED,
         days_ago=1,
         issued=120_000,
-        error_message="Trino: Query exceeded per-node memory limit of 2GB",
+        error_code="warehouse_error",  # as runs store failures: a code and values, read in each reader's language
+        error_values={"name": "EXCEEDED_LOCAL_MEMORY_LIMIT", "error": "Query exceeded per-node memory limit of 2GB"},
     )
     distribution(
         coupons[0],
         Status.FAILED,
         days_ago=5,
         issued=0,
-        error_message="Coupon “WELCOME10” was deactivated or "
-        "expired after the distribution was queued; nothing more was issued.",
+        error_code="coupon_unusable",
+        error_values={"code": "WELCOME10"},
     )
     distribution(coupons[0], Status.FAILED, days_ago=12, issued=0, error_message="an old failure, out of the window")
     distribution(coupons[1], Status.CANCELLED, days_ago=2, issued=35_000)
