@@ -5,6 +5,7 @@
 
 An open-loop load (bench/openloop.py: 40 wallet look-ups and 10 redeems per second, latency counted from each
 call's scheduled send time) against the API under gunicorn: idle; during a run with the default throttle;
+with the default throttle also timing the members' calls (THROTTLE_PROBE_URL: the web server's /healthz);
 with the throttle off; with a read replica (a streaming standby of the benchmark's PostgreSQL, the wallet
 read there) and the default throttle, the replica's lag sampled during the run. The runs alone (no load),
 throttle on and off, show what the throttle costs when nobody calls. Each run is checked exact. Prints a
@@ -71,6 +72,8 @@ class Bench:
         with self._web({}) as url:
             self._row("idle", *self._load(url, seconds=self.args.seconds), run=None)
             self._during(url, "during a run, default throttle", {})
+            calls = {"THROTTLE_PROBE_URL": f"{url}/healthz"}
+            self._during(url, "during a run, throttle timing members' calls (THROTTLE_PROBE_URL)", calls)
             self._during(url, "during a run, throttle off", {"THROTTLE_ENABLED": "false"})
         with self._web(replica) as url:
             self._during(url, "during a run, default throttle, wallet on the replica", replica, lag=True)

@@ -193,6 +193,14 @@ THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)
 THROTTLE_LATENCY_MS = env.float("THROTTLE_LATENCY_MS", default=20)
 THROTTLE_LATENCY_CRITICAL_MS = env.float("THROTTLE_LATENCY_CRITICAL_MS", default=500)
 THROTTLE_PROBE_INTERVAL = env.float("THROTTLE_PROBE_INTERVAL", default=0.1)
+# A member's call as members meet it: a GET of THROTTLE_PROBE_URL (the Coupon API's /healthz behind the same
+# web server, e.g. http://127.0.0.1:8000/healthz) every THROTTLE_CALL_INTERVAL seconds, timed by the clock,
+# the web server's queue included: on a machine whose CPUs the run shares with the web server, that wait is
+# the members' and the database probe cannot see it. Empty: not timed.
+THROTTLE_PROBE_URL = env.str("THROTTLE_PROBE_URL", default="")
+THROTTLE_CALL_INTERVAL = env.float("THROTTLE_CALL_INTERVAL", default=0.25)
+THROTTLE_CALL_LATENCY_MS = env.float("THROTTLE_CALL_LATENCY_MS", default=40)
+THROTTLE_CALL_LATENCY_CRITICAL_MS = env.float("THROTTLE_CALL_LATENCY_CRITICAL_MS", default=1000)
 # Other sessions running a query at once, and sessions waiting for a lock (pg_stat_activity, averaged).
 THROTTLE_ACTIVE_SESSIONS = env.float("THROTTLE_ACTIVE_SESSIONS", default=16)
 THROTTLE_ACTIVE_SESSIONS_CRITICAL = env.float("THROTTLE_ACTIVE_SESSIONS_CRITICAL", default=64)

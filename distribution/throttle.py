@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+import requests
 from django.conf import settings
 from django.db import DatabaseError, connection, connections
 from django.db.models import F
@@ -34,6 +35,7 @@ Status = DistributionRequest.Status
 
 LABELS = {
     "latency": gettext_lazy("members' latency"),
+    "calls": gettext_lazy("members' calls"),
     "active": gettext_lazy("active database sessions"),
     "locks": gettext_lazy("sessions waiting for a lock"),
     "lag": gettext_lazy("replica lag"),
@@ -87,7 +89,7 @@ def describe(throttle: dict) -> str:
 
 
 def _amount(signal, value):
-    if signal == "latency":
+    if signal in ("latency", "calls"):
         return _("%(n)s ms") % {"n": f"{value:,.0f}"}
     if signal == "lag":
         return _("%(n)s s") % {"n": f"{value:,.1f}"}
@@ -109,8 +111,9 @@ class Probe:
         "WHERE coupon_id = %s AND user_id = %s"
     )
 
-    def __init__(self, *, coupon_id, worker_pid, interval):
+    def __init__(self, *, coupon_id, worker_pid, interval, call_url=""):
         self.coupon_id, self.worker_pid, self.interval = coupon_id, worker_pid, interval
+        self.call = CallTimer(call_url) if call_url else None
         self.samples, self.lock = [], threading.Lock()
         self.in_flight_since = None
         self.stopping = threading.Event()
@@ -124,12 +127,12 @@ class Probe:
         self.thread.join(timeout=10)
 
     def take(self):
-        """The samples since the last take: (latency ms, active sessions, lock waits) each."""
+        """The samples since the last take: (latency ms, active sessions, lock waits, call ms or None) each."""
         with self.lock:
             samples, self.samples = self.samples, []
             since = self.in_flight_since
         if since is not None:  # a probe still waiting counts as slow as it is so far
-            samples.append(((time.perf_counter() - since) * 1000, None, None))
+            samples.append(((time.perf_counter() - since) * 1000, None, None, None))
         return samples
 
     def _run(self):
@@ -152,8 +155,37 @@ class Probe:
         self.in_flight_since = None
         cursor.execute(self.ACTIVITY_SQL, [self.worker_pid])
         active, locks = cursor.fetchone()
+        call = self.call.time() if self.call is not None else None
         with self.lock:
-            self.samples.append((latency, active, locks))
+            self.samples.append((latency, active, locks, call))
+
+
+class CallTimer:
+    """Times a member's call as a member meets it, every THROTTLE_CALL_INTERVAL seconds at most: a GET of
+    THROTTLE_PROBE_URL (the API's /healthz behind the same web server), queueing in front of the web server
+    included. The database probe sees only the database; on a shared machine the members wait for a CPU in
+    front of it. A call that outlasts the critical limit counts as that slow; one that fails tells nothing
+    about the members' wait (the web server is down or restarting) and is no reading: the run goes on."""
+
+    def __init__(self, url):
+        self.url, self.last = url, 0.0
+        self.session = requests.Session()
+
+    def time(self):
+        now = time.monotonic()
+        if now - self.last < settings.THROTTLE_CALL_INTERVAL:
+            return None
+        self.last = now
+        limit = settings.THROTTLE_CALL_LATENCY_CRITICAL_MS
+        started = time.perf_counter()
+        try:
+            self.session.get(self.url, timeout=limit / 1000).raise_for_status()
+        except requests.Timeout:
+            return limit
+        except requests.RequestException:
+            logger.warning("the throttle's call to %s failed", self.url, exc_info=True)
+            return None
+        return (time.perf_counter() - started) * 1000
 
 
 def _percentile(values, share):
@@ -186,6 +218,7 @@ class Pacer:
                 coupon_id=self.distribution.coupon_id,
                 worker_pid=self._worker_pid(),
                 interval=settings.THROTTLE_PROBE_INTERVAL,
+                call_url=settings.THROTTLE_PROBE_URL,
             )
             self.probe.start()
         return self
@@ -234,8 +267,10 @@ class Pacer:
             latency = _percentile([s[0] for s in samples], 0.9)
             active = _mean([s[1] for s in samples if s[1] is not None])
             locks = _mean([s[2] for s in samples if s[2] is not None])
+            calls = _percentile([s[3] for s in samples if s[3] is not None], 0.9)
             readings += [
                 Reading("latency", latency, settings.THROTTLE_LATENCY_MS, settings.THROTTLE_LATENCY_CRITICAL_MS),
+                Reading("calls", calls, settings.THROTTLE_CALL_LATENCY_MS, settings.THROTTLE_CALL_LATENCY_CRITICAL_MS),
                 Reading("locks", locks, settings.THROTTLE_LOCK_WAITS, settings.THROTTLE_LOCK_WAITS_CRITICAL),
                 Reading(
                     "active", active, settings.THROTTLE_ACTIVE_SESSIONS, settings.THROTTLE_ACTIVE_SESSIONS_CRITICAL

@@ -1,7 +1,9 @@
 """The throttle: a run slows down or pauses for the members' sake and still issues exactly, and says why."""
 
 import html
+import http.server
 import threading
+import time
 
 import psycopg2
 import pytest
@@ -78,6 +80,54 @@ def test_a_run_slowed_by_the_members_latency_stays_exact_and_records_the_time(db
     assert_exact(distribution)
     assert distribution.throttled_seconds > 0
     assert "latency" in throttled_signals(distribution)
+
+
+class SlowWebServer:
+    """A web server in front of the members that answers each call after `delay` seconds."""
+
+    def __init__(self, delay):
+        delay_ = delay
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                time.sleep(delay_)
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/healthz"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_run_slowed_by_the_members_calls_stays_exact(db, coupon, paced, settings):
+    """The web server's queue, which the database probe cannot see, slows the run too."""
+    web = SlowWebServer(delay=0.02)
+    settings.THROTTLE_PROBE_URL, settings.THROTTLE_CALL_INTERVAL, settings.THROTTLE_CALL_LATENCY_MS = web.url, 0, 5
+    try:
+        distribution = submit(coupon, paced)
+        services.distribution_run_queue()
+    finally:
+        web.close()
+    assert_exact(distribution)
+    assert "calls" in throttled_signals(distribution)
+
+
+def test_a_web_server_that_is_down_does_not_hold_the_run(db, coupon, paced, settings):
+    web = SlowWebServer(delay=0)
+    web.close()  # nothing listens at its address any more
+    settings.THROTTLE_PROBE_URL, settings.THROTTLE_CALL_INTERVAL = web.url, 0
+    distribution = submit(coupon, paced)
+    services.distribution_run_queue()
+    assert_exact(distribution)
+    assert distribution.throttled_seconds == 0
 
 
 def test_a_run_with_the_throttle_off_is_never_slowed(db, coupon, paced, settings):
