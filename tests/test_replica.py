@@ -4,6 +4,8 @@ The standby sees only committed data, so these tests commit (transaction=True). 
 with pg_wal_replay_pause(), as an overloaded standby would fall behind.
 """
 
+import time
+
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection, connections
@@ -100,6 +102,9 @@ def test_a_run_pauses_while_the_standby_falls_behind_and_finishes_when_it_catche
     distribution = submit(coupon, members)
     caught_up()
     on_standby("SELECT pg_wal_replay_pause()")
+    # The lag is the age of the last transaction replayed once newer WAL arrives: let it age past the critical
+    # value first, or a fast run's five chunks can all land before the lag has grown (the suite saw that once).
+    time.sleep(2 * settings.THROTTLE_REPLICA_LAG_CRITICAL)
     with RunInThread():
         wait_for(lambda: throttle_of(distribution).get("state") == "paused", what="a paused run")
         assert throttle_of(distribution)["signal"] == "lag"
