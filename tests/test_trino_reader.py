@@ -5,14 +5,20 @@ import time
 
 import pytest
 
-from distribution.sources import SourceError, get_source
-from distribution.sources.blocks import rebatch
+from distribution.sources import SourceError, blocks, get_source
+from distribution.sources.blocks import rebatch, slice_bounds
 
 pytestmark = pytest.mark.integration
 
 
 def flatten(batches):
     return [user_id for batch in batches for user_id in batch]
+
+
+@pytest.fixture(autouse=True)
+def sliced_at_any_size(monkeypatch):
+    """Every table read in slices, so that the tests' small tables cross several (blocks.SLICED_FROM)."""
+    monkeypatch.setattr(blocks, "SLICED_FROM", 0)
 
 
 def small_blocks(settings, block):
@@ -64,25 +70,62 @@ def test_a_table_gone_before_the_read_is_an_error_by_its_name(warehouse, memory_
     assert "TABLE_NOT_FOUND" in error.value.message and error.value.field == "source"
 
 
-def test_closing_the_stream_early_cancels_the_query(warehouse, settings):
-    source = small_blocks(settings, 16)  # 1,500,000 order keys in about 370,000 rows: many pages
-    batches = source.read(source.resolve("tpch.sf1.orders", "orderkey"), after=None, batch_size=1000)
+def test_closing_the_stream_early_cancels_its_queries(warehouse, settings, monkeypatch):
+    source = small_blocks(settings, 16)  # 1,500,000 order keys in about 370,000 rows: many pages, many slices
+    target = source.resolve("tpch.sf1.orders", "orderkey")
+    since = warehouse.execute("SELECT current_timestamp")[0][0]
+    batches = source.read(target, after=None, batch_size=1000)
     assert len(next(batches)) == 1000
     batches.close()
-    assert wait_for_state(warehouse, '%"orders"%user_id / 16%') == ("FAILED", "USER_CANCELED")
+    # The slice being read and the next one, started ahead, are closed; no slice after those two is started.
+    states = wait_for_states(warehouse, '%"orders"%user_id / 16%', since)
+    assert 1 <= len(states) <= 2 and all(state in {("FAILED", "USER_CANCELED"), ("FINISHED", None)} for state in states)
+
+    monkeypatch.setattr(blocks, "SLICED_FROM", 10**12)  # one query, most of its answer unread
+    since = warehouse.execute("SELECT current_timestamp")[0][0]
+    batches = source.read(target, after=None, batch_size=1000)
+    assert len(next(batches)) == 1000
+    batches.close()
+    assert wait_for_states(warehouse, '%"orders"%user_id / 16%', since) == [("FAILED", "USER_CANCELED")]
 
 
-def wait_for_state(warehouse, pattern):
+def wait_for_states(warehouse, pattern, since):
+    """The states of the slice queries matching `pattern` created since `since`, oldest first, once none of them
+    is running."""
     sql = (
         "SELECT state, error_code FROM system.runtime.queries WHERE query LIKE ? AND query NOT LIKE '%system.runtime%' "
-        "ORDER BY created DESC LIMIT 1"
+        "AND created >= ? ORDER BY created"
     )
     for _ in range(100):
-        state = tuple(warehouse.execute(sql, [pattern])[0])
-        if state[0] in ("FINISHED", "FAILED"):
-            return state
+        states = [tuple(row) for row in warehouse.execute(sql, [pattern, since])]
+        if all(state[0] in ("FINISHED", "FAILED") for state in states):
+            return states
         time.sleep(0.1)
-    return state
+    return states
+
+
+def test_the_key_range_is_read_in_slices_first_small_then_doubling(monkeypatch):
+    monkeypatch.setattr(blocks, "SLICED_FROM", 2_000_000)
+    assert slice_bounds(0, 100 * 16 - 1, 10_000_000, 16) == [
+        (0, 48),
+        (48, 144),
+        (144, 336),
+        (336, 720),
+        (720, 1488),
+        (1488, 1600),
+    ]
+    assert slice_bounds(0, 100 * 16 - 1, 1_999_999, 16) == [(0, 1600)]  # a small table: one query
+    assert slice_bounds(5, 5, 10_000_000, 16) == [(0, 16)]  # one id value: one block, one slice
+    far = slice_bounds(1, 10**12, 10_000_000, 65_536)  # ids far apart: few slices, not one per block
+    assert len(far) <= 8 and far[0][0] == 0 and far[-1][1] > 10**12
+
+
+def test_ids_far_apart_come_exactly_across_empty_slices(settings, memory_table):
+    table = memory_table("SELECT * FROM (VALUES BIGINT '3', 70000, 9000000000, 9000000001, 123456789012) t(user_id)")
+    source = small_blocks(settings, 1024)
+    batches = source.read(source.resolve(table, "user_id"), after=None, batch_size=2)
+    assert list(batches) == [[3, 70000], [9000000000, 9000000001], [123456789012]]
+    assert list(source.read(source.resolve(table, "user_id"), after=123456789012, batch_size=2)) == []
 
 
 @pytest.mark.parametrize("encoding", ["json+lz4,json+zstd", "json+zstd", "direct"])

@@ -367,20 +367,22 @@ class _ClosingCursor:
         self.connection = self._cursor = None
 
     def __enter__(self):
+        if self._cursor is not None:  # opened on another thread (trino.Lookahead): read here, closed here
+            return self._cursor
         try:
             self.connection = self.source.connect()
             self._cursor = self.connection.cursor()
         except Exception as exc:
-            self._close()
+            self.close()
             raise self.source.as_source_error(exc) from exc
         return self._cursor
 
     def __exit__(self, exc_type, exc, traceback):
-        self._close()
+        self.close()
         if isinstance(exc, Exception) and not isinstance(exc, SourceError):
             raise self.source.as_source_error(exc) from exc
 
-    def _close(self):
+    def close(self):
         # Closing the cursor cancels a running Trino query; closing the connection alone would not.
         for thing in (self._cursor, self.connection):
             try:

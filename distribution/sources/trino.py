@@ -1,11 +1,15 @@
 """The Trino warehouse, through the `trino` DB-API client."""
 
+import contextlib
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
 import requests
 import trino
 from django.utils.translation import gettext as _
 
 from .base import Source, SourceError, fetch_column, quote_identifier
-from .blocks import BLOCK, block_rows, id_block_query, rebatch
+from .blocks import BLOCK, block_rows, id_block_query, key_range_query, rebatch, slice_bounds
 
 # Spooled segments compressed with LZ4 cost Trino the least CPU of the encodings measured, and the
 # client's decompression next to nothing (docs/reader.md); zstd is the fallback of a server without LZ4.
@@ -42,12 +46,18 @@ class TrinoSource(Source):
         return None if wanted == "direct" else [part.strip() for part in wanted.split(",")]
 
     def read(self, target, *, after, batch_size):
-        """Streams the distinct audience in ascending batches, read as one array of ids per key block
-        (see blocks.py); closing the generator cancels the query."""
+        """Streams the distinct audience in ascending batches, read as one array of ids per key block, slice
+        by slice of the key range (see blocks.py); closing the generator cancels the queries."""
+        block = self.options.get("read_block", BLOCK)
         with self.cursor() as cursor:
-            sql, params = id_block_query(target, after, self.options.get("read_block", BLOCK))
-            cursor.execute(sql, params)
-            yield from rebatch(block_rows(cursor), batch_size)
+            cursor.execute(*key_range_query(target, after))
+            low, high, rows = cursor.fetchone()
+        if low is None:
+            return
+        slices = slice_bounds(low, high, rows, block)
+        queries = [id_block_query(target, after, block, bounds) for bounds in slices]
+        with Lookahead(self, queries) as blocks:
+            yield from rebatch(blocks, batch_size)
 
     def catalogs(self, cursor):
         return fetch_column(cursor, "SELECT catalog_name FROM system.metadata.catalogs")
@@ -99,3 +109,47 @@ class TrinoSource(Source):
                 _("Trino reported %(name)s: %(error)s") % {"name": exc.error_name, "error": exc.message}, field="source"
             )
         return super().as_source_error(exc)
+
+
+class Lookahead:
+    """The id arrays of the slices' queries, in order. Each query is started (on a thread) as soon as the one
+    before it is being read, so Trino aggregates the next slice while the worker writes this one; at most
+    two queries are open, and leaving the block closes (cancels) both."""
+
+    def __init__(self, source, queries):
+        self.source, self.queries = source, queries
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trino-next-slice")
+        self.pending = None
+        self.blocks = self._blocks()
+
+    def __enter__(self):
+        return self.blocks
+
+    def __exit__(self, *exc_info):
+        self.blocks.close()  # closes the slice being read
+        if self.pending is not None:
+            # The next slice's own error is not reported: the run already ends for another reason.
+            with contextlib.suppress(Exception):
+                self.pending.result().close()
+        self.pool.shutdown()
+
+    def _blocks(self):
+        for index in range(len(self.queries)):
+            handle = (self.pending or self._start(index)).result()
+            self.pending = self._start(index + 1) if index + 1 < len(self.queries) else None
+            with handle as cursor:
+                yield from block_rows(cursor)
+
+    def _start(self, index):
+        return self.pool.submit(self._open, self.queries[index])
+
+    def _open(self, query):
+        """The slice's cursor, its query executed (Trino has started it); its errors leave as SourceError."""
+        handle = self.source.cursor()
+        cursor = handle.__enter__()
+        try:
+            cursor.execute(*query)
+        except BaseException:
+            handle.__exit__(*sys.exc_info())  # closes it, and raises a client error as SourceError
+            raise
+        return handle
