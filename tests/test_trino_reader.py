@@ -106,26 +106,30 @@ def wait_for_states(warehouse, pattern, since):
 
 def test_the_key_range_is_read_in_slices_first_small_then_doubling(monkeypatch):
     monkeypatch.setattr(blocks, "SLICED_FROM", 2_000_000)
-    assert slice_bounds(0, 100 * 16 - 1, 10_000_000, 16) == [
-        (0, 48),
-        (48, 144),
-        (144, 336),
-        (336, 720),
-        (720, 1488),
-        (1488, 1600),
+    assert slice_bounds(3, 100 * 16 - 2, 10_000_000, 16) == [
+        (3, 47),
+        (48, 143),
+        (144, 335),
+        (336, 719),
+        (720, 1487),
+        (1488, 1598),
     ]
-    assert slice_bounds(0, 100 * 16 - 1, 1_999_999, 16) == [(0, 1600)]  # a small table: one query
-    assert slice_bounds(5, 5, 10_000_000, 16) == [(0, 16)]  # one id value: one block, one slice
+    assert slice_bounds(3, 1598, 1_999_999, 16) == [(3, 1598)]  # a small table: one query
+    assert slice_bounds(5, 5, 10_000_000, 16) == [(5, 5)]  # one id value: one slice
     far = slice_bounds(1, 10**12, 10_000_000, 65_536)  # ids far apart: few slices, not one per block
-    assert len(far) <= 8 and far[0][0] == 0 and far[-1][1] > 10**12
+    assert len(far) <= 8 and far[0][0] == 1 and far[-1][1] == 10**12
+    top = slice_bounds(2**63 - 10**9, 2**63 - 1, 10_000_000)  # the last slice ends at the largest bigint
+    assert top[-1][1] == 2**63 - 1 and all(first <= last for first, last in top)
 
 
 def test_ids_far_apart_come_exactly_across_empty_slices(settings, memory_table):
-    table = memory_table("SELECT * FROM (VALUES BIGINT '3', 70000, 9000000000, 9000000001, 123456789012) t(user_id)")
+    table = memory_table(
+        "SELECT * FROM (VALUES BIGINT '3', 70000, 9000000000, 9000000001, 9223372036854775807) t(user_id)"
+    )
     source = small_blocks(settings, 1024)
     batches = source.read(source.resolve(table, "user_id"), after=None, batch_size=2)
-    assert list(batches) == [[3, 70000], [9000000000, 9000000001], [123456789012]]
-    assert list(source.read(source.resolve(table, "user_id"), after=123456789012, batch_size=2)) == []
+    assert list(batches) == [[3, 70000], [9000000000, 9000000001], [9223372036854775807]]
+    assert list(source.read(source.resolve(table, "user_id"), after=9223372036854775807, batch_size=2)) == []
 
 
 @pytest.mark.parametrize("encoding", ["json+lz4,json+zstd", "json+zstd", "direct"])

@@ -26,11 +26,11 @@ LARGEST_SLICE_SHARE = 2
 def id_block_query(target, after, block=BLOCK, bounds=None):
     """Valid ids (positive) as (block, ascending distinct ids) rows in block order: together the same
     ascending stream as base.id_query, so a run resumes after its checkpoint in the same way. `bounds`
-    (start, end) keeps the ids start <= id < end: one slice of the key range."""
+    (first, last) keeps the ids first <= id <= last: one slice of the key range."""
     ids = f"CAST({target.quoted_column} AS BIGINT)"
     where, params = _valid_after(target, after)
     if bounds is not None:
-        where += f" AND {target.quoted_column} >= ? AND {target.quoted_column} < ?"
+        where += f" AND {target.quoted_column} BETWEEN ? AND ?"
         params += list(bounds)
     sql = (
         f"SELECT user_id / {int(block)}, array_sort(array_distinct(array_agg(user_id))) "
@@ -57,20 +57,21 @@ def _valid_after(target, after):
 
 
 def slice_bounds(low, high, rows, block=BLOCK):
-    """[start, end) id ranges covering low..high, cut at block edges: one for fewer than SLICED_FROM rows;
-    else the first holds 1/FIRST_SLICE_SHARE of the blocks, each next one twice the one before, up to
+    """Inclusive (first, last) id ranges covering low..high, cut at block edges (inclusive, so that the last
+    one ends at `high` itself, even at the largest bigint): one for fewer than SLICED_FROM rows; else the
+    first holds 1/FIRST_SLICE_SHARE of the blocks, each next one twice the one before, up to
     1/LARGEST_SLICE_SHARE of them. The first slice's rows come in about a second, so the writing starts
     while Trino aggregates the rest; aggregating twice the ids takes Trino about as long as writing the
     slice before takes PostgreSQL, so the next slice is ready in time."""
     first, last = low // block, high // block
-    blocks = last - first + 1
     if rows < SLICED_FROM:
-        return [(first * block, (last + 1) * block)]
+        return [(low, high)]
+    blocks = last - first + 1
     size, largest = max(1, blocks // FIRST_SLICE_SHARE), max(1, blocks // LARGEST_SLICE_SHARE)
     bounds = []
     while first <= last:
         end = min(last + 1, first + size)
-        bounds.append((first * block, end * block))
+        bounds.append((max(low, first * block), min(high, end * block - 1)))
         first, size = end, min(largest, size * 2)
     return bounds
 
