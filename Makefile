@@ -7,7 +7,7 @@ SIZES ?= 1000000,10000000,30000000
 LOAD_SECONDS ?= 60
 PO := locale/ko/LC_MESSAGES/django.po
 
-.PHONY: demo demo-data test test-long lint format bench bench-holdout bench-scale bench-api bench-api-cost bench-throttle bench-http messages clean
+.PHONY: demo demo-data test test-long lint format bench bench-holdout bench-path bench-scale bench-api bench-api-cost bench-throttle bench-http messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@echo "== Installing the Python packages into $(VENV) (first run only: a minute or two)"
@@ -57,6 +57,10 @@ bench: venv
 # A 10% control group against none, alternating, medians: `make bench-holdout ROWS=1000000` on a shared machine.
 bench-holdout: venv
 	$(PY) -m bench.run --rows $(ROWS) --only holdout
+
+# The issue's ratio alone (full path against raw COPY and the bare loop) in a few minutes.
+bench-path: venv
+	$(PY) -m bench.run --rows $(ROWS) --only path
 
 bench-scale: venv
 	$(PY) -m bench.scale --sizes $(SIZES)

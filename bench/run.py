@@ -41,7 +41,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=3, help="runs of the full path at --rows; the median counts")
-    parser.add_argument("--only", choices=["holdout"], help="holdout: the full path with a 10%% holdout and without")
+    parser.add_argument(
+        "--only",
+        choices=["holdout", "path"],
+        help="holdout: the full path with a 10%% holdout and without; path: the full path, raw COPY, the bare loop",
+    )
     args = parser.parse_args()
     with running_services() as (pg_url, trino_port):
         setup_django(pg_url, trino_port)
@@ -52,6 +56,9 @@ def main():
             from bench import holdout
 
             print(holdout.markdown(args.rows, holdout.run_holdout(args.rows, args.repeats)))
+            return
+        if args.only == "path":
+            print(measure.markdown_path(args.rows, measure.run_path(args.rows, args.repeats)))
             return
         rows = measure.run_all(
             args.rows, sample_create=SAMPLE_CREATE, bulk_create_cap=BULK_CREATE_CAP, repeats=args.repeats
