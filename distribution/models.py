@@ -265,6 +265,11 @@ class DistributionRequest(models.Model):
             "exactly these members."
         ),
     )
+    # The same checksum over every valid row, duplicates included: a run whose table still has these rows
+    # starts after one cheap scan, without grouping the ids again (services/audience.py).
+    audience_rows_fingerprint = models.CharField(
+        _("audience rows fingerprint"), max_length=64, blank=True, editable=False
+    )
     sample_ids = models.JSONField(_("sample ids"), default=list, blank=True)
     estimated_seconds = models.FloatField(_("estimated duration (s)"), null=True, blank=True)
     confirmed_by = acted_by(_("confirmed by"))

@@ -58,6 +58,15 @@ def replace_table(warehouse, table, select_sql):
     warehouse.execute(f"CREATE TABLE {table} AS {select_sql}")
 
 
+def audience_checks(warehouse, table, since):
+    """The texts of the aggregate queries over `table` (a run's checks of its audience) since `since`."""
+    sql = (
+        "SELECT query FROM system.runtime.queries WHERE query LIKE ? AND query LIKE '%COUNT(id)%' "
+        "AND query NOT LIKE '%system.runtime%' AND created >= ? ORDER BY created"
+    )
+    return [row[0] for row in warehouse.execute(sql, [f"%{table.split('.')[-1]}%", since])]
+
+
 def assert_stopped(distribution, message, *, issued, announced):
     assert distribution.status == Status.AUDIENCE_CHANGED
     assert message in distribution.error_message and "preview it again" in distribution.error_message
@@ -105,6 +114,41 @@ class TestOnTrino:
         )
         run_queue(distribution)
         assert (distribution.status, distribution.issued_count) == (Status.SUCCEEDED, 180)
+
+    def test_an_unchanged_table_is_checked_by_one_scan_without_grouping(
+        self, run_queue, postgres, warehouse, memory_table, coupon
+    ):
+        """The same rows as at preview are the same members: the run never groups the ids again (3 s of
+        Trino's CPU at 10,000,000 ids, before the first coupon)."""
+        table = memory_table(ids(1, 180) + " UNION ALL SELECT BIGINT '7'")
+        distribution = submit(coupon, table)
+        since = warehouse.execute("SELECT current_timestamp")[0][0]
+        run_queue(distribution)
+        assert (distribution.status, distribution.issued_count) == (Status.SUCCEEDED, 180)
+        checks = audience_checks(warehouse, table, since)
+        assert len(checks) == 1 and "valid_rows" in checks[0] and "GROUP BY" not in checks[0]
+
+    def test_other_rows_of_the_same_members_take_the_distinct_check_and_run(
+        self, run_queue, postgres, warehouse, memory_table, coupon
+    ):
+        """One duplicate swapped for another: as many rows as before, other rows, the same members."""
+        table = memory_table(ids(1, 180) + " UNION ALL SELECT BIGINT '7'")
+        distribution = submit(coupon, table)
+        replace_table(warehouse, table, ids(1, 180) + " UNION ALL SELECT BIGINT '9'")
+        since = warehouse.execute("SELECT current_timestamp")[0][0]
+        run_queue(distribution)
+        assert (distribution.status, distribution.issued_count) == (Status.SUCCEEDED, 180)
+        assert any("GROUP BY" in query for query in audience_checks(warehouse, table, since))
+
+    def test_a_request_previewed_before_the_rows_check_is_checked_as_before(
+        self, run_queue, announced, postgres, warehouse, memory_table, coupon
+    ):
+        table = memory_table(ids(1, 180))
+        distribution = submit(coupon, table)
+        DistributionRequest.objects.filter(pk=distribution.pk).update(audience_rows_fingerprint="")
+        replace_table(warehouse, table, ids(2, 181))
+        run_queue(distribution)
+        assert_stopped(distribution, "but other members", issued=0, announced=announced)
 
     def test_only_a_fresh_preview_and_confirm_go_on_and_the_rerun_skips_what_was_issued(
         self, run_queue, announced, postgres, warehouse, memory_table, coupon, settings, staff_user

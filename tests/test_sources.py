@@ -65,6 +65,18 @@ class TestDuckDB:
         assert list(demo.read(target, after=None, batch_size=2)) == [[1, 2], [3]]
         assert demo.profile(target).targets == 3
 
+    def test_the_rows_fingerprint_follows_the_rows_and_the_audience_fingerprint_the_members(self, demo, duckdb_source):
+        target = demo.resolve("warehouse.main.members", "member_id")
+        profile = demo.profile(target)
+        assert demo.rows(target).fingerprint == profile.rows_fingerprint
+        assert demo.rows(target).count == profile.targets + profile.duplicates == 4
+        duckdb_source("CREATE TABLE reordered AS SELECT * FROM members ORDER BY member_id DESC NULLS FIRST")
+        reordered = demo.resolve("warehouse.main.reordered", "member_id")
+        assert demo.rows(reordered) == demo.rows(target)
+        duckdb_source("INSERT INTO members VALUES (2, 'b2'), (0, 'zero'), (-4, 'negative')")
+        assert demo.rows(target).count == 5 and demo.rows(target).fingerprint != profile.rows_fingerprint
+        assert demo.audience(target).fingerprint == profile.fingerprint  # the same members
+
     def test_it_resumes_after_the_checkpoint(self, demo):
         target = demo.resolve("warehouse.main.members", "member_id")
         assert list(demo.read(target, after=1, batch_size=10)) == [[2, 3]]
@@ -85,8 +97,14 @@ class TestTrino:
         assert target.data_type == "bigint"
         profile = source.profile(target)
         assert profile == Profile(
-            targets=3, invalid=3, duplicates=1, samples=[10, 20, 30], fingerprint=source.audience(target).fingerprint
+            targets=3,
+            invalid=3,
+            duplicates=1,
+            samples=[10, 20, 30],
+            fingerprint=source.audience(target).fingerprint,
+            rows_fingerprint=source.rows(target).fingerprint,
         )
+        assert source.rows(target).count == 4  # 10 twice
         assert flatten(source.read(target, after=None, batch_size=2)) == [10, 20, 30]
         assert flatten(source.read(target, after=10, batch_size=2)) == [20, 30]
 

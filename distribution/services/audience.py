@@ -7,7 +7,7 @@ from .. import lifecycle
 from ..actors import Actor
 from ..failures import RunStopped
 from ..models import DistributionRequest
-from ..sources.base import Audience
+from ..sources.base import Rows, Source, Target
 from .drafting import PREVIEW_FIELDS, preview_take
 from .moves import distribution_move, distribution_move_require
 from .queue import CLEARED_FAILURE
@@ -19,13 +19,27 @@ class AudienceChanged(RunStopped):
     """The table no longer holds the confirmed audience: the run stops, nothing more is issued."""
 
 
-def audience_verify(*, distribution: DistributionRequest, audience: Audience):
+def audience_verify(*, distribution: DistributionRequest, source: Source, target: Target):
     """Raises AudienceChanged unless the table holds exactly the members of the preview (same count, same
-    fingerprint). A request previewed before fingerprints existed has none and is not checked."""
+    fingerprint). A request previewed before fingerprints existed has none and is not checked.
+
+    The table's rows are checked first, in one scan without grouping: the same rows as at preview mean the
+    same members. Only rows that changed (other members, or merely a duplicate more) take the distinct ids'
+    own check, the one that decides."""
+    if not distribution.audience_fingerprint:
+        return
+    if distribution.audience_rows_fingerprint and source.rows(target) == _previewed_rows(distribution):
+        return
+    _compare(distribution, source.audience(target))
+
+
+def _previewed_rows(distribution):
+    return Rows(distribution.target_count + distribution.duplicate_count, distribution.audience_rows_fingerprint)
+
+
+def _compare(distribution, audience):
     confirmed = distribution.target_count
-    if not distribution.audience_fingerprint or (
-        audience.targets == confirmed and audience.fingerprint == distribution.audience_fingerprint
-    ):
+    if audience.targets == confirmed and audience.fingerprint == distribution.audience_fingerprint:
         return
     if audience.targets != confirmed:
         raise AudienceChanged(

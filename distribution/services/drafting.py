@@ -74,6 +74,7 @@ PREVIEW_FIELDS = (
     "column",
     "target_count",
     "audience_fingerprint",
+    "audience_rows_fingerprint",
     "sample_ids",
     "invalid_count",
     "duplicate_count",
@@ -93,6 +94,7 @@ def preview_take(*, distribution: DistributionRequest, audience=None):
     distribution.table, distribution.column = target.display_name, target.column
     distribution.target_count, distribution.sample_ids = profile.targets, profile.samples
     distribution.audience_fingerprint = profile.fingerprint
+    distribution.audience_rows_fingerprint = profile.rows_fingerprint
     distribution.invalid_count, distribution.duplicate_count = profile.invalid, profile.duplicates
     distribution.held_count, distribution.preview_reissue_count = audience_holders_count(
         coupon=distribution.coupon, source=distribution.source, target=target, targets=profile.targets

@@ -94,7 +94,7 @@ def _issue_all(distribution, watch, stop):
     with Prefetched(batches) as prefetched, Pacer(distribution=distribution) as pacer:
         # The id stream starts on its thread while the audience is checked here, so the check's scan
         # overlaps the stream's; on a mismatch leaving the block cancels the stream, nothing written.
-        audience_verify(distribution=distribution, audience=source.audience(target))
+        audience_verify(distribution=distribution, source=source, target=target)
         for user_ids in pacer.chunks(prefetched):
             failpoint("read:batch")
             if stop is not None and stop.is_set():  # a stop that came before this chunk: nothing more written
