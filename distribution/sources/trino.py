@@ -113,8 +113,8 @@ class TrinoSource(Source):
 
 class Lookahead:
     """The id arrays of the slices' queries, in order. Each query is started (on a thread) as soon as the one
-    before it is being read, so Trino aggregates the next slice while the worker writes this one; at most
-    two queries are open, and leaving the block closes (cancels) both."""
+    before it hands over its first row, so Trino aggregates the next slice while the worker writes this one;
+    at most two queries are open, and leaving the block closes (cancels) both."""
 
     def __init__(self, source, queries):
         self.source, self.queries = source, queries
@@ -136,9 +136,16 @@ class Lookahead:
     def _blocks(self):
         for index in range(len(self.queries)):
             handle = (self.pending or self._start(index)).result()
-            self.pending = self._start(index + 1) if index + 1 < len(self.queries) else None
             with handle as cursor:
-                yield from block_rows(cursor)
+                rows = block_rows(cursor)
+                first = next(rows, None)
+                # Only now: a slice's first row comes once Trino has aggregated all of it (its ORDER BY), so the
+                # next slice's query takes no CPU from this one's, and the first slice, which the first coupon
+                # waits for, has the warehouse to itself.
+                self.pending = self._start(index + 1) if index + 1 < len(self.queries) else None
+                if first is not None:
+                    yield first
+                yield from rows
 
     def _start(self, index):
         return self.pool.submit(self._open, self.queries[index])
