@@ -44,7 +44,7 @@ def run_holdout(rows, repeats=3):
             done.append(holdout_path(rows, percent))
     medians = []
     for done in runs.values():
-        median = sorted(done, key=lambda r: r.seconds)[len(done) // 2]
+        median = measure.median_run(done)
         median.note = f"median of {repeats}: " + ", ".join(f"{r.seconds:.1f}" for r in done) + " s; " + median.note
         medians.append(median)
     plain, held = medians

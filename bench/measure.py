@@ -349,7 +349,7 @@ def full_path_median(rows, repeats):
         (copy_limit(rows), full_path(rows, "3. couponops: queued → worker → Trino → COPY")) for _ in range(repeats)
     ]
     ratios = sorted(full.seconds / limit.seconds for limit, full in pairs)
-    full, limit = (_median([pair[i] for pair in pairs]) for i in (1, 0))
+    full, limit = (median_run([pair[i] for pair in pairs]) for i in (1, 0))
     full.paired_ratio = ratios[len(ratios) // 2]
     if repeats > 1:
         full.note = (
@@ -363,7 +363,8 @@ def full_path_median(rows, repeats):
     return full, limit
 
 
-def _median(runs):
+def median_run(runs):
+    """The run of median seconds (the middle one of an odd number)."""
     return sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
 
 
