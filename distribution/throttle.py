@@ -116,11 +116,15 @@ class Probe:
         self.call = CallTimer(call_url) if call_url else None
         self.samples, self.lock = [], threading.Lock()
         self.in_flight_since = None
-        self.stopping = threading.Event()
+        self.stopping, self.first = threading.Event(), threading.Event()
         self.thread = threading.Thread(target=self._run, name="throttle-probe", daemon=True)
 
     def start(self):
+        """Starts the thread and waits for its first sample (bounded by the critical limits): a short run would
+        otherwise end before the members' state was ever known, and a long one write its first chunks blind."""
         self.thread.start()
+        limit = settings.THROTTLE_LATENCY_CRITICAL_MS + (settings.THROTTLE_CALL_LATENCY_CRITICAL_MS if self.call else 0)
+        self.first.wait(timeout=limit / 1000)
 
     def stop(self):
         self.stopping.set()
@@ -138,11 +142,14 @@ class Probe:
     def _run(self):
         try:
             with connections["default"].cursor() as cursor:
+                self._sample(cursor)
+                self.first.set()
                 while not self.stopping.wait(self.interval):
                     self._sample(cursor)
         except DatabaseError:
             logger.warning("the throttle's probe stopped", exc_info=True)
         finally:
+            self.first.set()
             connections["default"].close()  # this thread's own connection
 
     def _sample(self, cursor):
