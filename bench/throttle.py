@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 
 import psycopg2
 
+from bench.openloop import percentile
 from bench.run import PG_OPTIONS, running_services, setup_django
 from tests.harness import postgres
 
@@ -97,13 +98,24 @@ class Bench:
         _client, self.key = api_services.api_client_create(name=f"bench-{time.time_ns()}", scopes=["read", "redeem"])
         full = {**os.environ, "LOG_LEVEL": "WARNING", **env}
         self.api_load.LOGS.mkdir(parents=True, exist_ok=True)
-        with gunicorn(full, self.api_load.LOGS / "gunicorn-throttle.log", workers=self.args.web_workers) as server:
+        self.access_log = self.api_load.LOGS / f"access-throttle-{time.time_ns()}.log"
+        logs = self.api_load.LOGS / "gunicorn-throttle.log"
+        with gunicorn(full, logs, workers=self.args.web_workers, access_log=self.access_log) as server:
             yield server.url
 
     def _load(self, url, **kwargs):
+        """The open loop's summary, each call's also with its p99 at the server (gunicorn's own time for it):
+        what a slow call waited for in front of gunicorn — the listen queue, a CPU for the load's own
+        threads on this machine — is the difference."""
         from bench.openloop import load
 
-        return load(url, self.key, self.members, **kwargs)
+        start = self.access_log.stat().st_size if self.access_log.exists() else 0
+        summary, seconds = load(url, self.key, self.members, **kwargs)
+        time.sleep(1)  # gunicorn writes its access log after the answer
+        at_server = server_times(self.access_log, start)
+        for name, values in summary.items():
+            values["server_p99"] = percentile(at_server.get(name, []), 0.99)
+        return summary, seconds
 
     def _alone(self, scenario, env):
         with self._running(env) as (distribution, finished):
@@ -161,9 +173,10 @@ class Bench:
             )
         lag_text = lag.text() if lag is not None else "–"
         if not summary:
-            self.lines.append(f"| {scenario} | – | – | – | – | – | {run_text} | {lag_text} |")
+            self.lines.append(f"| {scenario} | – | – | – | – | – | – | {run_text} | {lag_text} |")
         for name, values in summary.items():
-            cells = " | ".join(f"{values[b]:,.0f}" for b in BUCKETS)
+            server = values.get("server_p99")
+            cells = " | ".join([*(f"{values[b]:,.0f}" for b in BUCKETS), "–" if server is None else f"{server:,.0f}"])
             self.lines.append(
                 f"| {scenario} | {name} | {values['calls']:,} ({values['rate']:,.0f}/s, {values['failures']} failed) "
                 f"| {cells} | {run_text} | {lag_text} |"
@@ -176,10 +189,23 @@ class Bench:
             f"look-ups and 10 redeems per second, latency from each call's scheduled send time; gunicorn with "
             f"{a.web_workers} sync workers; Trino and the worker at nice {a.bulk_nice}.",
             "",
-            "| scenario | call | calls | p50 ms | p95 ms | p99 ms | the run | replica lag |",
-            "|---|---|---:|---:|---:|---:|---|---|",
+            "| scenario | call | calls | p50 ms | p95 ms | p99 ms | p99 at the server ms | the run | replica lag |",
+            "|---|---|---:|---:|---:|---:|---:|---|---|",
         ]
         return "\n".join(head + self.lines)
+
+
+def server_times(path, start):
+    """Milliseconds gunicorn spent on each wallet look-up and redeem logged after byte `start` of `path`."""
+    times = {}
+    with open(path, encoding="utf-8") as log:
+        log.seek(start)
+        for line in log:
+            method, url, micros = line.split()
+            name = "redeem" if url.endswith("/redeem") else "wallet" if url.endswith("/coupons") else None
+            if name is not None:
+                times.setdefault(name, []).append(int(micros) / 1000)
+    return times
 
 
 def _watch(distribution, finished):
@@ -220,8 +246,6 @@ class LagSampler:
         conn.close()
 
     def text(self):
-        from bench.openloop import percentile
-
         if not self.samples:
             return "–"
         return f"p50 {percentile(self.samples, 0.5):.2f} s, max {max(self.samples):.2f} s"
