@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 
 import psycopg2
 
-from bench.openloop import percentile
+from bench.openloop import Members, load, percentile
 from bench.run import PG_OPTIONS, running_services, setup_django
 from tests.harness import postgres
 
@@ -85,8 +85,6 @@ class Bench:
         return self._markdown()
 
     def _members(self, count):
-        from bench.openloop import Members
-
         api = self.api_load
         return Members(first=api.FIRST_MEMBER, count=count, coupons=api.COUPONS, prefix=api.PREFIX)
 
@@ -107,8 +105,6 @@ class Bench:
         """The open loop's summary, each call's also with its p99 at the server (gunicorn's own time for it):
         what a slow call waited for in front of gunicorn — the listen queue, a CPU for the load's own
         threads on this machine — is the difference."""
-        from bench.openloop import load
-
         start = self.access_log.stat().st_size if self.access_log.exists() else 0
         summary, seconds = load(url, self.key, self.members, **kwargs)
         time.sleep(1)  # gunicorn writes its access log after the answer
