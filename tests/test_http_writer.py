@@ -151,11 +151,9 @@ def test_a_service_down_past_its_retry_window_resumes_by_itself_exactly(service,
         DISTRIBUTION_RETRY_WAIT=0.5,
         DISTRIBUTION_RETRY_TIMES=8,
     )
-    service.proxy.then("forwarded-1", "forwarded-2", "forwarded-3")
+    service.proxy.then("forwarded-1", "forwarded-2", "forwarded-3", "down:6")  # down from the fourth call of five
     distribution = submit(coupon, audience, "outage")
     with qcluster(env, tmp_path / "cluster.log"):
-        wait_for(lambda: len(service.proxy.calls) >= 3, what="the first calls")
-        service.proxy.down_for(6)
         wait_for(lambda: DistributionRequest.objects.get(pk=distribution.pk).is_finished, what="the run's end")
     distribution.refresh_from_db()
     assert_exact(service, distribution)

@@ -67,6 +67,13 @@ def distribution_run(*, distribution: DistributionRequest, stop=None):
             distribution_stop_audience_changed(distribution=distribution, reason=exc, elapsed=watch.elapsed)
             return
         except Exception as exc:
+            if stop is not None and stop.is_set() and not isinstance(exc, RunStopped):
+                # A stop that interrupted a wait inside a library (DuckDB turns the handler's StopNow into its
+                # own "Query interrupted") is still a stop, not the run's failure: the request resumes.
+                logger.warning("distribution request %s: stopped during %r", distribution.pk, exc)
+                _drop_broken_connection()
+                distribution_release(distribution=distribution, elapsed=watch.elapsed)
+                return
             logger.exception("distribution request %s failed", distribution.pk)
             error = exc
         else:

@@ -7,7 +7,8 @@
 
 Faults: "429" (Retry-After: 1, not forwarded), "500" (not forwarded), "hang" (holds the call past the
 client's time-out, never forwarded), "drop" (forwarded, so the service commits, but the answer is thrown
-away and the connection closed: the writer never hears), "401" and "404" (answered as the API would).
+away and the connection closed: the writer never hears), "401" and "404" (answered as the API would),
+"down:S" (an outage from this call on: every call answers 500 for S seconds).
 """
 
 import json
@@ -56,7 +57,11 @@ class FaultProxy:
         if time.monotonic() < self.down_until:
             return "500"
         with self.lock:
-            return self.faults.popleft() if self.faults else None
+            fault = self.faults.popleft() if self.faults else None
+        if fault is not None and fault.startswith("down:"):  # lined up after the calls before it, not timed
+            self.down_for(float(fault.removeprefix("down:")))
+            return "500"
+        return fault
 
     def start(self):
         self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), _handler(self))
