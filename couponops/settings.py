@@ -188,9 +188,11 @@ DISTRIBUTION_CHUNK_PAUSE = env.float("DISTRIBUTION_CHUNK_PAUSE", default=0.15 if
 # past its critical value it pauses; when all are clear it speeds up again step by step. 0 switches a signal
 # off; THROTTLE_ENABLED=false switches the throttle off (an operator's pause still holds the run).
 THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)
-# A primary-key look-up on the bulk table, timed every THROTTLE_PROBE_INTERVAL seconds while the run
-# writes: the 90th percentile since the last chunk, in milliseconds. Idle, it takes well under 1 ms.
-THROTTLE_LATENCY_MS = env.float("THROTTLE_LATENCY_MS", default=20)
+# What a redeem does, a primary-key look-up on the bulk table and a durable commit, timed by the server every
+# THROTTLE_PROBE_INTERVAL seconds while the run writes: the 90th percentile since the last chunk, in
+# milliseconds. Idle about 1 ms; 6–17 ms under a 10M COPY on two cores. The threshold holds while members
+# write to the bulk table (a run alone is not slowed for its own WAL); the critical value always.
+THROTTLE_LATENCY_MS = env.float("THROTTLE_LATENCY_MS", default=10)
 THROTTLE_LATENCY_CRITICAL_MS = env.float("THROTTLE_LATENCY_CRITICAL_MS", default=500)
 THROTTLE_PROBE_INTERVAL = env.float("THROTTLE_PROBE_INTERVAL", default=0.1)
 # A member's call as members meet it: a GET of THROTTLE_PROBE_URL (the Coupon API's /healthz behind the same

@@ -1,5 +1,6 @@
 """The throttle: a run slows down or pauses for the members' sake and still issues exactly, and says why."""
 
+import contextlib
 import html
 import http.server
 import threading
@@ -73,13 +74,65 @@ def throttled_signals(distribution):
     return summary.details["signals"]
 
 
+class Redeeming:
+    """A member redeeming and releasing a coupon of another coupon kind over and over, on a connection of its
+    own: the writes a slow commit holds back."""
+
+    def __init__(self):
+        self.conn = psycopg2.connect(**connection.get_connection_params())
+        self.conn.autocommit = True
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        cursor = self.conn.cursor()
+        while not self.stopping.wait(0.01):
+            cursor.execute(
+                f"UPDATE {IssuedCoupon._meta.db_table} SET used_at = CASE WHEN used_at IS NULL THEN now() END "
+                "WHERE coupon_id = -1 AND user_id = 1"
+            )
+
+    def __enter__(self):
+        self.conn.cursor().execute(
+            f"INSERT INTO {IssuedCoupon._meta.db_table} (coupon_id, user_id, issued_at, expires_at) "
+            "VALUES (-1, 1, now(), now() + interval '1 day')"
+        )
+        self.thread.start()
+        time.sleep(1.5)  # a busy session reports its counts about once a second
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join()
+        self.conn.cursor().execute(f"DELETE FROM {IssuedCoupon._meta.db_table} WHERE coupon_id = -1")
+        self.conn.close()
+
+
 def test_a_run_slowed_by_the_members_latency_stays_exact_and_records_the_time(db, coupon, paced, settings):
     settings.THROTTLE_LATENCY_MS = 0.0001  # every probe is "slow": the run is slowed chunk after chunk
-    distribution = submit(coupon, paced)
-    services.distribution_run_queue()
+    settings.THROTTLE_MAX_ROWS_PER_SECOND = 20  # a run of 2.5 s: long enough to see the member's counts move
+    with Redeeming():
+        distribution = submit(coupon, paced)
+        services.distribution_run_queue()
     assert_exact(distribution)
     assert distribution.throttled_seconds > 0
     assert "latency" in throttled_signals(distribution)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("redeeming", [False, True])
+def test_the_probe_knows_whether_members_write_beside_the_run(postgres, coupon, redeeming):
+    """A run alone slows its own commits and no one else's: the latency threshold waits for members' writes."""
+    probe = probe_for(coupon)
+    probe.interval = 0.05
+    with Redeeming() if redeeming else contextlib.nullcontext():
+        probe.start()
+        try:
+            assert probe.members_writing()  # not known yet: members may be writing
+            time.sleep(probe.UNKNOWN_FOR + 1.5)
+            assert probe.members_writing() == redeeming
+        finally:
+            probe.stop()
 
 
 class SlowWebServer:
@@ -240,3 +293,35 @@ def test_metrics_show_the_time_throttled_and_what_holds_the_running_request(db, 
     text = client.get("/metrics", HTTP_AUTHORIZATION="Bearer metrics-token-for-tests").content.decode()
     assert "couponops_distribution_throttled_seconds_total 12.5" in text
     assert 'couponops_distribution_running_throttled{signal="lag",state="slowed"} 1.0' in text
+
+
+def probe_for(coupon):
+    return throttle.Probe(coupon_id=coupon.pk, worker_pid=0, interval=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_probe_times_a_durable_commit_as_a_redeem_makes_one(postgres, coupon):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_insert_lsn()")
+        before = cursor.fetchone()[0]
+        latency = probe_for(coupon)._timed(cursor)
+        cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s)", [before])
+        written = cursor.fetchone()[0]
+    assert latency > 0 and written > 0  # the commit had WAL to flush, as a member's redeem has
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_role_that_may_not_write_the_wal_message_is_probed_by_its_look_up(postgres, coupon):
+    probe = probe_for(coupon)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP ROLE IF EXISTS probe_reader; CREATE ROLE probe_reader")
+        cursor.execute("GRANT SELECT ON distribution_issuedcoupon TO probe_reader")
+        cursor.execute("REVOKE EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) FROM PUBLIC")
+        cursor.execute("SET ROLE probe_reader")
+        try:
+            latencies = [probe._timed(cursor), probe._timed(cursor)]
+        finally:
+            cursor.execute("RESET ROLE")
+            cursor.execute("GRANT EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) TO PUBLIC")
+            cursor.execute("DROP OWNED BY probe_reader; DROP ROLE probe_reader")
+    assert not probe.commits and all(latency >= 0 for latency in latencies)

@@ -107,17 +107,19 @@ def _issue_all(distribution, watch, stop):
             if stop is not None and stop.is_set():  # a stop that came before this chunk: nothing more written
                 raise Stopping()
             with _interrupts(stop, allowed=False):  # a chunk and its progress land together or not at all
-                distribution_issue_chunk(
+                written = distribution_issue_chunk(
                     distribution=distribution, writer=writer, user_ids=user_ids, elapsed=watch.elapsed
                 )
             if stop is not None and stop.is_set():
                 raise Stopping()
-            pacer.wait_between_chunks(rows=len(user_ids))  # yields to the members (distribution/throttle.py)
+            pacer.wait_between_chunks(
+                rows=len(user_ids), updated=written.reissued
+            )  # yields to the members (distribution/throttle.py)
     failpoint("run:read-all")
 
 
 def distribution_issue_chunk(*, distribution: DistributionRequest, writer, user_ids: list[int], elapsed: float):
-    """Writes one chunk and its progress in one transaction: both land or neither does.
+    """Writes one chunk and its progress in one transaction: both land or neither does; returns what was written.
 
     Raises ClaimLost (writing nothing) when the request is no longer this run's: cancelled or taken over.
     A writer that cannot roll back (a remote service) may land only part of the chunk: that part is
@@ -157,6 +159,7 @@ def distribution_issue_chunk(*, distribution: DistributionRequest, writer, user_
         raise ClaimLost()  # cancelled meanwhile: what landed is counted, nothing more is sent
     if failed is not None:
         raise DistributionError(failed.message) from failed  # failures.py reads why from the cause
+    return written
 
 
 def distribution_succeed(*, distribution: DistributionRequest, elapsed: float):
