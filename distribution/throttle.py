@@ -110,7 +110,7 @@ class Probe:
     # Members write to the bulk table (a redeem, a release) only by UPDATE; the run by COPY. Sessions report
     # their counts about once a second while busy, so members count as writing for a little longer, and until
     # the counts have been watched for a while the probe assumes they write: a run's first full-speed second
-    # held five redeems of 262 at 65–160 ms (10M bench, 2026-12-02) before the counts showed the members.
+    # held five redeems of 262 at 46–158 ms (10M bench, 2026-12-02) before the counts showed the members.
     WRITING_FOR, UNKNOWN_FOR = 3.0, 1.5
 
     # What a redeem does: a primary-key look-up on the bulk table, then a durable commit of a transaction that
