@@ -5,8 +5,9 @@ table and a durable commit, as a redeem does, timed on a connection of its own e
 seconds while the chunk is written; it slows the run only while members write), the database's load (other
 active sessions and lock waits in `pg_stat_activity`, sampled alongside) and, with a read replica, its replay
 lag. Past a threshold the run slows down: half the chunk, twice the pause (multiplicative decrease); once
-all are clear it speeds up by a tenth of the full chunk and a step less pause per chunk (additive increase). Past a critical value it pauses, keeping its claim, until the signal
-falls back; so does a run an operator paused. A maximum rate caps it whatever the signals say.
+all are clear it speeds up by a tenth of the full chunk and a step less pause per chunk (additive increase).
+Past a critical value it pauses, keeping its claim, until the signal falls back; so does a run an operator
+paused. A maximum rate caps it whatever the signals say.
 
 What slows a run is written on the request (`throttle`, shown live) only when it changes, with the time
 spent slowed (`throttled_seconds`); an unthrottled run writes nothing more than it did.
@@ -139,6 +140,8 @@ class Probe:
         self.call = CallTimer(call_url) if call_url else None
         self.samples, self.lock = [], threading.Lock()
         self.in_flight_since = None
+        names = {"table": IssuedCoupon._meta.db_table, "coupon": int(coupon_id)}
+        self.probe_sql, self.lookup_sql = self.PROBE_SQL % names, self.LOOKUP_SQL % names
         self.commits = True
         self.updated_by_run, self.members_updates, self.members_wrote_at = 0, None, 0.0
         self.stopping, self.first = threading.Event(), threading.Event()
@@ -207,10 +210,9 @@ class Probe:
 
     def _timed(self, cursor):
         """The server's own milliseconds for the probe."""
-        names = {"table": IssuedCoupon._meta.db_table, "coupon": int(self.coupon_id)}
         if self.commits:
             try:
-                cursor.execute(self.PROBE_SQL % names)
+                cursor.execute(self.probe_sql)
             except ProgrammingError:  # InsufficientPrivilege on pg_logical_emit_message
                 logger.warning("the throttle's probe times the look-up only", exc_info=True)
                 self.commits = False
@@ -219,7 +221,7 @@ class Probe:
                 text = next(n for n in reversed(notices) if "couponops.throttle" in n)
                 notices.clear()
                 return float(text.rsplit(" ", 1)[1])
-        cursor.execute(self.LOOKUP_SQL % names)
+        cursor.execute(self.lookup_sql)
         plan = cursor.fetchone()[0][0]
         return plan["Planning Time"] + plan["Execution Time"]
 

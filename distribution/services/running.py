@@ -112,9 +112,8 @@ def _issue_all(distribution, watch, stop):
                 )
             if stop is not None and stop.is_set():
                 raise Stopping()
-            pacer.wait_between_chunks(
-                rows=len(user_ids), updated=written.reissued
-            )  # yields to the members (distribution/throttle.py)
+            # Yields to the members (distribution/throttle.py); re-issued rows are the run's own UPDATEs.
+            pacer.wait_between_chunks(rows=len(user_ids), updated=written.reissued)
     failpoint("run:read-all")
 
 
